@@ -1,0 +1,60 @@
+"""An accelerator: array, buffers, DRAM and clock, grouped."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hwloop.traces import InputError
+
+from ._memory import Dram, Sram
+from ._systolic import SystolicArray
+
+
+@dataclass(frozen=True, kw_only=True)
+class Accelerator:
+    """Everything a simulator needs to know about the hardware.
+
+    Make variants with :func:`dataclasses.replace` or :meth:`with_overrides`.
+    """
+
+    name: str = "custom"
+    array: SystolicArray = field(default_factory=SystolicArray)
+    sram: Sram = field(default_factory=Sram)
+    dram: Dram = field(default_factory=Dram)
+    clock_ghz: float = 1.0
+    operand_bits: int = 8
+
+    def __post_init__(self) -> None:
+        if isinstance(self.clock_ghz, bool) or not isinstance(self.clock_ghz, (int, float)) \
+                or self.clock_ghz <= 0:
+            raise InputError(f"must be a positive number, got {self.clock_ghz!r}", field="clock_ghz")
+        if isinstance(self.operand_bits, bool) or not isinstance(self.operand_bits, int) \
+                or self.operand_bits <= 0:
+            raise InputError(f"must be a positive integer, got {self.operand_bits!r}",
+                             field="operand_bits")
+
+    def with_overrides(self, **changes: object) -> "Accelerator":
+        """A copy with flat overrides: ``rows``, ``cols``, ``dataflow``, ``ifmap_kb`` … (None = keep)."""
+        from dataclasses import replace
+
+        array = {k: v for k, v in changes.items() if k in ("rows", "cols", "dataflow") and v is not None}
+        sram = {k: v for k, v in changes.items()
+                if k in ("ifmap_kb", "filter_kb", "ofmap_kb", "word_bytes") and v is not None}
+        unknown = set(changes) - {"rows", "cols", "dataflow", "ifmap_kb", "filter_kb", "ofmap_kb",
+                                  "word_bytes"}
+        if unknown:
+            raise TypeError(f"unknown overrides: {sorted(unknown)}")
+        return replace(self, array=replace(self.array, **array), sram=replace(self.sram, **sram))
+
+    def to_dict(self) -> dict:
+        """Plain values, for reports and for :func:`hwloop.arch.accelerator_from_dict`."""
+        return {
+            "name": self.name,
+            "array": {"rows": self.array.rows, "cols": self.array.cols,
+                      "dataflow": self.array.dataflow.value},
+            "sram": {"ifmap_kb": self.sram.ifmap_kb, "filter_kb": self.sram.filter_kb,
+                     "ofmap_kb": self.sram.ofmap_kb, "word_bytes": self.sram.word_bytes,
+                     "active_fraction": self.sram.active_fraction},
+            "dram": {"bandwidth_words_per_cycle": self.dram.bandwidth_words_per_cycle},
+            "clock_ghz": self.clock_ghz,
+            "operand_bits": self.operand_bits,
+        }

@@ -1,0 +1,199 @@
+"""Read accelerator descriptions: SCALE-Sim ``.cfg`` files and hwloop's own TOML.
+
+Foreign formats are read for what hwloop understands, with one warning listing what it
+ignores; hwloop's own TOML rejects unknown keys. Every error names file, line and field.
+"""
+from __future__ import annotations
+
+import configparser
+import logging
+import os
+import re
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from hwloop.traces import InputError
+
+from ._accelerator import Accelerator
+from ._memory import Dram, Sram
+from ._systolic import SystolicArray
+from .presets import SCALESIM_DEFAULT, get_preset
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+logger = logging.getLogger(__name__)
+
+_CFG_KEYS = {  # [architecture_presets] key -> (part, field)
+    "arrayheight": ("array", "rows"),
+    "arraywidth": ("array", "cols"),
+    "dataflow": ("array", "dataflow"),
+    "ifmapsramszkb": ("sram", "ifmap_kb"),
+    "filtersramszkb": ("sram", "filter_kb"),
+    "ofmapsramszkb": ("sram", "ofmap_kb"),
+}
+_CFG_REQUIRED = ("ArrayHeight", "ArrayWidth", "IfmapSramSzkB", "FilterSramSzkB",
+                 "OfmapSramSzkB", "Dataflow")
+_TOML_SCHEMA: dict[str, Any] = {
+    "name": str, "preset": str, "clock_ghz": (int, float), "operand_bits": int,
+    "array": {"rows": int, "cols": int, "dataflow": str},
+    "sram": {"ifmap_kb": int, "filter_kb": int, "ofmap_kb": int, "word_bytes": int,
+             "active_fraction": (int, float)},
+    "dram": {"bandwidth_words_per_cycle": (int, float)},
+}
+
+
+def load_config(path: str | os.PathLike[str]) -> Accelerator:
+    """An :class:`Accelerator` from a ``.cfg`` (SCALE-Sim) or ``.toml`` (hwloop) file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read config file ({exc.strerror or exc})", source=str(path))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text config file", source=str(path), line=1) from None
+    if "\x00" in text:
+        raise InputError("not a text config file (binary data)", source=str(path), line=1)
+    if path.suffix.lower() == ".toml":
+        return _from_toml(text, str(path))
+    if path.suffix.lower() == ".cfg":
+        return _from_scalesim_cfg(text, str(path))
+    raise InputError("unknown config format; use a SCALE-Sim .cfg or an hwloop .toml file",
+                     source=str(path))
+
+
+def _line_of(text: str, key: str, section: str | None = None) -> int | None:
+    """1-based line where ``key`` is set (inside ``section`` if given), else the section line."""
+    current = None
+    section_line = None
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*[:=]", re.IGNORECASE)
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = re.match(r"^\s*\[([^\]]+)\]", line)
+        if header:
+            current = header.group(1).strip().lower()
+            if section is not None and current == section.lower():
+                section_line = number
+            continue
+        if (section is None or current == section.lower()) and pattern.match(line):
+            return number
+    return section_line
+
+
+def _from_scalesim_cfg(text: str, source: str) -> Accelerator:
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#", ";"))
+    try:
+        parser.read_string(text, source=source)
+    except configparser.Error as exc:
+        line = getattr(exc, "lineno", None)
+        message = str(exc).splitlines()[0]
+        raise InputError(f"not a valid SCALE-Sim config: {message}", source=source,
+                         line=line) from None
+    section = "architecture_presets"
+    if not parser.has_section(section):
+        raise InputError(f"missing section [{section}]", source=source, line=1, field=section)
+    values = parser[section]
+    for key in _CFG_REQUIRED:
+        if key.lower() not in values:
+            raise InputError("missing", source=source, line=_line_of(text, f"[{section}]") or 1,
+                             field=key)
+    parts: dict[str, dict[str, Any]] = {"array": {}, "sram": {}}
+    for key in _CFG_REQUIRED:
+        part, field = _CFG_KEYS[key.lower()]
+        raw = values[key.lower()].strip()
+        line = _line_of(text, key, section)
+        if field == "dataflow":
+            parts[part][field] = raw
+            continue
+        try:
+            parts[part][field] = int(raw)
+        except ValueError:
+            raise InputError(f"not an integer: {raw!r}", source=source, line=line,
+                             field=key) from None
+    ignored = sorted(k for k in values if k not in _CFG_KEYS)
+    ignored += sorted(f"[{s}]" for s in parser.sections()
+                      if s not in (section, "general", "run_presets"))
+    bandwidth = None
+    if parser.has_option("run_presets", "InterfaceBandwidth") and \
+            parser.get("run_presets", "InterfaceBandwidth").strip().upper() == "USER":
+        raw = values.get("bandwidth", "").strip()
+        try:
+            bandwidth = float(raw)
+        except ValueError:
+            raise InputError(f"not a number: {raw!r}", source=source,
+                             line=_line_of(text, "Bandwidth", section), field="Bandwidth") from None
+    if ignored:
+        logger.warning("%s: hwloop ignores %s", source, ", ".join(ignored))
+    name = parser.get("general", "run_name", fallback=Path(source).stem).strip()
+    fields_to_keys = {v: k for k, v in _CFG_KEYS.items()}
+    return _build(source, text, name=name, array=parts["array"], sram=parts["sram"],
+                  dram={"bandwidth_words_per_cycle": bandwidth},
+                  key_of=lambda part, field: (_cfg_key(fields_to_keys[(part, field)]), section)
+                  if (part, field) in fields_to_keys else (field, None))
+
+
+def _cfg_key(lower: str) -> str:
+    return next(k for k in _CFG_REQUIRED if k.lower() == lower)
+
+
+def _from_toml(text: str, source: str) -> Accelerator:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise InputError(f"not valid TOML: {reason}", source=source,
+                         line=int(match.group(1)) if match else None) from None
+    _check_schema(data, _TOML_SCHEMA, text, source, section=None)
+    base = get_preset(data["preset"]) if "preset" in data else SCALESIM_DEFAULT
+    try:
+        base = replace(base, **{k: data[k] for k in ("name", "clock_ghz", "operand_bits") if k in data})
+    except InputError as exc:
+        raise exc.located(source=source, line=_line_of(text, exc.field or "")) from None
+    return _build(source, text, name=base.name, base=base, array=data.get("array", {}),
+                  sram=data.get("sram", {}), dram=data.get("dram"),
+                  key_of=lambda part, field: (field, part))
+
+
+def _check_schema(data: dict, schema: dict, text: str, source: str, section: str | None) -> None:
+    for key, value in data.items():
+        where = f"{section}.{key}" if section else key
+        if key not in schema:
+            raise InputError(f"unknown key; expected one of {', '.join(sorted(schema))}",
+                             source=source, line=_line_of(text, key, section), field=where)
+        expected = schema[key]
+        if isinstance(expected, dict):
+            if not isinstance(value, dict):
+                raise InputError("must be a table", source=source, line=_line_of(text, key),
+                                 field=where)
+            _check_schema(value, expected, text, source, section=key)
+        elif isinstance(value, bool) or not isinstance(value, expected):
+            kind = expected.__name__ if isinstance(expected, type) else "number"
+            raise InputError(f"must be {kind}, got {value!r}", source=source,
+                             line=_line_of(text, key, section), field=where)
+
+
+def _build(source: str, text: str, *, name: str, array: dict, sram: dict, dram: dict | None,
+           key_of, base: Accelerator = SCALESIM_DEFAULT) -> Accelerator:
+    parts = (("array", SystolicArray, base.array, array), ("sram", Sram, base.sram, sram))
+    built = {}
+    for part, _cls, default, values in parts:
+        try:
+            built[part] = replace(default, **values)
+        except InputError as exc:
+            key, section = key_of(part, exc.field)
+            raise InputError(exc.reason, source=source, line=_line_of(text, key, section),
+                             field=key) from None
+    dram_obj = base.dram
+    if dram is not None:
+        try:
+            dram_obj = Dram(**dram)
+        except InputError as exc:
+            raise InputError(exc.reason, source=source,
+                             line=_line_of(text, "bandwidth_words_per_cycle"), field=exc.field) from None
+    return replace(base, name=name, array=built["array"], sram=built["sram"], dram=dram_obj)

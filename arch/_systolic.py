@@ -1,0 +1,48 @@
+"""The systolic PE array."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from hwloop.traces import InputError
+
+
+class Dataflow(str, Enum):
+    """Which operand stays in the PEs: outputs, weights or inputs (SCALE-Sim's os/ws/is)."""
+
+    OS = "os"
+    WS = "ws"
+    IS = "is"
+
+
+def parse_dataflow(value: str | Dataflow, field: str = "dataflow") -> Dataflow:
+    """``Dataflow`` from its name; an unknown name is an error, never a silent default."""
+    try:
+        return Dataflow(str(value.value if isinstance(value, Dataflow) else value).strip().lower())
+    except ValueError:
+        raise InputError(f"unknown dataflow {value!r}; choose os, ws or is", field=field) from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SystolicArray:
+    """A ``rows x cols`` grid of MAC units (SCALE-Sim's ArrayHeight x ArrayWidth)."""
+
+    rows: int = 32
+    cols: int = 32
+    dataflow: Dataflow = Dataflow.OS
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dataflow", parse_dataflow(self.dataflow))
+        for field in ("rows", "cols"):
+            _check_positive_int(getattr(self, field), field)
+
+    @property
+    def num_pes(self) -> int:
+        return self.rows * self.cols
+
+
+def _check_positive_int(value: object, field: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"must be an integer, got {value!r}", field=field)
+    if value <= 0:
+        raise InputError(f"must be positive, got {value}", field=field)

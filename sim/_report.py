@@ -1,0 +1,90 @@
+"""The one report type: per-layer rows as a pandas DataFrame, totals, and the config behind them."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+#: Report columns, in order, with units.
+COLUMNS: dict[str, str] = {
+    "name": "layer name",
+    "kind": "conv, depthwise or gemm",
+    "total_cycles": "cycles",
+    "stall_cycles": "cycles",
+    "compute_util": "percent",
+    "mapping_eff": "percent",
+    "overall_util": "percent",
+    "macs": "multiply-accumulates",
+    "ifmap_sram_reads": "words",
+    "filter_sram_reads": "words",
+    "ofmap_sram_writes": "words",
+    "dram_ifmap_reads": "words",
+    "dram_filter_reads": "words",
+    "dram_ofmap_writes": "words",
+    "row_folds": "folds",
+    "col_folds": "folds",
+    "time_s": "seconds at the accelerator clock",
+}
+_SUMMED = ("total_cycles", "stall_cycles", "macs", "ifmap_sram_reads", "filter_sram_reads",
+           "ofmap_sram_writes", "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes",
+           "time_s")
+
+
+@dataclass(frozen=True)
+class Report:
+    """What every simulation returns: ``layers`` (one row per layer), ``totals`` and ``config``.
+
+    Totals sum the counters; ``overall_util`` is recomputed from the summed MACs and cycles,
+    and ``compute_util``/``mapping_eff`` are averages weighted by each layer's cycles.
+    """
+
+    layers: pd.DataFrame
+    totals: dict[str, Any]
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_records(cls, records: list[dict[str, Any]], config: dict[str, Any],
+                     num_pes: int) -> "Report":
+        frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
+        totals: dict[str, Any] = {key: _plain(frame[key].sum()) for key in _SUMMED}
+        cycles = frame["total_cycles"].to_numpy(dtype=float)
+        weight = cycles.sum() or 1.0
+        totals["compute_util"] = float((frame["compute_util"] * cycles).sum() / weight)
+        totals["mapping_eff"] = float((frame["mapping_eff"] * cycles).sum() / weight)
+        totals["overall_util"] = 100.0 * totals["macs"] / (max(totals["total_cycles"], 1) * num_pes)
+        totals["layers"] = len(frame)
+        return cls(layers=frame, totals=totals, config=config)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"hwloop_version", "config", "layers": [...], "totals": {...}}`` in plain types."""
+        records = [{k: _plain(v) for k, v in row.items()}
+                   for row in self.layers.to_dict(orient="records")]
+        return {"hwloop_version": self.config.get("hwloop_version"), "config": self.config,
+                "layers": records, "totals": self.totals}
+
+    def to_json(self, path: str | os.PathLike[str]) -> None:
+        _write_atomic(Path(path), json.dumps(self.to_dict(), indent=1) + "\n")
+
+    def to_csv(self, path: str | os.PathLike[str]) -> None:
+        _write_atomic(Path(path), self.layers.to_csv(index=False))
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write all or nothing: a temporary file beside ``path``, renamed over it."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

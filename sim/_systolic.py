@@ -1,0 +1,185 @@
+"""The systolic-array model: one layer on one accelerator, in SCALE-Sim v3's stall-free mode.
+
+Cycles, utilisation and SRAM traffic follow in closed form from the fold structure (the
+same demand matrices SCALE-Sim builds, counted instead of built); DRAM reads walk the exact
+demand stream through the double-buffered read scratchpad in a Numba kernel.
+
+Modelling choices kept from SCALE-Sim (see ``docs``/README): total cycles are the index of
+the last demand row (rows - 1); reads of window elements that fall outside an input whose
+size is not a whole number of strides count as SRAM reads (SCALE-Sim uses
+``ceil((H - F + S) / S)`` outputs); in WS and IS every row fold's partial sums are written
+out, none are accumulated on chip (``accumulate_on_chip`` is reserved for that option).
+
+SCALE-Sim defects hwloop corrects unless ``scalesim_compat`` is set:
+* OS ofmap SRAM writes: SCALE-Sim adds ``rows + cols`` per fold.
+* DRAM ofmap writes: SCALE-Sim's write buffer counts the empty slots of partly filled
+  lines inside a drain as words written. hwloop counts the words written.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from hwloop.arch import Accelerator, Dataflow
+from hwloop.traces import InputError, Layer
+
+from .kernels._read_buffer import _filter_dram_reads, _ifmap_dram_reads
+from .kernels._write_buffer import _scalesim_ofmap_drain
+
+_DATAFLOW_CODE = {Dataflow.OS: 0, Dataflow.WS: 1, Dataflow.IS: 2}
+#: Largest operand (in words) a kernel may index; beyond it the job would exhaust memory.
+MAX_OPERAND_WORDS = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class FoldPlan:
+    """How a layer folds onto the array: SCALE-Sim's Sr x Sc spatial, T temporal."""
+
+    spatial_rows: int
+    spatial_cols: int
+    temporal: int
+    row_folds: int
+    col_folds: int
+    rows_per_fold: int
+    fold_cycles: int  # SCALE-Sim's per-fold cycle count used for compute utilisation
+
+    @property
+    def folds(self) -> int:
+        return self.row_folds * self.col_folds
+
+
+def fold_plan(layer: Layer, rows: int, cols: int, dataflow: Dataflow) -> FoldPlan:
+    """The fold structure of one channel group of ``layer``."""
+    pixels, filters, window = layer.gemm_mnk
+    sr, sc, t = {Dataflow.OS: (pixels, filters, window), Dataflow.WS: (window, filters, pixels),
+                 Dataflow.IS: (window, pixels, filters)}[dataflow]
+    if dataflow is Dataflow.OS:
+        per_fold = t + rows + cols - 2
+        fold_cycles = per_fold
+    else:
+        per_fold = 2 * rows + cols + t - 2
+        fold_cycles = per_fold + cols - 1
+    return FoldPlan(sr, sc, t, math.ceil(sr / rows), math.ceil(sc / cols), per_fold, fold_cycles)
+
+
+def buffer_windows(words: int, active_fraction: float) -> tuple[int, int]:
+    """Distinct words a read buffer takes before turning over: (first, later) windows.
+
+    SCALE-Sim splits a buffer into 100 sets of ``floor(words / 100)`` words; the active half
+    holds ``int(fraction * 100)`` sets and the prefetch half the rest.
+    """
+    per_set = words // 100
+    active_sets = int(round(active_fraction, 2) * 100)
+    return active_sets * per_set, (100 - active_sets) * per_set
+
+
+def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = False) -> dict:
+    """Per-layer counters as plain Python numbers (one row of a report)."""
+    array, sram = accel.array, accel.sram
+    rows, cols, df = array.rows, array.cols, array.dataflow
+    plan = fold_plan(layer, rows, cols, df)
+    pixels, filters, window = layer.gemm_mnk
+    groups = layer.groups
+    _check_fits(layer, accel)
+
+    demand_rows = plan.folds * plan.rows_per_fold
+    ifmap_reads, filter_reads, ofmap_writes = _sram_traffic(plan, df, pixels, filters, window)
+    code = _DATAFLOW_CODE[df]
+    if_first, if_later = buffer_windows(sram.words("ifmap"), sram.active_fraction)
+    f_first, f_later = buffer_windows(sram.words("filter"), sram.active_fraction)
+    dram_ifmap = _ifmap_fetches(layer, code, rows, cols, if_first, if_later)
+    dram_filter = (window * filters if window * filters < f_first else
+                   int(_filter_dram_reads(code, rows, cols, window, filters, pixels, f_first,
+                                          f_later)))
+    stalls = 0
+    dram_ofmap = ofmap_writes
+    if scalesim_compat:
+        if df is Dataflow.OS:
+            ofmap_writes += plan.folds * (rows + cols)
+        total_words = sram.words("ofmap")
+        active = math.ceil(total_words * sram.active_fraction)
+        drained, stalls, _ = _scalesim_ofmap_drain(
+            code, rows, cols, plan.spatial_rows, plan.temporal, plan.spatial_cols, total_words,
+            active, dram_ofmap)
+        dram_ofmap = int(drained)
+        stalls = int(stalls)
+    total_cycles = demand_rows - 1 + stalls
+    macs = pixels * filters * window
+    pes = rows * cols
+    mapping_eff = 100.0 * plan.spatial_rows * plan.spatial_cols / (pes * plan.folds)
+    compute_util = 100.0 * plan.spatial_rows * plan.spatial_cols * plan.temporal / (
+        pes * plan.fold_cycles * plan.folds)
+    overall_util = 100.0 * macs / (max(total_cycles, 1) * pes)
+    return {
+        "name": layer.name,
+        "kind": layer.kind.value,
+        "total_cycles": groups * total_cycles,
+        "stall_cycles": groups * stalls,
+        "compute_util": compute_util,
+        "mapping_eff": mapping_eff,
+        "overall_util": overall_util,
+        "macs": groups * macs,
+        "ifmap_sram_reads": groups * ifmap_reads,
+        "filter_sram_reads": groups * filter_reads,
+        "ofmap_sram_writes": groups * ofmap_writes,
+        "dram_ifmap_reads": groups * dram_ifmap,
+        "dram_filter_reads": groups * dram_filter,
+        "dram_ofmap_writes": groups * dram_ofmap,
+        "row_folds": plan.row_folds,
+        "col_folds": plan.col_folds,
+    }
+
+
+def _sram_traffic(plan: FoldPlan, df: Dataflow, pixels: int, filters: int,
+                  window: int) -> tuple[int, int, int]:
+    """SRAM reads (ifmap, filter) and ofmap writes for one channel group."""
+    if df is Dataflow.OS:
+        return plan.col_folds * pixels * window, plan.row_folds * window * filters, pixels * filters
+    if df is Dataflow.WS:
+        return plan.col_folds * pixels * window, window * filters, plan.row_folds * pixels * filters
+    return window * pixels, plan.col_folds * filters * window, plan.row_folds * pixels * filters
+
+
+def touched_ifmap_words(layer: Layer) -> int:
+    """Distinct input words some window reads (one channel group); strides may skip some."""
+    def covered(size: int, filt: int, stride: int, outputs: int) -> int:
+        end = 0
+        total = 0
+        for o in range(outputs):
+            lo, hi = o * stride, min(o * stride + filt, size)
+            total += max(0, hi - max(lo, end))
+            end = max(end, hi)
+        return total
+
+    return (covered(layer.ifmap_h, layer.filter_h, layer.stride_h, layer.ofmap_h)
+            * covered(layer.ifmap_w, layer.filter_w, layer.stride_w, layer.ofmap_w)
+            * layer.channel_group)
+
+
+def _ifmap_fetches(layer: Layer, code: int, rows: int, cols: int, first: int, later: int) -> int:
+    unique = touched_ifmap_words(layer)
+    if unique < first:
+        return unique  # everything fits before the first turnover: each word is fetched once
+    return int(_ifmap_dram_reads(code, rows, cols, layer.ifmap_h, layer.ifmap_w, layer.filter_h,
+                                 layer.filter_w, layer.channel_group, layer.stride_h,
+                                 layer.stride_w, layer.ofmap_h, layer.ofmap_w, layer.num_filters,
+                                 first, later))
+
+
+def _check_fits(layer: Layer, accel: Accelerator) -> None:
+    """Refuse jobs that cannot run: operands too big to index, buffers below one array line."""
+    ifmap_words = layer.ifmap_h * layer.ifmap_w * layer.channel_group
+    filter_words = layer.window_size * layer.num_filters
+    for operand, words in (("ifmap", ifmap_words), ("filter", filter_words)):
+        if words > MAX_OPERAND_WORDS:
+            raise InputError(f"layer {layer.name!r}: {operand} of {words} words is too large to "
+                             f"simulate (limit {MAX_OPERAND_WORDS})", field=operand)
+    sram = accel.sram
+    lines = {"ifmap": accel.array.rows, "filter": accel.array.cols, "ofmap": accel.array.cols}
+    for operand, line in lines.items():
+        first, _ = buffer_windows(sram.words(operand), sram.active_fraction)
+        if first < line:
+            raise InputError(
+                f"{operand} buffer of {getattr(sram, operand + '_kb')} KiB holds {first} words in "
+                f"its active half, less than one array line of {line} words",
+                field=f"{operand}_kb")

@@ -1,0 +1,1 @@
+"""All ``@njit`` code. Kernels are private, take only arrays and scalars, and are pure."""

@@ -1,0 +1,99 @@
+"""Layers: the unit of work the simulators map onto an array."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+from ._errors import InputError
+
+
+class LayerKind(str, Enum):
+    """What a layer computes; every kind lowers to SCALE-Sim's convolution view."""
+
+    CONV = "conv"
+    DEPTHWISE = "depthwise"
+    GEMM = "gemm"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Layer:
+    """One layer, in SCALE-Sim's convolution terms (no padding: give the padded input size).
+
+    ``num_filters`` is the number of output channels of a conv. For a depthwise layer it is
+    the number of filters per input channel (SCALE-Sim's ``DP`` rows keep ``NUM_FILT`` per
+    channel), usually 1. Output size follows SCALE-Sim: ``ceil((H - F + S) / S)``.
+    Build GEMMs with :meth:`Layer.gemm`.
+    """
+
+    name: str
+    ifmap_h: int
+    ifmap_w: int
+    filter_h: int
+    filter_w: int
+    channels: int
+    num_filters: int
+    stride_h: int = 1
+    stride_w: int = 1
+    kind: LayerKind = LayerKind.CONV
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", LayerKind(self.kind))
+        for field in ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters",
+                      "stride_h", "stride_w"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InputError(f"must be an integer, got {value!r}", field=field)
+            if value <= 0:
+                raise InputError(f"must be positive, got {value}", field=field)
+        if self.filter_h > self.ifmap_h:
+            raise InputError(f"filter height {self.filter_h} is larger than the input height "
+                             f"{self.ifmap_h}", field="filter_h")
+        if self.filter_w > self.ifmap_w:
+            raise InputError(f"filter width {self.filter_w} is larger than the input width "
+                             f"{self.ifmap_w}", field="filter_w")
+
+    @classmethod
+    def gemm(cls, name: str, m: int, n: int, k: int) -> "Layer":
+        """An ``M x K`` by ``K x N`` matrix multiply, lowered as SCALE-Sim lowers its GEMM rows."""
+        for field, value in (("M", m), ("N", n), ("K", k)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise InputError(f"must be a positive integer, got {value!r}", field=field)
+        return cls(name=name, ifmap_h=m, ifmap_w=k, filter_h=1, filter_w=k, channels=1,
+                   num_filters=n, kind=LayerKind.GEMM)
+
+    @property
+    def ofmap_h(self) -> int:
+        return math.ceil((self.ifmap_h - self.filter_h + self.stride_h) / self.stride_h)
+
+    @property
+    def ofmap_w(self) -> int:
+        return math.ceil((self.ifmap_w - self.filter_w + self.stride_w) / self.stride_w)
+
+    @property
+    def ofmap_pixels(self) -> int:
+        return self.ofmap_h * self.ofmap_w
+
+    @property
+    def window_size(self) -> int:
+        """Reduction length per output: ``filter_h * filter_w * channels`` (one channel if depthwise)."""
+        return self.filter_h * self.filter_w * self.channel_group
+
+    @property
+    def channel_group(self) -> int:
+        """Input channels one filter reads: all of them, or one for a depthwise layer."""
+        return 1 if self.kind is LayerKind.DEPTHWISE else self.channels
+
+    @property
+    def groups(self) -> int:
+        """Independent convolutions the layer splits into (its channels if depthwise, else 1)."""
+        return self.channels if self.kind is LayerKind.DEPTHWISE else 1
+
+    @property
+    def macs(self) -> int:
+        return self.groups * self.ofmap_pixels * self.window_size * self.num_filters
+
+    @property
+    def gemm_mnk(self) -> tuple[int, int, int]:
+        """The layer as one GEMM per group: (ofmap pixels, filters, window size)."""
+        return self.ofmap_pixels, self.num_filters, self.window_size

@@ -1,0 +1,130 @@
+"""Read SCALE-Sim topology CSVs (conv and ``Layer, M, N, K`` GEMM formats).
+
+SCALE-Sim does ``row.split(',')[:-1]``, so a row without its trailing comma silently loses
+its last field (usually the stride). hwloop reads every field whether or not the trailing
+comma is there. A layer whose name contains ``DP`` is depthwise, as in SCALE-Sim; hwloop
+keeps it as one layer instead of expanding it into one layer per channel.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+from ._errors import InputError
+from ._layer import Layer, LayerKind
+from ._network import Network
+
+logger = logging.getLogger(__name__)
+
+CONV_FIELDS = ("Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
+               "Channels", "Num Filter", "Strides")
+GEMM_FIELDS = ("Layer", "M", "N", "K")
+_LAYER_FIELD_TO_COLUMN = {
+    "ifmap_h": "IFMAP Height", "ifmap_w": "IFMAP Width", "filter_h": "Filter Height",
+    "filter_w": "Filter Width", "channels": "Channels", "num_filters": "Num Filter",
+    "stride_h": "Strides", "stride_w": "Strides",
+}
+_SPARSITY = re.compile(r"^\d+\s*:\s*\d+$")
+
+
+def load_topology(path: str | os.PathLike[str], name: str | None = None) -> Network:
+    """Load a SCALE-Sim topology CSV into a :class:`Network`.
+
+    Raises :class:`InputError` naming the file, line and field of the first problem.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read topology file ({exc.strerror or exc})", source=str(path))
+    if b"\x00" in raw:
+        raise InputError("not a text CSV file (binary data)", source=str(path), line=1)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError("not a UTF-8 text CSV file", source=str(path), line=line)
+    try:
+        layers = parse_topology(text.splitlines())
+    except InputError as exc:
+        raise exc.located(source=str(path))
+    return Network(name=name or path.stem, layers=layers)
+
+
+def parse_topology(lines: list[str]) -> tuple[Layer, ...]:
+    """Parse topology rows (header first) into layers; errors carry line and field."""
+    rows = [(number, _split(line)) for number, line in enumerate(lines, start=1) if line.strip()]
+    if not rows:
+        raise InputError("empty topology: no header and no layers", line=1)
+    header_line, header = rows[0]
+    if _looks_like_header(header):
+        is_gemm = {"m", "n", "k"} <= {cell.strip().lower() for cell in header}
+        rows = rows[1:]
+    else:
+        is_gemm = len(header) == len(GEMM_FIELDS)
+    if not rows:
+        raise InputError("topology has a header but no layers", line=header_line)
+    fields = GEMM_FIELDS if is_gemm else CONV_FIELDS
+    sparsity_warned = False
+    layers = []
+    for number, cells in rows:
+        extra = cells[len(fields):]
+        if extra:
+            if len(extra) == 1 and _SPARSITY.match(extra[0]):
+                if not sparsity_warned:
+                    logger.warning("line %d: N:M sparsity field ignored (hwloop models dense layers)",
+                                   number)
+                    sparsity_warned = True
+            else:
+                raise InputError(f"{len(cells)} fields, expected {len(fields)}",
+                                 line=number, field=fields[-1])
+        layers.append(_parse_row(cells, fields, number, is_gemm))
+    return tuple(layers)
+
+
+def _split(line: str) -> list[str]:
+    cells = [cell.strip() for cell in line.split(",")]
+    if cells and cells[-1] == "":
+        cells.pop()  # the trailing comma SCALE-Sim requires
+    return cells
+
+
+def _looks_like_header(cells: list[str]) -> bool:
+    return len(cells) > 1 and not _is_int(cells[1])
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_row(cells: list[str], fields: tuple[str, ...], number: int, is_gemm: bool) -> Layer:
+    if len(cells) < len(fields):
+        missing = fields[len(cells)]
+        raise InputError(f"missing (row has {len(cells)} of {len(fields)} fields)",
+                         line=number, field=missing)
+    name = cells[0]
+    if not name:
+        raise InputError("empty layer name", line=number, field=fields[0])
+    values = []
+    for field, cell in zip(fields[1:], cells[1 : len(fields)]):
+        try:
+            values.append(int(cell))
+        except ValueError:
+            raise InputError(f"not an integer: {cell!r}", line=number, field=field) from None
+    try:
+        if is_gemm:
+            return Layer.gemm(name, *values)
+        ifmap_h, ifmap_w, filter_h, filter_w, channels, num_filters, stride = values
+        kind = LayerKind.DEPTHWISE if "DP" in name else LayerKind.CONV
+        return Layer(name=name, ifmap_h=ifmap_h, ifmap_w=ifmap_w, filter_h=filter_h,
+                     filter_w=filter_w, channels=channels, num_filters=num_filters,
+                     stride_h=stride, stride_w=stride, kind=kind)
+    except InputError as exc:
+        column = exc.field if is_gemm else _LAYER_FIELD_TO_COLUMN.get(exc.field or "", exc.field)
+        raise InputError(exc.reason, line=number, field=column) from None
