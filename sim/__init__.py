@@ -1,7 +1,33 @@
-"""Simulation engines, the report type and the CLI. Imports traces and arch; never search."""
-from ._report import COLUMNS, Report
-from ._systolic import FoldPlan, fold_plan
-from .api import hwloop_version, simulate, simulate_layer
+"""Simulation engines, the report type and the CLI. Imports traces and arch; never search.
 
-__all__ = ["COLUMNS", "FoldPlan", "Report", "fold_plan", "hwloop_version", "simulate",
-           "simulate_layer"]
+Names are loaded on first use so that ``hwloop --help`` starts without NumPy/Numba/pandas.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "COLUMNS": "._report",
+    "Report": "._report",
+    "FoldPlan": "._systolic",
+    "fold_plan": "._systolic",
+    "hwloop_version": ".api",
+    "simulate": ".api",
+    "simulate_layer": ".api",
+    "plot_report": "._plot",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -6,40 +6,50 @@ after every ``window`` distinct words (first window: the active half, then the p
 half, both rounded to hundredths of the buffer as SCALE-Sim does). The walkers below replay
 the demand order of each dataflow, fold by fold, without building any matrix.
 
-State lives in a small int64 array ``st``: [stamp, words in window, window size, total
-fetched, turnovers]. ``marks[addr] == stamp`` means ``addr`` is in the current window.
-A repetition of the same folds that causes no turnover leaves every word resident, so
-later repetitions are skipped: they cannot fetch anything.
+Each fold's addresses are first written to a buffer (-1 for window elements outside the
+input), then one tight loop replays them through the buffer state, kept in a small int64
+array ``st``: [stamp, words in window, window size, total fetched, turnovers, later window
+size]. ``marks[addr] == stamp`` means ``addr`` is in the current window. A repetition of
+the same folds that causes no turnover leaves every word resident, so later repetitions
+are skipped: they cannot fetch anything.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .._numba import njit, njit_inline
+from .._numba import njit
 
-STAMP, IN_WINDOW, WINDOW, FETCHED, TURNOVERS = 0, 1, 2, 3, 4
-
-
-@njit_inline
-def _touch(marks, addr, st, later_window):
-    if marks[addr] == st[STAMP]:
-        return
-    marks[addr] = st[STAMP]
-    st[FETCHED] += 1
-    st[IN_WINDOW] += 1
-    if st[IN_WINDOW] == st[WINDOW]:
-        st[STAMP] += 1
-        st[IN_WINDOW] = 0
-        st[WINDOW] = later_window
-        st[TURNOVERS] += 1
+STAMP, IN_WINDOW, WINDOW, FETCHED, TURNOVERS, LATER = 0, 1, 2, 3, 4, 5
 
 
 @njit
-def _new_state(first_window):
-    st = np.zeros(5, dtype=np.int64)
+def _new_state(first_window, later_window):
+    st = np.zeros(6, dtype=np.int64)
     st[STAMP] = 1
     st[WINDOW] = first_window
+    st[LATER] = later_window
     return st
+
+
+@njit
+def _replay(marks, addrs, n, st):
+    """Feed ``addrs[:n]`` (in demand order) through the read buffer; updates ``st``."""
+    stamp, in_window, window = st[STAMP], st[IN_WINDOW], st[WINDOW]
+    fetched, turnovers, later = st[FETCHED], st[TURNOVERS], st[LATER]
+    for i in range(n):
+        a = addrs[i]
+        if a < 0 or marks[a] == stamp:
+            continue
+        marks[a] = stamp
+        fetched += 1
+        in_window += 1
+        if in_window == window:
+            stamp += 1
+            in_window = 0
+            window = later
+            turnovers += 1
+    st[STAMP], st[IN_WINDOW], st[WINDOW] = stamp, in_window, window
+    st[FETCHED], st[TURNOVERS] = fetched, turnovers
 
 
 @njit
@@ -64,19 +74,35 @@ def _ifmap_tables(ifmap_h, ifmap_w, filter_h, filter_w, channels, stride_h, stri
         dy = w // (filter_w * channels)
         rest = w % (filter_w * channels)
         dx = rest // channels
-        ch = rest % channels
         win_dy[w] = dy
         win_dx[w] = dx
-        win_off[w] = (dy * ifmap_w + dx) * channels + ch
+        win_off[w] = (dy * ifmap_w + dx) * channels + rest % channels
     return pix_row, pix_col, pix_base, win_dy, win_dx, win_off
 
 
-@njit_inline
-def _ifmap_addr(p, w, pix_row, pix_col, pix_base, win_dy, win_dx, win_off, ifmap_h, ifmap_w):
-    """Input address of window element ``w`` of output pixel ``p``; -1 if it falls outside."""
-    if pix_row[p] + win_dy[w] >= ifmap_h or pix_col[p] + win_dx[w] >= ifmap_w:
-        return -1
-    return pix_base[p] + win_off[w]
+@njit
+def _ifmap_addresses(pixel_of, window_of, n, tables, ifmap_h, ifmap_w, out):
+    """``out[i]``: input address read by pixel ``pixel_of[i]``, window element ``window_of[i]``."""
+    pix_row, pix_col, pix_base, win_dy, win_dx, win_off = tables
+    for i in range(n):
+        p = pixel_of[i]
+        w = window_of[i]
+        if pix_row[p] + win_dy[w] < ifmap_h and pix_col[p] + win_dx[w] < ifmap_w:
+            out[i] = pix_base[p] + win_off[w]
+        else:
+            out[i] = -1
+
+
+@njit
+def _skewed_fold(base, ru, temporal, spatial_out, temporal_out):
+    """Demand order of a skewed fold: at step ``tau`` array line ``c`` reads (base+c, tau-c)."""
+    n = 0
+    for tau in range(temporal + ru - 1):
+        for c in range(max(0, tau - temporal + 1), min(ru, tau + 1)):
+            spatial_out[n] = base + c
+            temporal_out[n] = tau - c
+            n += 1
+    return n
 
 
 @njit
@@ -84,44 +110,48 @@ def _ifmap_dram_reads(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w
                       stride_h, stride_w, ofmap_h, ofmap_w, num_filters, first_window,
                       later_window):
     """Words fetched from DRAM into the ifmap buffer. ``dataflow``: 0 os, 1 ws, 2 is."""
-    pix_row, pix_col, pix_base, win_dy, win_dx, win_off = _ifmap_tables(
-        ifmap_h, ifmap_w, filter_h, filter_w, channels, stride_h, stride_w, ofmap_h, ofmap_w)
+    tables = _ifmap_tables(ifmap_h, ifmap_w, filter_h, filter_w, channels, stride_h, stride_w,
+                           ofmap_h, ofmap_w)
     pixels = ofmap_h * ofmap_w
     window = filter_h * filter_w * channels
     marks = np.zeros(ifmap_h * ifmap_w * channels, dtype=np.int32)
-    st = _new_state(first_window)
+    st = _new_state(first_window, later_window)
     if dataflow == 2:  # IS: each (window rows x pixel cols) tile once, rows bottom-up
+        size = rows * cols
+        pix = np.empty(size, dtype=np.int64)
+        win = np.empty(size, dtype=np.int64)
+        addrs = np.empty(size, dtype=np.int64)
         for fc in range((pixels + cols - 1) // cols):
             cu = min(cols, pixels - fc * cols)
             for fr in range((window + rows - 1) // rows):
                 ru = min(rows, window - fr * rows)
+                n = 0
                 for i in range(ru - 1, -1, -1):
-                    w = fr * rows + i
                     for c in range(cu):
-                        a = _ifmap_addr(fc * cols + c, w, pix_row, pix_col, pix_base, win_dy,
-                                        win_dx, win_off, ifmap_h, ifmap_w)
-                        if a >= 0:
-                            _touch(marks, a, st, later_window)
+                        pix[n] = fc * cols + c
+                        win[n] = fr * rows + i
+                        n += 1
+                _ifmap_addresses(pix, win, n, tables, ifmap_h, ifmap_w, addrs)
+                _replay(marks, addrs, n, st)
         return st[FETCHED]
     # OS: array rows hold pixels, time runs over the window; WS: rows hold window
     # elements, time runs over pixels. Both stream every row fold once per column fold.
     spatial = pixels if dataflow == 0 else window
     temporal = window if dataflow == 0 else pixels
-    col_folds = (num_filters + cols - 1) // cols
-    for _rep in range(col_folds):
+    size = min(rows, spatial) * temporal
+    along = np.empty(size, dtype=np.int64)
+    over = np.empty(size, dtype=np.int64)
+    addrs = np.empty(size, dtype=np.int64)
+    row_folds = (spatial + rows - 1) // rows
+    for _rep in range((num_filters + cols - 1) // cols):
         before = st[TURNOVERS]
-        for fr in range((spatial + rows - 1) // rows):
-            ru = min(rows, spatial - fr * rows)
-            for tau in range(temporal + ru - 1):
-                for c in range(max(0, tau - temporal + 1), min(ru, tau + 1)):
-                    if dataflow == 0:
-                        p, w = fr * rows + c, tau - c
-                    else:
-                        p, w = tau - c, fr * rows + c
-                    a = _ifmap_addr(p, w, pix_row, pix_col, pix_base, win_dy, win_dx, win_off,
-                                    ifmap_h, ifmap_w)
-                    if a >= 0:
-                        _touch(marks, a, st, later_window)
+        for fr in range(row_folds):
+            n = _skewed_fold(fr * rows, min(rows, spatial - fr * rows), temporal, along, over)
+            if dataflow == 0:
+                _ifmap_addresses(along, over, n, tables, ifmap_h, ifmap_w, addrs)
+            else:
+                _ifmap_addresses(over, along, n, tables, ifmap_h, ifmap_w, addrs)
+            _replay(marks, addrs, n, st)
         if st[TURNOVERS] == before:
             break  # everything this pass reads is resident: later passes fetch nothing
     return st[FETCHED]
@@ -134,26 +164,33 @@ def _filter_dram_reads(dataflow, rows, cols, window, num_filters, pixels, first_
     if dataflow == 1:  # WS: every weight is read exactly once
         return window * num_filters
     marks = np.zeros(window * num_filters, dtype=np.int32)
-    st = _new_state(first_window)
+    st = _new_state(first_window, later_window)
     if dataflow == 0:  # OS: column fold fc streams its filters once per row fold
+        size = min(cols, num_filters) * window
+        filt = np.empty(size, dtype=np.int64)
+        elem = np.empty(size, dtype=np.int64)
         for fc in range((num_filters + cols - 1) // cols):
-            cu = min(cols, num_filters - fc * cols)
+            n = _skewed_fold(fc * cols, min(cols, num_filters - fc * cols), window, filt, elem)
+            for i in range(n):
+                filt[i] = filt[i] * window + elem[i]
             for _rep in range((pixels + rows - 1) // rows):
                 before = st[TURNOVERS]
-                for tau in range(window + cu - 1):
-                    for c in range(max(0, tau - window + 1), min(cu, tau + 1)):
-                        _touch(marks, (fc * cols + c) * window + (tau - c), st, later_window)
+                _replay(marks, filt, n, st)
                 if st[TURNOVERS] == before:
                     break
         return st[FETCHED]
     # IS: row fold fr streams all filters over its window rows, once per column fold
+    size = min(rows, window) * num_filters
+    elem = np.empty(size, dtype=np.int64)
+    filt = np.empty(size, dtype=np.int64)
+    row_folds = (window + rows - 1) // rows
     for _rep in range((pixels + cols - 1) // cols):
         before = st[TURNOVERS]
-        for fr in range((window + rows - 1) // rows):
-            ru = min(rows, window - fr * rows)
-            for tau in range(num_filters + ru - 1):
-                for c in range(max(0, tau - num_filters + 1), min(ru, tau + 1)):
-                    _touch(marks, (tau - c) * window + fr * rows + c, st, later_window)
+        for fr in range(row_folds):
+            n = _skewed_fold(fr * rows, min(rows, window - fr * rows), num_filters, elem, filt)
+            for i in range(n):
+                elem[i] = filt[i] * window + elem[i]
+            _replay(marks, elem, n, st)
         if st[TURNOVERS] == before:
             break
     return st[FETCHED]

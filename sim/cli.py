@@ -1,0 +1,206 @@
+"""The ``hwloop`` command line. It parses, calls one public function, and writes the Report.
+
+Subcommands of higher layers (``hwloop search``) register through the ``hwloop.commands``
+entry-point group: each entry point is a function ``register(subparsers)`` that adds a
+parser and sets ``run=callable(args) -> int`` as its default.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Sequence
+
+from hwloop.traces import InputError
+
+ENTRY_POINT_GROUP = "hwloop.commands"
+DEFAULT_NETWORK = "resnet18"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _dataflow(text: str) -> str:
+    if text.strip().lower() not in ("os", "ws", "is"):
+        raise argparse.ArgumentTypeError(f"unknown dataflow {text!r}; choose os, ws or is")
+    return text.strip().lower()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hwloop", description="Cycle-level DNN-accelerator simulator.")
+    parser.add_argument("--version", action="version", version=f"hwloop {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _register_simulate(subparsers)
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        entry.load()(subparsers)
+    return parser
+
+
+def _register_simulate(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "simulate", help="simulate a network on an accelerator",
+        description="Simulate a network layer by layer. With no arguments: ResNet-18 on the "
+                    "default 32x32 output-stationary array.")
+    workload = p.add_mutually_exclusive_group()
+    workload.add_argument("--network", metavar="NAME", help="built-in network (see --list-networks)")
+    workload.add_argument("--topology", metavar="FILE.csv", help="SCALE-Sim topology CSV")
+    hardware = p.add_mutually_exclusive_group()
+    hardware.add_argument("--preset", metavar="NAME", help="named accelerator (see --list-presets)")
+    hardware.add_argument("--config", metavar="FILE", help="SCALE-Sim .cfg or hwloop .toml")
+    p.add_argument("--rows", type=_positive_int, help="override array rows")
+    p.add_argument("--cols", type=_positive_int, help="override array columns")
+    p.add_argument("--dataflow", type=_dataflow, help="override dataflow: os, ws or is")
+    for operand in ("ifmap", "filter", "ofmap"):
+        p.add_argument(f"--{operand}-kb", type=_positive_int, metavar="KIB",
+                       help=f"override {operand} SRAM size in KiB")
+    p.add_argument("--scalesim-compat", action="store_true",
+                   help="reproduce SCALE-Sim v3's numbers, known defects included")
+    p.add_argument("--json", metavar="PATH", help="write the report as JSON")
+    p.add_argument("--csv", metavar="PATH", help="write the per-layer table as CSV")
+    p.add_argument("--plot", metavar="PATH.png", help="plot per-layer cycles and utilisation")
+    p.add_argument("--list-networks", action="store_true", help="list built-in networks and exit")
+    p.add_argument("--list-presets", action="store_true", help="list accelerator presets and exit")
+    p.add_argument("-q", "--quiet", action="store_true", help="print totals only")
+    p.set_defaults(run=run_simulate)
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from hwloop import arch, traces
+
+    if args.list_networks:
+        for name in traces.list_networks():
+            net = traces.builtin_network(name)
+            print(f"{name:20s} {len(net):4d} layers {net.macs / 1e9:10.3f} GMACs")
+        return 0
+    if args.list_presets:
+        for name, preset in sorted(arch.PRESETS.items()):
+            a = preset.array
+            print(f"{name:20s} {a.rows}x{a.cols} {a.dataflow.value}  "
+                  f"SRAM {preset.sram.ifmap_kb}/{preset.sram.filter_kb}/{preset.sram.ofmap_kb} KiB")
+        return 0
+    outputs = {"--json": args.json, "--csv": args.csv, "--plot": args.plot}
+    for option, path in outputs.items():
+        if path is not None:
+            _check_writable(option, path)
+    if args.topology:
+        network = traces.load_topology(args.topology)
+        source = {"topology": os.path.abspath(args.topology)}
+    else:
+        name = args.network or DEFAULT_NETWORK
+        network = traces.builtin_network(name)
+        source = {"builtin": name}
+    if args.config:
+        accel = arch.load_config(args.config)
+        source["config"] = os.path.abspath(args.config)
+    else:
+        accel = arch.get_preset(args.preset or arch.DEFAULT_PRESET)
+    accel = accel.with_overrides(rows=args.rows, cols=args.cols, dataflow=args.dataflow,
+                                 ifmap_kb=args.ifmap_kb, filter_kb=args.filter_kb,
+                                 ofmap_kb=args.ofmap_kb)
+
+    from hwloop.sim import simulate
+
+    report = simulate(network, accel, scalesim_compat=args.scalesim_compat, source=source,
+                      progress=sys.stderr.isatty())
+    print(_format(report, quiet=args.quiet))
+    if args.json:
+        report.to_json(args.json)
+    if args.csv:
+        report.to_csv(args.csv)
+    if args.plot:
+        _save_plot(report, args.plot)
+    return 0
+
+
+def _check_writable(option: str, path: str) -> None:
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise InputError(f"directory {str(parent)!r} does not exist", field=option)
+
+
+def _save_plot(report, path: str) -> None:
+    from hwloop.sim import plot_report
+
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
+    try:
+        plot_report(report).savefig(tmp, dpi=120)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _format(report, quiet: bool) -> str:
+    accel = report.config["accelerator"]
+    array = accel["array"]
+    head = (f"{report.config['workload']['network']} on {accel['name']}: {array['rows']}x"
+            f"{array['cols']} {array['dataflow'].upper()}, SRAM {accel['sram']['ifmap_kb']}/"
+            f"{accel['sram']['filter_kb']}/{accel['sram']['ofmap_kb']} KiB"
+            + (" (SCALE-Sim compatible numbers)" if report.config["scalesim_compat"] else ""))
+    t = report.totals
+    tail = (f"total: {t['total_cycles']:,} cycles ({t['time_s'] * 1e3:.3f} ms at "
+            f"{accel['clock_ghz']:g} GHz), {t['macs']:,} MACs, overall util "
+            f"{t['overall_util']:.2f}%, DRAM reads {t['dram_ifmap_reads'] + t['dram_filter_reads']:,}"
+            f" words, DRAM writes {t['dram_ofmap_writes']:,} words")
+    if quiet:
+        return f"{head}\n{tail}"
+    columns = ["name", "total_cycles", "overall_util", "compute_util", "mapping_eff",
+               "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes", "dram_ifmap_reads",
+               "dram_filter_reads", "dram_ofmap_writes"]
+    table = report.layers[columns].to_string(
+        index=False, float_format=lambda v: f"{v:.2f}",
+        formatters={c: "{:,}".format for c in columns[5:] + ["total_cycles"]})
+    return f"{head}\n{table}\n{tail}"
+
+
+def _version() -> str:
+    try:
+        return metadata.version("hwloop")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="hwloop: warning: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except InputError as exc:
+        print(f"hwloop: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("hwloop: error: out of memory; simulate fewer or smaller layers", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hwloop: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into e.g. `head`: not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
