@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from importlib import metadata
 
 from hwloop.arch import Accelerator
@@ -43,7 +44,13 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
         from tqdm import tqdm
 
         layers = tqdm(layers, desc=network.name, unit="layer", leave=False)
-    records = [simulate_layer(layer, accel, scalesim_compat=scalesim_compat) for layer in layers]
+    records = []
+    done: dict[Layer, dict] = {}  # identical shapes (ResNet blocks, attention heads) run once
+    for layer in layers:
+        shape = replace(layer, name="")
+        if shape not in done:
+            done[shape] = simulate_layer(layer, accel, scalesim_compat=scalesim_compat)
+        records.append({**done[shape], "name": layer.name})
     config = {
         "hwloop_version": hwloop_version(),
         "accelerator": accel.to_dict(),
