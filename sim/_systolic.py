@@ -18,6 +18,7 @@ SCALE-Sim defects hwloop corrects unless ``scalesim_compat`` is set:
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 from hwloop.arch import Accelerator, Dataflow
@@ -166,6 +167,13 @@ def _ifmap_fetches(layer: Layer, code: int, rows: int, cols: int, first: int, la
                                  first, later))
 
 
+def _physical_memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 0
+
+
 def _check_fits(layer: Layer, accel: Accelerator) -> None:
     """Refuse jobs that cannot run: operands too big to index, buffers below one array line."""
     ifmap_words = layer.ifmap_h * layer.ifmap_w * layer.channel_group
@@ -174,6 +182,13 @@ def _check_fits(layer: Layer, accel: Accelerator) -> None:
         if words > MAX_OPERAND_WORDS:
             raise InputError(f"layer {layer.name!r}: {operand} of {words} words is too large to "
                              f"simulate (limit {MAX_OPERAND_WORDS})", field=operand)
+    # Kernels keep one 4-byte mark per operand word and a few bounded fold buffers.
+    needed = 4 * max(ifmap_words, filter_words) + 8 * (layer.ofmap_pixels + layer.window_size)
+    available = _physical_memory_bytes()
+    if available and needed > available // 2:
+        raise InputError(f"layer {layer.name!r} needs about {needed / 2**30:.1f} GiB to simulate, "
+                         f"more than half of this machine's {available / 2**30:.1f} GiB",
+                         field="layer")
     sram = accel.sram
     lines = {"ifmap": accel.array.rows, "filter": accel.array.cols, "ofmap": accel.array.cols}
     for operand, line in lines.items():

@@ -6,7 +6,7 @@ from dataclasses import replace
 from importlib import metadata
 
 from hwloop.arch import Accelerator
-from hwloop.traces import Layer, Network
+from hwloop.traces import InputError, Layer, Network
 
 from ._report import Report
 from ._systolic import simulate_systolic_layer
@@ -46,10 +46,13 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
         layers = tqdm(layers, desc=network.name, unit="layer", leave=False)
     records = []
     done: dict[Layer, dict] = {}  # identical shapes (ResNet blocks, attention heads) run once
-    for layer in layers:
+    for index, layer in enumerate(layers):
         shape = replace(layer, name="")
         if shape not in done:
-            done[shape] = simulate_layer(layer, accel, scalesim_compat=scalesim_compat)
+            try:
+                done[shape] = simulate_layer(layer, accel, scalesim_compat=scalesim_compat)
+            except InputError as exc:
+                raise network.locate(exc, index) from None
         records.append({**done[shape], "name": layer.name})
     config = {
         "hwloop_version": hwloop_version(),

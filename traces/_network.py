@@ -1,7 +1,7 @@
 """A network: an ordered, named tuple of layers."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from ._errors import InputError
@@ -14,11 +14,20 @@ class Network:
 
     name: str
     layers: tuple[Layer, ...]
+    #: Where the layers were read from, and each layer's line there, so that a layer the
+    #: simulator rejects can be reported at its line.
+    source: str | None = field(default=None, compare=False)
+    lines: tuple[int, ...] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
         if not self.layers:
             raise InputError("a network needs at least one layer", field="layers")
+
+    def locate(self, error: InputError, index: int) -> InputError:
+        """``error`` about layer ``index``, placed at that layer's file and line if known."""
+        line = self.lines[index] if self.lines is not None else None
+        return error.located(source=self.source, line=line)
 
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)

@@ -47,14 +47,20 @@ def load_topology(path: str | os.PathLike[str], name: str | None = None) -> Netw
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError("not a UTF-8 text CSV file", source=str(path), line=line)
     try:
-        layers = parse_topology(text.splitlines())
+        numbered = _parse_numbered(text.splitlines())
     except InputError as exc:
         raise exc.located(source=str(path))
-    return Network(name=name or path.stem, layers=layers)
+    return Network(name=name or path.stem, layers=tuple(layer for _, layer in numbered),
+                   source=str(path), lines=tuple(number for number, _ in numbered))
 
 
 def parse_topology(lines: list[str]) -> tuple[Layer, ...]:
     """Parse topology rows (header first) into layers; errors carry line and field."""
+    return tuple(layer for _, layer in _parse_numbered(lines))
+
+
+def _parse_numbered(lines: list[str]) -> list[tuple[int, Layer]]:
+    """(line number, layer) for every data row."""
     rows = [(number, _split(line)) for number, line in enumerate(lines, start=1) if line.strip()]
     if not rows:
         raise InputError("empty topology: no header and no layers", line=1)
@@ -80,8 +86,8 @@ def parse_topology(lines: list[str]) -> tuple[Layer, ...]:
             else:
                 raise InputError(f"{len(cells)} fields, expected {len(fields)}",
                                  line=number, field=fields[-1])
-        layers.append(_parse_row(cells, fields, number, is_gemm))
-    return tuple(layers)
+        layers.append((number, _parse_row(cells, fields, number, is_gemm)))
+    return layers
 
 
 def _split(line: str) -> list[str]:

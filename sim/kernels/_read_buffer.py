@@ -93,16 +93,26 @@ def _ifmap_addresses(pixel_of, window_of, n, tables, ifmap_h, ifmap_w, out):
             out[i] = -1
 
 
+#: Most demand entries a fold buffer holds; longer folds are replayed in chunks.
+CHUNK = 1 << 20
+
+
 @njit
-def _skewed_fold(base, ru, temporal, spatial_out, temporal_out):
-    """Demand order of a skewed fold: at step ``tau`` array line ``c`` reads (base+c, tau-c)."""
+def _skewed_fold(base, ru, temporal, tau_start, tau_stop, spatial_out, temporal_out):
+    """Demand order of steps ``tau_start..tau_stop-1`` of a skewed fold: at step ``tau``
+    array line ``c`` reads (``base + c``, ``tau - c``)."""
     n = 0
-    for tau in range(temporal + ru - 1):
+    for tau in range(tau_start, tau_stop):
         for c in range(max(0, tau - temporal + 1), min(ru, tau + 1)):
             spatial_out[n] = base + c
             temporal_out[n] = tau - c
             n += 1
     return n
+
+
+@njit
+def _steps_per_chunk(lines):
+    return max(1, CHUNK // max(lines, 1))
 
 
 @njit
@@ -138,7 +148,9 @@ def _ifmap_dram_reads(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w
     # elements, time runs over pixels. Both stream every row fold once per column fold.
     spatial = pixels if dataflow == 0 else window
     temporal = window if dataflow == 0 else pixels
-    size = min(rows, spatial) * temporal
+    lines = min(rows, spatial)
+    step = _steps_per_chunk(lines)
+    size = lines * step
     along = np.empty(size, dtype=np.int64)
     over = np.empty(size, dtype=np.int64)
     addrs = np.empty(size, dtype=np.int64)
@@ -146,12 +158,15 @@ def _ifmap_dram_reads(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w
     for _rep in range((num_filters + cols - 1) // cols):
         before = st[TURNOVERS]
         for fr in range(row_folds):
-            n = _skewed_fold(fr * rows, min(rows, spatial - fr * rows), temporal, along, over)
-            if dataflow == 0:
-                _ifmap_addresses(along, over, n, tables, ifmap_h, ifmap_w, addrs)
-            else:
-                _ifmap_addresses(over, along, n, tables, ifmap_h, ifmap_w, addrs)
-            _replay(marks, addrs, n, st)
+            ru = min(rows, spatial - fr * rows)
+            for start in range(0, temporal + ru - 1, step):
+                stop = min(start + step, temporal + ru - 1)
+                n = _skewed_fold(fr * rows, ru, temporal, start, stop, along, over)
+                if dataflow == 0:
+                    _ifmap_addresses(along, over, n, tables, ifmap_h, ifmap_w, addrs)
+                else:
+                    _ifmap_addresses(over, along, n, tables, ifmap_h, ifmap_w, addrs)
+                _replay(marks, addrs, n, st)
         if st[TURNOVERS] == before:
             break  # everything this pass reads is resident: later passes fetch nothing
     return st[FETCHED]
@@ -166,31 +181,39 @@ def _filter_dram_reads(dataflow, rows, cols, window, num_filters, pixels, first_
     marks = np.zeros(window * num_filters, dtype=np.int32)
     st = _new_state(first_window, later_window)
     if dataflow == 0:  # OS: column fold fc streams its filters once per row fold
-        size = min(cols, num_filters) * window
-        filt = np.empty(size, dtype=np.int64)
-        elem = np.empty(size, dtype=np.int64)
+        lines = min(cols, num_filters)
+        step = _steps_per_chunk(lines)
+        filt = np.empty(lines * step, dtype=np.int64)
+        elem = np.empty(lines * step, dtype=np.int64)
         for fc in range((num_filters + cols - 1) // cols):
-            n = _skewed_fold(fc * cols, min(cols, num_filters - fc * cols), window, filt, elem)
-            for i in range(n):
-                filt[i] = filt[i] * window + elem[i]
+            cu = min(cols, num_filters - fc * cols)
             for _rep in range((pixels + rows - 1) // rows):
                 before = st[TURNOVERS]
-                _replay(marks, filt, n, st)
+                for start in range(0, window + cu - 1, step):
+                    stop = min(start + step, window + cu - 1)
+                    n = _skewed_fold(fc * cols, cu, window, start, stop, filt, elem)
+                    for i in range(n):
+                        filt[i] = filt[i] * window + elem[i]
+                    _replay(marks, filt, n, st)
                 if st[TURNOVERS] == before:
                     break
         return st[FETCHED]
     # IS: row fold fr streams all filters over its window rows, once per column fold
-    size = min(rows, window) * num_filters
-    elem = np.empty(size, dtype=np.int64)
-    filt = np.empty(size, dtype=np.int64)
+    lines = min(rows, window)
+    step = _steps_per_chunk(lines)
+    elem = np.empty(lines * step, dtype=np.int64)
+    filt = np.empty(lines * step, dtype=np.int64)
     row_folds = (window + rows - 1) // rows
     for _rep in range((pixels + cols - 1) // cols):
         before = st[TURNOVERS]
         for fr in range(row_folds):
-            n = _skewed_fold(fr * rows, min(rows, window - fr * rows), num_filters, elem, filt)
-            for i in range(n):
-                elem[i] = filt[i] * window + elem[i]
-            _replay(marks, elem, n, st)
+            ru = min(rows, window - fr * rows)
+            for start in range(0, num_filters + ru - 1, step):
+                stop = min(start + step, num_filters + ru - 1)
+                n = _skewed_fold(fr * rows, ru, num_filters, start, stop, elem, filt)
+                for i in range(n):
+                    elem[i] = filt[i] * window + elem[i]
+                _replay(marks, elem, n, st)
         if st[TURNOVERS] == before:
             break
     return st[FETCHED]
