@@ -46,7 +46,7 @@ class Accelerator:
         return replace(self, array=replace(self.array, **array), sram=replace(self.sram, **sram))
 
     def to_dict(self) -> dict:
-        """Plain values, for reports and for :func:`hwloop.arch.accelerator_from_dict`."""
+        """Plain values, for reports (the same keys as hwloop's TOML tables)."""
         return {
             "name": self.name,
             "array": {"rows": self.array.rows, "cols": self.array.cols,

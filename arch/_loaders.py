@@ -85,6 +85,22 @@ def _line_of(text: str, key: str, section: str | None = None) -> int | None:
     return section_line
 
 
+def field_line(path: str | os.PathLike[str], field: str) -> int | None:
+    """Line of ``path`` (a config :func:`load_config` read) that sets ``field`` (``rows``,
+    ``ifmap_kb`` ...), else of the table or section holding it; None if neither is there."""
+    part = "array" if field in ("rows", "cols", "dataflow") else "sram"
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if Path(path).suffix.lower() == ".toml":
+        return _line_of(text, field, part)
+    keys = {v: k for k, v in _CFG_KEYS.items()}
+    if (part, field) not in keys:
+        return None
+    return _line_of(text, _cfg_key(keys[(part, field)]), "architecture_presets")
+
+
 def _from_scalesim_cfg(text: str, source: str) -> Accelerator:
     parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#", ";"))
     try:
@@ -92,6 +108,10 @@ def _from_scalesim_cfg(text: str, source: str) -> Accelerator:
     except configparser.Error as exc:
         line = getattr(exc, "lineno", None)
         message = str(exc).splitlines()[0]
+        if type(exc) is configparser.ParsingError and exc.errors:
+            line = exc.errors[0][0]
+            bad = text.split("\n")[line - 1].strip()
+            message = f"expected 'key: value', got {bad!r}"
         raise InputError(f"not a valid SCALE-Sim config: {message}", source=source,
                          line=line) from None
     section = "architecture_presets"
@@ -100,7 +120,7 @@ def _from_scalesim_cfg(text: str, source: str) -> Accelerator:
     values = parser[section]
     for key in _CFG_REQUIRED:
         if key.lower() not in values:
-            raise InputError("missing", source=source, line=_line_of(text, f"[{section}]") or 1,
+            raise InputError("missing", source=source, line=_line_of(text, key, section) or 1,
                              field=key)
     parts: dict[str, dict[str, Any]] = {"array": {}, "sram": {}}
     for key in _CFG_REQUIRED:
@@ -150,7 +170,10 @@ def _from_toml(text: str, source: str) -> Accelerator:
         raise InputError(f"not valid TOML: {reason}", source=source,
                          line=int(match.group(1)) if match else None) from None
     _check_schema(data, _TOML_SCHEMA, text, source, section=None)
-    base = get_preset(data["preset"]) if "preset" in data else SCALESIM_DEFAULT
+    try:
+        base = get_preset(data["preset"]) if "preset" in data else SCALESIM_DEFAULT
+    except InputError as exc:
+        raise exc.located(source=source, line=_line_of(text, "preset")) from None
     try:
         base = replace(base, **{k: data[k] for k in ("name", "clock_ghz", "operand_bits") if k in data})
     except InputError as exc:

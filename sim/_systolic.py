@@ -81,6 +81,7 @@ def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat
     plan = fold_plan(layer, rows, cols, df)
     pixels, filters, window = layer.gemm_mnk
     groups = layer.groups
+    check_buffers(accel)
     _check_fits(layer, accel)
 
     demand_rows = plan.folds * plan.rows_per_fold
@@ -175,7 +176,7 @@ def _physical_memory_bytes() -> int:
 
 
 def _check_fits(layer: Layer, accel: Accelerator) -> None:
-    """Refuse jobs that cannot run: operands too big to index, buffers below one array line."""
+    """Refuse layers that cannot run: operands too big to index or to fit in memory."""
     ifmap_words = layer.ifmap_h * layer.ifmap_w * layer.channel_group
     filter_words = layer.window_size * layer.num_filters
     for operand, words in (("ifmap", ifmap_words), ("filter", filter_words)):
@@ -189,6 +190,10 @@ def _check_fits(layer: Layer, accel: Accelerator) -> None:
         raise InputError(f"layer {layer.name!r} needs about {needed / 2**30:.1f} GiB to simulate, "
                          f"more than half of this machine's {available / 2**30:.1f} GiB",
                          field="layer")
+
+
+def check_buffers(accel: Accelerator) -> None:
+    """Refuse buffers whose active half cannot hold one array line of their operand."""
     sram = accel.sram
     lines = {"ifmap": accel.array.rows, "filter": accel.array.cols, "ofmap": accel.array.cols}
     for operand, line in lines.items():

@@ -9,7 +9,7 @@ from hwloop.arch import Accelerator
 from hwloop.traces import InputError, Layer, Network
 
 from ._report import Report
-from ._systolic import simulate_systolic_layer
+from ._systolic import check_buffers, simulate_systolic_layer
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
         network = Network(name=network.name, layers=(network,))
     if accel.dram.bandwidth_words_per_cycle is not None:
         logger.warning("finite DRAM bandwidth is not modelled yet: reporting the stall-free run")
+    check_buffers(accel)  # an accelerator error is not any layer's fault
     layers = network.layers
     if progress:
         from tqdm import tqdm

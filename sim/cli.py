@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.handlers
 import os
 import sys
 from importlib import metadata
@@ -18,6 +19,9 @@ from hwloop.traces import InputError
 
 ENTRY_POINT_GROUP = "hwloop.commands"
 DEFAULT_NETWORK = "resnet18"
+#: Accelerator fields a ``simulate`` option overrides, and that option.
+_OVERRIDE_OPTIONS = {"rows": "--rows", "cols": "--cols", "dataflow": "--dataflow",
+                     "ifmap_kb": "--ifmap-kb", "filter_kb": "--filter-kb", "ofmap_kb": "--ofmap-kb"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -104,21 +108,24 @@ def run_simulate(args: argparse.Namespace) -> int:
         source = {"topology": os.path.abspath(args.topology)}
     else:
         name = args.network or DEFAULT_NETWORK
-        network = traces.builtin_network(name)
+        network = _as_option(traces.builtin_network, name, "--network")
         source = {"builtin": name}
     if args.config:
         accel = arch.load_config(args.config)
         source["config"] = os.path.abspath(args.config)
     else:
-        accel = arch.get_preset(args.preset or arch.DEFAULT_PRESET)
+        accel = _as_option(arch.get_preset, args.preset or arch.DEFAULT_PRESET, "--preset")
     accel = accel.with_overrides(rows=args.rows, cols=args.cols, dataflow=args.dataflow,
                                  ifmap_kb=args.ifmap_kb, filter_kb=args.filter_kb,
                                  ofmap_kb=args.ofmap_kb)
 
     from hwloop.sim import simulate
 
-    report = simulate(network, accel, scalesim_compat=args.scalesim_compat, source=source,
-                      progress=sys.stderr.isatty())
+    try:
+        report = simulate(network, accel, scalesim_compat=args.scalesim_compat, source=source,
+                          progress=sys.stderr.isatty())
+    except InputError as exc:
+        raise _locate_hardware_error(exc, args) from None
     print(_format(report, quiet=args.quiet))
     if args.json:
         report.to_json(args.json)
@@ -127,6 +134,30 @@ def run_simulate(args: argparse.Namespace) -> int:
     if args.plot:
         _save_plot(report, args.plot)
     return 0
+
+
+def _as_option(lookup: Callable[[str], object], name: str, option: str):
+    """``lookup(name)``, with an unknown name reported against the command-line ``option``."""
+    try:
+        return lookup(name)
+    except InputError as exc:
+        raise InputError(exc.reason, field=option) from None
+
+
+def _locate_hardware_error(exc: InputError, args: argparse.Namespace) -> InputError:
+    """Place a simulation-time error about an accelerator field (a buffer too small for the
+    array) where that value was set, not at the layer being simulated: the override option
+    that set it, else the line of the ``--config`` file that did."""
+    if exc.field not in _OVERRIDE_OPTIONS:
+        return exc
+    if getattr(args, exc.field, None) is not None:
+        return InputError(exc.reason, field=_OVERRIDE_OPTIONS[exc.field])
+    if args.config:
+        from hwloop.arch._loaders import field_line
+
+        return InputError(exc.reason, source=args.config,
+                          line=field_line(args.config, exc.field), field=exc.field)
+    return InputError(exc.reason, field=exc.field)
 
 
 def _check_writable(option: str, path: str) -> None:
@@ -178,19 +209,29 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="hwloop: warning: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
     run: Callable[[argparse.Namespace], int] = args.run
+    # `simulate` holds its warnings until it succeeds, so a failing run prints one error line.
+    to_stderr = logging.StreamHandler(sys.stderr)
+    to_stderr.setFormatter(logging.Formatter("hwloop: warning: %(message)s"))
+    held = logging.handlers.MemoryHandler(10_000, flushLevel=logging.CRITICAL + 1,
+                                          target=to_stderr, flushOnClose=False)
+    handler = held if run is run_simulate else to_stderr
+    handler.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
     try:
         return run(args)
     except InputError as exc:
+        held.buffer.clear()
         print(f"hwloop: error: {exc}", file=sys.stderr)
         return 2
     except MemoryError:
+        held.buffer.clear()
         print("hwloop: error: out of memory; simulate fewer or smaller layers", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -200,6 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    finally:
+        root.removeHandler(handler)
+        held.flush()
+        held.close()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,320 @@
+"""Accelerator configs: validation naming the field, presets, replace/overrides, loaders."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import pytest
+
+from hwloop.arch import (DEFAULT_PRESET, PRESETS, Accelerator, Dataflow, Dram, Sram,
+                         SystolicArray, get_preset, load_config, parse_dataflow)
+from hwloop.traces import InputError
+
+# ---------------------------------------------------------------- validation names the field
+
+
+@pytest.mark.parametrize("make, field", [
+    (lambda: SystolicArray(rows=0), "rows"),
+    (lambda: SystolicArray(rows=-3), "rows"),
+    (lambda: SystolicArray(cols=0), "cols"),
+    (lambda: SystolicArray(cols=8.0), "cols"),
+    (lambda: SystolicArray(rows="32"), "rows"),
+    (lambda: SystolicArray(rows=True), "rows"),
+    (lambda: SystolicArray(dataflow="xy"), "dataflow"),
+    (lambda: SystolicArray(dataflow="rs"), "dataflow"),
+    (lambda: Sram(ifmap_kb=0), "ifmap_kb"),
+    (lambda: Sram(filter_kb=-1), "filter_kb"),
+    (lambda: Sram(ofmap_kb=1.5), "ofmap_kb"),
+    (lambda: Sram(word_bytes=0), "word_bytes"),
+    (lambda: Sram(active_fraction=0.25), "active_fraction"),
+    (lambda: Sram(active_fraction=1.0), "active_fraction"),
+    (lambda: Dram(bandwidth_words_per_cycle=0), "bandwidth_words_per_cycle"),
+    (lambda: Dram(bandwidth_words_per_cycle=-4.0), "bandwidth_words_per_cycle"),
+    (lambda: Dram(bandwidth_words_per_cycle=True), "bandwidth_words_per_cycle"),
+    (lambda: Accelerator(clock_ghz=0), "clock_ghz"),
+    (lambda: Accelerator(clock_ghz="1"), "clock_ghz"),
+    (lambda: Accelerator(operand_bits=0), "operand_bits"),
+    (lambda: Accelerator(operand_bits=8.5), "operand_bits"),
+])
+def test_invalid_values_name_the_field(make, field):
+    with pytest.raises(InputError) as info:
+        make()
+    assert info.value.field == field
+    assert f"field '{field}'" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_input_error_is_a_value_error():
+    with pytest.raises(ValueError):
+        SystolicArray(rows=0)
+
+
+def test_defaults_are_scalesims_example():
+    accel = Accelerator()
+    assert (accel.array.rows, accel.array.cols, accel.array.dataflow) == (32, 32, Dataflow.OS)
+    assert (accel.sram.ifmap_kb, accel.sram.filter_kb, accel.sram.ofmap_kb) == (64, 64, 64)
+    assert accel.sram.word_bytes == 1 and accel.sram.active_fraction == 0.5
+    assert accel.dram.bandwidth_words_per_cycle is None
+    assert accel.array.num_pes == 1024
+    assert accel.sram.words("ifmap") == 64 * 1024
+
+
+@pytest.mark.parametrize("text, expected", [("os", Dataflow.OS), (" WS ", Dataflow.WS),
+                                            ("Is", Dataflow.IS), (Dataflow.OS, Dataflow.OS)])
+def test_dataflow_names(text, expected):
+    assert parse_dataflow(text) is expected
+    assert SystolicArray(dataflow=text).dataflow is expected
+
+
+def test_sram_words_follow_word_size():
+    assert Sram(ifmap_kb=3, word_bytes=2).words("ifmap") == 1536
+
+
+# ---------------------------------------------------------------- presets
+
+
+def test_presets_exist():
+    assert {"scalesim_default", "google_tpu_v1", "eyeriss"} <= set(PRESETS)
+    assert DEFAULT_PRESET in PRESETS
+    for name, preset in PRESETS.items():
+        assert isinstance(preset, Accelerator)
+        assert preset.name == name
+        assert get_preset(name) is preset
+    tpu = get_preset("google_tpu_v1")
+    assert (tpu.array.rows, tpu.array.cols, tpu.array.dataflow) == (256, 256, Dataflow.WS)
+    eyeriss = get_preset("eyeriss")
+    assert (eyeriss.array.rows, eyeriss.array.cols) == (12, 14)
+
+
+def test_unknown_preset_names_the_field():
+    with pytest.raises(InputError) as info:
+        get_preset("tpu_v9")
+    assert info.value.field == "preset"
+    assert "eyeriss" in str(info.value)  # lists the choices
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_presets_are_frozen(name):
+    preset = get_preset(name)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        preset.name = "changed"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        preset.array.rows = 1  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        preset.sram.ifmap_kb = 1  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        preset.dram.bandwidth_words_per_cycle = 1.0  # type: ignore[misc]
+    assert hash(preset) == hash(get_preset(name))
+
+
+# ---------------------------------------------------------------- replace and overrides
+
+
+def test_dataclasses_replace_makes_variants():
+    base = get_preset("scalesim_default")
+    bigger = dataclasses.replace(base, array=dataclasses.replace(base.array, rows=128),
+                                 clock_ghz=2.0)
+    assert bigger.array.rows == 128 and bigger.array.cols == base.array.cols
+    assert bigger.clock_ghz == 2.0
+    assert base.array.rows == 32 and base.clock_ghz == 1.0  # the preset is untouched
+    assert bigger != base
+    assert dataclasses.replace(base) == base
+
+
+def test_dataclasses_replace_validates():
+    with pytest.raises(InputError) as info:
+        dataclasses.replace(get_preset("eyeriss").sram, filter_kb=0)
+    assert info.value.field == "filter_kb"
+    converted = dataclasses.replace(SystolicArray(), dataflow="ws")
+    assert converted.dataflow is Dataflow.WS
+
+
+def test_with_overrides():
+    base = get_preset("eyeriss")
+    changed = base.with_overrides(rows=64, cols=None, dataflow="is", ifmap_kb=128,
+                                  filter_kb=None, ofmap_kb=16, word_bytes=2)
+    assert (changed.array.rows, changed.array.cols, changed.array.dataflow) == (64, 14, Dataflow.IS)
+    assert (changed.sram.ifmap_kb, changed.sram.filter_kb, changed.sram.ofmap_kb) == (128, 36, 16)
+    assert changed.sram.word_bytes == 2
+    assert changed.name == base.name and changed.clock_ghz == base.clock_ghz
+    assert base.array.rows == 12  # untouched
+    assert base.with_overrides() == base
+    assert base.with_overrides(rows=None, dataflow=None) == base
+
+
+def test_with_overrides_validates_and_rejects_unknown_names():
+    with pytest.raises(InputError) as info:
+        Accelerator().with_overrides(cols=0)
+    assert info.value.field == "cols"
+    with pytest.raises(InputError) as info:
+        Accelerator().with_overrides(dataflow="diagonal")
+    assert info.value.field == "dataflow"
+    with pytest.raises(TypeError):
+        Accelerator().with_overrides(depth=3)
+
+
+def test_to_dict_is_plain():
+    data = get_preset("google_tpu_v1").to_dict()
+    assert data["array"] == {"rows": 256, "cols": 256, "dataflow": "ws"}
+    assert data["sram"]["ifmap_kb"] == 6144 and data["clock_ghz"] == 0.7
+    assert data["dram"] == {"bandwidth_words_per_cycle": None}
+
+
+# ---------------------------------------------------------------- SCALE-Sim .cfg
+
+SCALESIM_CFG = """\
+[general]
+run_name = google_like
+
+[architecture_presets]
+ArrayHeight:    128
+ArrayWidth:     64
+IfmapSramSzkB:  512
+FilterSramSzkB: 256
+OfmapSramSzkB:  128
+IfmapOffset:    0
+FilterOffset:   10000000
+OfmapOffset:    20000000
+Dataflow:       ws
+MemoryBanks:    1
+
+[run_presets]
+InterfaceBandwidth: CALC
+
+[sparsity]
+SparsitySupport : false
+"""
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_load_scalesim_cfg(tmp_path, caplog):
+    path = _write(tmp_path, "google_like.cfg", SCALESIM_CFG)
+    with caplog.at_level(logging.WARNING):
+        accel = load_config(path)
+    assert accel.name == "google_like"
+    assert (accel.array.rows, accel.array.cols, accel.array.dataflow) == (128, 64, Dataflow.WS)
+    assert (accel.sram.ifmap_kb, accel.sram.filter_kb, accel.sram.ofmap_kb) == (512, 256, 128)
+    assert accel.dram.bandwidth_words_per_cycle is None  # CALC: unlimited
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1  # one warning lists everything ignored
+    message = warnings[0].getMessage().lower()
+    for ignored in ("ifmapoffset", "filteroffset", "ofmapoffset", "memorybanks", "[sparsity]"):
+        assert ignored in message
+    assert "google_like.cfg" in message
+
+
+def test_load_scalesim_cfg_without_extras_is_silent(tmp_path, caplog):
+    text = ("[architecture_presets]\narrayheight: 8\nARRAYWIDTH = 4\nIfmapSramSzkB: 2\n"
+            "FilterSramSzkB: 2\nOfmapSramSzkB: 2\nDataflow: IS  # inline comment\n")
+    path = _write(tmp_path, "plain.cfg", text)
+    with caplog.at_level(logging.WARNING):
+        accel = load_config(path)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert accel.name == "plain"  # no run_name: the file's stem
+    assert (accel.array.rows, accel.array.cols, accel.array.dataflow) == (8, 4, Dataflow.IS)
+
+
+def test_load_scalesim_cfg_user_bandwidth(tmp_path):
+    text = SCALESIM_CFG.replace("InterfaceBandwidth: CALC", "InterfaceBandwidth: USER") \
+        .replace("MemoryBanks:    1", "Bandwidth:      10")
+    accel = load_config(_write(tmp_path, "bw.cfg", text))
+    assert accel.dram.bandwidth_words_per_cycle == 10.0
+
+
+@pytest.mark.parametrize("change, line, field", [
+    (("ArrayWidth:     64", "ArrayWidth:     wide"), 6, "ArrayWidth"),
+    (("Dataflow:       ws", "Dataflow:       rs"), 13, "Dataflow"),
+    (("OfmapSramSzkB:  128", "OfmapSramSzkB:  0"), 9, "OfmapSramSzkB"),
+    (("FilterSramSzkB: 256\n", ""), 4, "FilterSramSzkB"),
+])
+def test_cfg_errors_are_located(tmp_path, change, line, field):
+    path = _write(tmp_path, "bad.cfg", SCALESIM_CFG.replace(*change))
+    with pytest.raises(InputError) as info:
+        load_config(path)
+    assert (info.value.line, info.value.field) == (line, field)
+    assert str(info.value).startswith(f"{path}:{line}: field '{field}'")
+
+
+# ---------------------------------------------------------------- hwloop .toml
+
+HWLOOP_TOML = """\
+name = "edge"
+clock_ghz = 0.8
+operand_bits = 16
+
+[array]
+rows = 16
+cols = 24
+dataflow = "is"
+
+[sram]
+ifmap_kb = 32
+filter_kb = 16
+ofmap_kb = 8
+word_bytes = 2
+active_fraction = 0.75
+
+[dram]
+bandwidth_words_per_cycle = 12.5
+"""
+
+
+def test_load_toml(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING):
+        accel = load_config(_write(tmp_path, "edge.toml", HWLOOP_TOML))
+    assert not caplog.records
+    assert accel == Accelerator(
+        name="edge", clock_ghz=0.8, operand_bits=16,
+        array=SystolicArray(rows=16, cols=24, dataflow=Dataflow.IS),
+        sram=Sram(ifmap_kb=32, filter_kb=16, ofmap_kb=8, word_bytes=2, active_fraction=0.75),
+        dram=Dram(bandwidth_words_per_cycle=12.5))
+
+
+def test_load_toml_defaults_and_preset(tmp_path):
+    assert load_config(_write(tmp_path, "empty.toml", "")).array == SystolicArray()
+    accel = load_config(_write(tmp_path, "p.toml", 'preset = "google_tpu_v1"\n[array]\nrows = 128\n'))
+    tpu = get_preset("google_tpu_v1")
+    assert accel.array.rows == 128 and accel.array.cols == 256
+    assert accel.sram == tpu.sram and accel.clock_ghz == tpu.clock_ghz
+
+
+@pytest.mark.parametrize("text, line, field", [
+    ('[array]\nrows = 8\nheight = 3\n', 3, "array.height"),          # unknown key
+    ('speed = 1\n', 1, "speed"),                                       # unknown top-level key
+    ('[array]\nrows = "8"\n', 2, "array.rows"),                        # wrong type
+    ('[sram]\nactive_fraction = true\n', 2, "sram.active_fraction"),   # bool is not a number
+    ('[array]\ncols = 0\n', 2, "cols"),                                # invalid value
+    ('clock_ghz = -1\n', 1, "clock_ghz"),
+    ('name = "x"\npreset = "nope"\n', 2, "preset"),
+])
+def test_toml_errors_are_located(tmp_path, text, line, field):
+    path = _write(tmp_path, "bad.toml", text)
+    with pytest.raises(InputError) as info:
+        load_config(path)
+    assert (info.value.source, info.value.line, info.value.field) == (str(path), line, field)
+
+
+def test_toml_syntax_error_has_a_line(tmp_path):
+    path = _write(tmp_path, "bad.toml", 'name = "x"\n[array\nrows = 1\n')
+    with pytest.raises(InputError) as info:
+        load_config(path)
+    assert info.value.line == 2
+    assert "not valid TOML" in str(info.value)
+
+
+@pytest.mark.parametrize("name, content", [("missing.toml", None), ("arch.yaml", "rows: 8\n"),
+                                           ("junk.cfg", b"\x00\x01\x02")])
+def test_unreadable_configs_name_the_file(tmp_path, name, content):
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises(InputError) as info:
+        load_config(path)
+    assert str(info.value).startswith(str(path))
