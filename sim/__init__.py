@@ -16,6 +16,8 @@ _EXPORTS = {
     "simulate": ".api",
     "simulate_layer": ".api",
     "plot_report": "._plot",
+    "ArrayModel": "._models",
+    "register_model": "._models",
 }
 
 __all__ = sorted(_EXPORTS)

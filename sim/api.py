@@ -9,7 +9,7 @@ from hwloop.arch import Accelerator
 from hwloop.traces import InputError, Layer, Network
 
 from ._report import Report
-from ._systolic import check_buffers, simulate_systolic_layer
+from ._models import model_for
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def hwloop_version() -> str:
 
 def simulate_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = False) -> dict:
     """One layer's counters (a report row) on ``accel``."""
-    row = simulate_systolic_layer(layer, accel, scalesim_compat=scalesim_compat)
+    row = model_for(accel).simulate_layer(layer, accel, scalesim_compat=scalesim_compat)
     row["time_s"] = row["total_cycles"] / (accel.clock_ghz * 1e9)
     return row
 
@@ -39,7 +39,7 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
         network = Network(name=network.name, layers=(network,))
     if accel.dram.bandwidth_words_per_cycle is not None:
         logger.warning("finite DRAM bandwidth is not modelled yet: reporting the stall-free run")
-    check_buffers(accel)  # an accelerator error is not any layer's fault
+    model_for(accel).check(accel)  # an accelerator error is not any layer's fault
     layers = network.layers
     if progress:
         from tqdm import tqdm

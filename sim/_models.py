@@ -1,0 +1,50 @@
+"""Array models: one small interface, and a registry from ``arch`` config type to model.
+
+``arch`` never names a simulator class; a new kind of array (precision-scalable, analog)
+adds a config class in ``arch`` and registers its model here.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from hwloop.arch import Accelerator, SystolicArray
+from hwloop.traces import InputError, Layer
+
+from ._systolic import check_buffers, simulate_systolic_layer
+
+
+class ArrayModel(ABC):
+    """Turns one layer on one accelerator into a report row (see ``sim.COLUMNS``)."""
+
+    @abstractmethod
+    def simulate_layer(self, layer: Layer, accel: Accelerator, *, scalesim_compat: bool) -> dict:
+        """Counters for ``layer``; raise :class:`InputError` for what cannot run."""
+
+    def check(self, accel: Accelerator) -> None:
+        """Refuse an accelerator this model cannot run at all (called once per network)."""
+
+
+class SystolicModel(ArrayModel):
+    """Weight/input/output-stationary systolic arrays, exact to SCALE-Sim v3."""
+
+    def simulate_layer(self, layer: Layer, accel: Accelerator, *, scalesim_compat: bool) -> dict:
+        return simulate_systolic_layer(layer, accel, scalesim_compat=scalesim_compat)
+
+    def check(self, accel: Accelerator) -> None:
+        check_buffers(accel)
+
+
+_MODELS: dict[type, ArrayModel] = {SystolicArray: SystolicModel()}
+
+
+def register_model(config_type: type, model: ArrayModel) -> None:
+    """Simulate arrays whose config is ``config_type`` with ``model``."""
+    _MODELS[config_type] = model
+
+
+def model_for(accel: Accelerator) -> ArrayModel:
+    try:
+        return _MODELS[type(accel.array)]
+    except KeyError:
+        raise InputError(f"no simulator for arrays of type {type(accel.array).__name__}",
+                         field="array") from None
