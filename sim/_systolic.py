@@ -90,9 +90,7 @@ def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat
     if_first, if_later = buffer_windows(sram.words("ifmap"), sram.active_fraction)
     f_first, f_later = buffer_windows(sram.words("filter"), sram.active_fraction)
     dram_ifmap = _ifmap_fetches(layer, code, rows, cols, if_first, if_later)
-    dram_filter = (window * filters if window * filters < f_first else
-                   int(_filter_dram_reads(code, rows, cols, window, filters, pixels, f_first,
-                                          f_later)))
+    dram_filter = _filter_fetches(layer, code, rows, cols, f_first, f_later)
     stalls = 0
     dram_ofmap = ofmap_writes
     if scalesim_compat:
@@ -173,6 +171,13 @@ def _physical_memory_bytes() -> int:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
         return 0
+
+
+def _filter_fetches(layer: Layer, code: int, rows: int, cols: int, first: int, later: int) -> int:
+    pixels, filters, window = layer.gemm_mnk
+    if window * filters < first:
+        return window * filters  # every weight fits before the first turnover
+    return int(_filter_dram_reads(code, rows, cols, window, filters, pixels, first, later))
 
 
 def _check_fits(layer: Layer, accel: Accelerator) -> None:
