@@ -173,6 +173,22 @@ def _ifmap_dram_reads(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w
 
 
 @njit
+def _replay_filter_fold(marks, st, base, lines_used, temporal, window, filters_on_lines, step,
+                        along, over):
+    """Replay one skewed filter fold, ``step`` steps at a time. Along the array lines run
+    filters (OS) or window elements (IS); filter ``n``, element ``w`` is ``n * window + w``."""
+    for start in range(0, temporal + lines_used - 1, step):
+        stop = min(start + step, temporal + lines_used - 1)
+        n = _skewed_fold(base, lines_used, temporal, start, stop, along, over)
+        for i in range(n):
+            if filters_on_lines:
+                along[i] = along[i] * window + over[i]
+            else:
+                along[i] = over[i] * window + along[i]
+        _replay(marks, along, n, st)
+
+
+@njit
 def _filter_dram_reads(dataflow, rows, cols, window, num_filters, pixels, first_window,
                        later_window):
     """Words fetched from DRAM into the filter buffer. Filter ``n``, element ``w`` is ``n*window+w``."""
@@ -189,12 +205,8 @@ def _filter_dram_reads(dataflow, rows, cols, window, num_filters, pixels, first_
             cu = min(cols, num_filters - fc * cols)
             for _rep in range((pixels + rows - 1) // rows):
                 before = st[TURNOVERS]
-                for start in range(0, window + cu - 1, step):
-                    stop = min(start + step, window + cu - 1)
-                    n = _skewed_fold(fc * cols, cu, window, start, stop, filt, elem)
-                    for i in range(n):
-                        filt[i] = filt[i] * window + elem[i]
-                    _replay(marks, filt, n, st)
+                _replay_filter_fold(marks, st, fc * cols, cu, window, window, True, step, filt,
+                                    elem)
                 if st[TURNOVERS] == before:
                     break
         return st[FETCHED]
@@ -207,13 +219,8 @@ def _filter_dram_reads(dataflow, rows, cols, window, num_filters, pixels, first_
     for _rep in range((pixels + cols - 1) // cols):
         before = st[TURNOVERS]
         for fr in range(row_folds):
-            ru = min(rows, window - fr * rows)
-            for start in range(0, num_filters + ru - 1, step):
-                stop = min(start + step, num_filters + ru - 1)
-                n = _skewed_fold(fr * rows, ru, num_filters, start, stop, elem, filt)
-                for i in range(n):
-                    elem[i] = filt[i] * window + elem[i]
-                _replay(marks, elem, n, st)
+            _replay_filter_fold(marks, st, fr * rows, min(rows, window - fr * rows), num_filters,
+                                window, False, step, elem, filt)
         if st[TURNOVERS] == before:
             break
     return st[FETCHED]
