@@ -111,6 +111,29 @@ def _skewed_fold(base, ru, temporal, tau_start, tau_stop, spatial_out, temporal_
 
 
 @njit
+def _ifmap_skewed_fold(base, ru, temporal, tau_start, tau_stop, pixels_on_lines, tables,
+                       ifmap_h, ifmap_w, out):
+    """Input addresses of steps ``tau_start..tau_stop-1`` of a skewed ifmap fold (-1: outside).
+
+    Array line ``c`` holds pixel ``base + c`` (OS) or window element ``base + c`` (WS); the
+    other index is ``tau - c``."""
+    pix_row, pix_col, pix_base, win_dy, win_dx, win_off = tables
+    n = 0
+    for tau in range(tau_start, tau_stop):
+        for c in range(max(0, tau - temporal + 1), min(ru, tau + 1)):
+            if pixels_on_lines:
+                p, w = base + c, tau - c
+            else:
+                p, w = tau - c, base + c
+            if pix_row[p] + win_dy[w] < ifmap_h and pix_col[p] + win_dx[w] < ifmap_w:
+                out[n] = pix_base[p] + win_off[w]
+            else:
+                out[n] = -1
+            n += 1
+    return n
+
+
+@njit
 def _steps_per_chunk(lines):
     return max(1, CHUNK // max(lines, 1))
 
@@ -150,10 +173,7 @@ def _ifmap_dram_reads(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w
     temporal = window if dataflow == 0 else pixels
     lines = min(rows, spatial)
     step = _steps_per_chunk(lines)
-    size = lines * step
-    along = np.empty(size, dtype=np.int64)
-    over = np.empty(size, dtype=np.int64)
-    addrs = np.empty(size, dtype=np.int64)
+    addrs = np.empty(lines * step, dtype=np.int64)
     row_folds = (spatial + rows - 1) // rows
     for _rep in range((num_filters + cols - 1) // cols):
         before = st[TURNOVERS]
@@ -161,11 +181,8 @@ def _ifmap_dram_reads(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w
             ru = min(rows, spatial - fr * rows)
             for start in range(0, temporal + ru - 1, step):
                 stop = min(start + step, temporal + ru - 1)
-                n = _skewed_fold(fr * rows, ru, temporal, start, stop, along, over)
-                if dataflow == 0:
-                    _ifmap_addresses(along, over, n, tables, ifmap_h, ifmap_w, addrs)
-                else:
-                    _ifmap_addresses(over, along, n, tables, ifmap_h, ifmap_w, addrs)
+                n = _ifmap_skewed_fold(fr * rows, ru, temporal, start, stop, dataflow == 0,
+                                       tables, ifmap_h, ifmap_w, addrs)
                 _replay(marks, addrs, n, st)
         if st[TURNOVERS] == before:
             break  # everything this pass reads is resident: later passes fetch nothing
