@@ -33,23 +33,37 @@ def _new_state(first_window, later_window):
 
 @njit
 def _replay(marks, addrs, n, st):
-    """Feed ``addrs[:n]`` (in demand order) through the read buffer; updates ``st``."""
+    """Feed ``addrs[:n]`` (in demand order) through the read buffer; updates ``st``.
+
+    Branch-free on hits: the last slot of ``marks`` is a dummy that always holds the current
+    stamp, and a -1 address (outside the input) is sent there, so it never fetches.
+    """
     stamp, in_window, window = st[STAMP], st[IN_WINDOW], st[WINDOW]
     fetched, turnovers, later = st[FETCHED], st[TURNOVERS], st[LATER]
+    dummy = marks.size - 1
+    marks[dummy] = stamp
     for i in range(n):
         a = addrs[i]
-        if a < 0 or marks[a] == stamp:
-            continue
+        if a < 0:
+            a = dummy
+        new = marks[a] != stamp
         marks[a] = stamp
-        fetched += 1
-        in_window += 1
+        fetched += new
+        in_window += new
         if in_window == window:
             stamp += 1
             in_window = 0
             window = later
             turnovers += 1
+            marks[dummy] = stamp
     st[STAMP], st[IN_WINDOW], st[WINDOW] = stamp, in_window, window
     st[FETCHED], st[TURNOVERS] = fetched, turnovers
+
+
+@njit
+def _new_marks(words):
+    """One stamp per operand word, plus the dummy slot :func:`_replay` needs."""
+    return np.zeros(words + 1, dtype=np.int32)
 
 
 @njit
@@ -118,13 +132,15 @@ def _ifmap_skewed_fold(base, ru, temporal, tau_start, tau_stop, pixels_on_lines,
     Array line ``c`` holds pixel ``base + c`` (OS) or window element ``base + c`` (WS); the
     other index is ``tau - c``."""
     pix_row, pix_col, pix_base, win_dy, win_dx, win_off = tables
+    if not pixels_on_lines:  # swap roles: lines hold window elements, time runs over pixels
+        pix_row, win_dy = win_dy, pix_row
+        pix_col, win_dx = win_dx, pix_col
+        pix_base, win_off = win_off, pix_base
     n = 0
     for tau in range(tau_start, tau_stop):
         for c in range(max(0, tau - temporal + 1), min(ru, tau + 1)):
-            if pixels_on_lines:
-                p, w = base + c, tau - c
-            else:
-                p, w = tau - c, base + c
+            p = base + c  # index into the tables of whatever the lines hold
+            w = tau - c
             if pix_row[p] + win_dy[w] < ifmap_h and pix_col[p] + win_dx[w] < ifmap_w:
                 out[n] = pix_base[p] + win_off[w]
             else:
@@ -147,7 +163,7 @@ def _ifmap_dram_reads(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w
                            ofmap_h, ofmap_w)
     pixels = ofmap_h * ofmap_w
     window = filter_h * filter_w * channels
-    marks = np.zeros(ifmap_h * ifmap_w * channels, dtype=np.int32)
+    marks = _new_marks(ifmap_h * ifmap_w * channels)
     st = _new_state(first_window, later_window)
     if dataflow == 2:  # IS: each (window rows x pixel cols) tile once, rows bottom-up
         size = rows * cols
@@ -211,7 +227,7 @@ def _filter_dram_reads(dataflow, rows, cols, window, num_filters, pixels, first_
     """Words fetched from DRAM into the filter buffer. Filter ``n``, element ``w`` is ``n*window+w``."""
     if dataflow == 1:  # WS: every weight is read exactly once
         return window * num_filters
-    marks = np.zeros(window * num_filters, dtype=np.int32)
+    marks = _new_marks(window * num_filters)
     st = _new_state(first_window, later_window)
     if dataflow == 0:  # OS: column fold fc streams its filters once per row fold
         lines = min(cols, num_filters)
