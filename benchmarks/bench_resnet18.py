@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How fast is hwloop on ResNet-18 at 32x32, and how does that compare with SCALE-Sim v3?
 
-Four numbers that answer different questions, so they are reported separately:
+Five numbers that answer different questions, so they are reported separately:
   (a) Numba compile time: the one-off cost a user pays on the very first run (empty cache),
       and the first call of a later process that loads the cached kernels;
   (b) steady-state simulation time in one process (what a design-space search pays per
@@ -10,7 +10,9 @@ Four numbers that answer different questions, so they are reported separately:
       ResNet-18 and on a synthetic network of a few hundred distinct layers, whose
       per-layer amortised time separates start-up from per-layer cost;
   (d) with --scalesim / --scalesim-json: SCALE-Sim's numbers checked layer by layer against
-      hwloop, and the speed ratios on the same job.
+      hwloop, and the speed ratios on the same job;
+  (e) with --scalesim-sample K: SCALE-Sim on K layers of (c)'s synthetic network, checked and
+      timed, and extrapolated (labelled as such) to the whole network.
 
 Run: ``python benchmarks/bench_resnet18.py [--repeat 20] [--out results.json]``.
 """
@@ -28,6 +30,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import _sample_compare as sample_cmp
 import _scalesim_compare as peer_cmp
 from _synthetic import write_topology
 from _timing import child_env, hwloop_cli, run_process, time_calls, time_process
@@ -59,7 +62,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g.add_argument("--scalesim-python", default=os.environ.get("SCALESIM_PYTHON"),
                    help="interpreter with scalesim installed (default: env SCALESIM_PYTHON)")
     g.add_argument("--scalesim-timeout", type=float, default=1500.0)
-    return p.parse_args(argv)
+    g = p.add_argument_group("SCALE-Sim on a sample of the synthetic network (e)")
+    g.add_argument("--scalesim-sample", type=int, default=0, metavar="K",
+                   help="run SCALE-Sim on K MAC-stratified layers of (c)'s synthetic network "
+                        "(32x32 OS) and extrapolate to all of it; 0 = off (12 takes ~3-5 min)")
+    g.add_argument("--scalesim-sample-budget", type=float, default=300.0, metavar="S",
+                   help="prefer sampled layers whose predicted SCALE-Sim time fits S seconds "
+                        "in all (predicted at %.2f ms/cycle)" % (sample_cmp.ASSUMED_S_PER_CYCLE * 1e3))
+    args = p.parse_args(argv)
+    if not 0 <= args.scalesim_sample <= args.synthetic_layers:
+        p.error(f"--scalesim-sample must be 0..--synthetic-layers ({args.synthetic_layers})")
+    return args
 
 
 # --- (a) compile time ---------------------------------------------------------------------
@@ -254,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
             results["scalesim"] = measure_scalesim(
                 args, env, results["process"]["synthetic"]["amortised_per_layer_s"])
             print_scalesim(results["scalesim"])
+        if args.scalesim_sample:
+            results["scalesim_sample"] = sample_cmp.measure(args, workdir, env, results["process"])
+            sample_cmp.print_report(results["scalesim_sample"])
         results["meta"]["loadavg_end"] = list(os.getloadavg())
         print("\nload average %.2f %.2f %.2f at end" % tuple(os.getloadavg()))
     finally:
@@ -261,8 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
         print(f"wrote {args.out}")
-    runs = results.get("scalesim", {}).get("runs", [])
-    return 0 if all(r["verification"]["ok"] for r in runs) else 1
+    checks = [r["verification"] for r in results.get("scalesim", {}).get("runs", [])]
+    if "measured" in results.get("scalesim_sample", {}):
+        checks.append(results["scalesim_sample"]["measured"]["verification"])
+    return 0 if all(c["ok"] for c in checks) else 1
 
 
 if __name__ == "__main__":

@@ -155,6 +155,60 @@ def _steps_per_chunk(lines):
 
 
 @njit
+def _os_rows_cols(oy, ox_first, ox_last, stride_h, stride_w, filter_h, filter_w, ifmap_h,
+                  ifmap_w):
+    """Input rows and covered input columns that output row ``oy``, pixels ``ox_first..ox_last``
+    read (clipped to the input)."""
+    rows = min(filter_h, ifmap_h - oy * stride_h)
+    x_stop = min(ox_last * stride_w + filter_w, ifmap_w)
+    cols = 0
+    for x in range(ox_first * stride_w, x_stop):
+        if (x - ox_first * stride_w) % stride_w < filter_w:
+            cols += 1
+    return rows, cols
+
+
+@njit
+def _os_fold_as_set(marks, st, first_pixel, ru, ofmap_w, stride_h, stride_w, filter_h, filter_w,
+                    channels, ifmap_h, ifmap_w):
+    """Replay an OS ifmap fold as the set of words it reads, if that cannot turn the buffer over.
+
+    Without a turnover a fold only adds its unread words to the window, whatever their
+    order; so when even reading every word of the fold as new stays below the window size,
+    the skewed demand order need not be walked. Returns False (and does nothing) otherwise.
+    """
+    last_pixel = first_pixel + ru - 1
+    bound = 0
+    for oy in range(first_pixel // ofmap_w, last_pixel // ofmap_w + 1):
+        ox_first = max(first_pixel - oy * ofmap_w, 0)
+        ox_last = min(last_pixel - oy * ofmap_w, ofmap_w - 1)
+        rows, cols = _os_rows_cols(oy, ox_first, ox_last, stride_h, stride_w, filter_h,
+                                   filter_w, ifmap_h, ifmap_w)
+        bound += rows * cols * channels
+    if st[IN_WINDOW] + bound >= st[WINDOW]:
+        return False
+    stamp = st[STAMP]
+    added = 0
+    for oy in range(first_pixel // ofmap_w, last_pixel // ofmap_w + 1):
+        ox_first = max(first_pixel - oy * ofmap_w, 0)
+        ox_last = min(last_pixel - oy * ofmap_w, ofmap_w - 1)
+        x_start = ox_first * stride_w
+        x_stop = min(ox_last * stride_w + filter_w, ifmap_w)
+        for y in range(oy * stride_h, min(oy * stride_h + filter_h, ifmap_h)):
+            for x in range(x_start, x_stop):
+                if (x - x_start) % stride_w >= filter_w:
+                    continue
+                base = (y * ifmap_w + x) * channels
+                for ch in range(channels):
+                    new = marks[base + ch] != stamp
+                    marks[base + ch] = stamp
+                    added += new
+    st[FETCHED] += added
+    st[IN_WINDOW] += added
+    return True
+
+
+@njit
 def _ifmap_dram_reads(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
                       stride_h, stride_w, ofmap_h, ofmap_w, num_filters, first_window,
                       later_window):
@@ -195,6 +249,10 @@ def _ifmap_dram_reads(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w
         before = st[TURNOVERS]
         for fr in range(row_folds):
             ru = min(rows, spatial - fr * rows)
+            if dataflow == 0 and _os_fold_as_set(marks, st, fr * rows, ru, ofmap_w, stride_h,
+                                                 stride_w, filter_h, filter_w, channels,
+                                                 ifmap_h, ifmap_w):
+                continue
             for start in range(0, temporal + ru - 1, step):
                 stop = min(start + step, temporal + ru - 1)
                 n = _ifmap_skewed_fold(fr * rows, ru, temporal, start, stop, dataflow == 0,
