@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from hwloop.arch import Accelerator, Dataflow
 from hwloop.traces import InputError, Layer
 
-from .kernels._read_buffer import _filter_dram_reads, _ifmap_dram_reads
+from .kernels._distinct_stream import _distinct_ifmap_fetches, _filter_fetches as _filter_kernel
+from .kernels._read_buffer import _ifmap_dram_reads
 from .kernels._write_buffer import _scalesim_ofmap_drain
 
 _DATAFLOW_CODE = {Dataflow.OS: 0, Dataflow.WS: 1, Dataflow.IS: 2}
@@ -160,6 +161,9 @@ def _ifmap_fetches(layer: Layer, code: int, rows: int, cols: int, first: int, la
     unique = touched_ifmap_words(layer)
     if unique < first:
         return unique  # everything fits before the first turnover: each word is fetched once
+    if not windows_overlap(layer):  # every pass reads `unique` distinct words
+        pixels, filters, _ = layer.gemm_mnk
+        return int(_distinct_ifmap_fetches(code, cols, unique, filters, pixels, first, later))
     return int(_ifmap_dram_reads(code, rows, cols, layer.ifmap_h, layer.ifmap_w, layer.filter_h,
                                  layer.filter_w, layer.channel_group, layer.stride_h,
                                  layer.stride_w, layer.ofmap_h, layer.ofmap_w, layer.num_filters,
@@ -175,9 +179,13 @@ def _physical_memory_bytes() -> int:
 
 def _filter_fetches(layer: Layer, code: int, rows: int, cols: int, first: int, later: int) -> int:
     pixels, filters, window = layer.gemm_mnk
-    if window * filters < first:
-        return window * filters  # every weight fits before the first turnover
-    return int(_filter_dram_reads(code, rows, cols, window, filters, pixels, first, later))
+    return int(_filter_kernel(code, rows, cols, window, filters, pixels, first, later))
+
+
+def windows_overlap(layer: Layer) -> bool:
+    """Whether two output pixels read a common input word (filter wider than the stride)."""
+    return ((layer.ofmap_w > 1 and layer.stride_w < layer.filter_w)
+            or (layer.ofmap_h > 1 and layer.stride_h < layer.filter_h))
 
 
 def _check_fits(layer: Layer, accel: Accelerator) -> None:

@@ -1,17 +1,18 @@
-"""DRAM reads of a double-buffered read scratchpad, walking the exact SRAM demand stream.
+"""DRAM reads of a double-buffered read scratchpad, walking the exact ifmap demand stream.
 
 SCALE-Sim's stall-free (``CALC``) read buffer counts a DRAM read each time the array asks for
 a word that is not among the words fetched since the buffer last turned over; it turns over
 after every ``window`` distinct words (first window: the active half, then the prefetch
-half, both rounded to hundredths of the buffer as SCALE-Sim does). The walkers below replay
-the demand order of each dataflow, fold by fold, without building any matrix.
+half, both rounded to hundredths of the buffer as SCALE-Sim does). Streams of distinct
+words (filters, non-overlapping windows) have a closed form in ``_distinct_stream``; the
+walkers here replay the ifmap demand order of each dataflow, fold by fold, for the rest.
 
-Each fold's addresses are first written to a buffer (-1 for window elements outside the
-input), then one tight loop replays them through the buffer state, kept in a small int64
-array ``st``: [stamp, words in window, window size, total fetched, turnovers, later window
-size]. ``marks[addr] == stamp`` means ``addr`` is in the current window. A repetition of
-the same folds that causes no turnover leaves every word resident, so later repetitions
-are skipped: they cannot fetch anything.
+Each fold's addresses are written to a buffer (-1 for window elements outside the input),
+then one tight loop replays them through the buffer state, kept in a small int64 array
+``st``: [stamp, words in window, window size, total fetched, turnovers, later window size].
+``marks[addr] == stamp`` means ``addr`` is in the current window. An OS fold that cannot
+turn the buffer over is replayed as the set of words it reads, and a repetition of the same
+folds that causes no turnover leaves every word resident, so later repetitions are skipped.
 """
 from __future__ import annotations
 
@@ -109,19 +110,6 @@ def _ifmap_addresses(pixel_of, window_of, n, tables, ifmap_h, ifmap_w, out):
 
 #: Most demand entries a fold buffer holds; longer folds are replayed in chunks.
 CHUNK = 1 << 20
-
-
-@njit
-def _skewed_fold(base, ru, temporal, tau_start, tau_stop, spatial_out, temporal_out):
-    """Demand order of steps ``tau_start..tau_stop-1`` of a skewed fold: at step ``tau``
-    array line ``c`` reads (``base + c``, ``tau - c``)."""
-    n = 0
-    for tau in range(tau_start, tau_stop):
-        for c in range(max(0, tau - temporal + 1), min(ru, tau + 1)):
-            spatial_out[n] = base + c
-            temporal_out[n] = tau - c
-            n += 1
-    return n
 
 
 @njit
@@ -260,58 +248,4 @@ def _ifmap_dram_reads(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w
                 _replay(marks, addrs, n, st)
         if st[TURNOVERS] == before:
             break  # everything this pass reads is resident: later passes fetch nothing
-    return st[FETCHED]
-
-
-@njit
-def _replay_filter_fold(marks, st, base, lines_used, temporal, window, filters_on_lines, step,
-                        along, over):
-    """Replay one skewed filter fold, ``step`` steps at a time. Along the array lines run
-    filters (OS) or window elements (IS); filter ``n``, element ``w`` is ``n * window + w``."""
-    for start in range(0, temporal + lines_used - 1, step):
-        stop = min(start + step, temporal + lines_used - 1)
-        n = _skewed_fold(base, lines_used, temporal, start, stop, along, over)
-        for i in range(n):
-            if filters_on_lines:
-                along[i] = along[i] * window + over[i]
-            else:
-                along[i] = over[i] * window + along[i]
-        _replay(marks, along, n, st)
-
-
-@njit
-def _filter_dram_reads(dataflow, rows, cols, window, num_filters, pixels, first_window,
-                       later_window):
-    """Words fetched from DRAM into the filter buffer. Filter ``n``, element ``w`` is ``n*window+w``."""
-    if dataflow == 1:  # WS: every weight is read exactly once
-        return window * num_filters
-    marks = _new_marks(window * num_filters)
-    st = _new_state(first_window, later_window)
-    if dataflow == 0:  # OS: column fold fc streams its filters once per row fold
-        lines = min(cols, num_filters)
-        step = _steps_per_chunk(lines)
-        filt = np.empty(lines * step, dtype=np.int64)
-        elem = np.empty(lines * step, dtype=np.int64)
-        for fc in range((num_filters + cols - 1) // cols):
-            cu = min(cols, num_filters - fc * cols)
-            for _rep in range((pixels + rows - 1) // rows):
-                before = st[TURNOVERS]
-                _replay_filter_fold(marks, st, fc * cols, cu, window, window, True, step, filt,
-                                    elem)
-                if st[TURNOVERS] == before:
-                    break
-        return st[FETCHED]
-    # IS: row fold fr streams all filters over its window rows, once per column fold
-    lines = min(rows, window)
-    step = _steps_per_chunk(lines)
-    elem = np.empty(lines * step, dtype=np.int64)
-    filt = np.empty(lines * step, dtype=np.int64)
-    row_folds = (window + rows - 1) // rows
-    for _rep in range((pixels + cols - 1) // cols):
-        before = st[TURNOVERS]
-        for fr in range(row_folds):
-            _replay_filter_fold(marks, st, fr * rows, min(rows, window - fr * rows), num_filters,
-                                window, False, step, elem, filt)
-        if st[TURNOVERS] == before:
-            break
     return st[FETCHED]
