@@ -20,12 +20,12 @@ import numpy as np
 
 from .._numba import njit
 
-STAMP, IN_WINDOW, WINDOW, FETCHED, TURNOVERS, LATER = 0, 1, 2, 3, 4, 5
+STAMP, IN_WINDOW, WINDOW, FETCHED, TURNOVERS, LATER, DEMANDS, LAST_TURNOVER = range(8)
 
 
 @njit
 def _new_state(first_window, later_window):
-    st = np.zeros(6, dtype=np.int64)
+    st = np.zeros(8, dtype=np.int64)
     st[STAMP] = 1
     st[WINDOW] = first_window
     st[LATER] = later_window
@@ -41,6 +41,7 @@ def _replay(marks, addrs, n, st):
     """
     stamp, in_window, window = st[STAMP], st[IN_WINDOW], st[WINDOW]
     fetched, turnovers, later = st[FETCHED], st[TURNOVERS], st[LATER]
+    last_turnover = st[LAST_TURNOVER]
     dummy = marks.size - 1
     marks[dummy] = stamp
     for i in range(n):
@@ -56,9 +57,11 @@ def _replay(marks, addrs, n, st):
             in_window = 0
             window = later
             turnovers += 1
+            last_turnover = st[DEMANDS] + i
             marks[dummy] = stamp
     st[STAMP], st[IN_WINDOW], st[WINDOW] = stamp, in_window, window
-    st[FETCHED], st[TURNOVERS] = fetched, turnovers
+    st[FETCHED], st[TURNOVERS], st[LAST_TURNOVER] = fetched, turnovers, last_turnover
+    st[DEMANDS] += n
 
 
 @njit
@@ -193,7 +196,7 @@ def _os_fold_as_set(marks, st, first_pixel, ru, ofmap_w, stride_h, stride_w, fil
                     added += new
     st[FETCHED] += added
     st[IN_WINDOW] += added
-    return True
+    return True  # the caller advances st[DEMANDS] by the fold's demands
 
 
 @njit
@@ -233,13 +236,16 @@ def _ifmap_dram_reads(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w
     step = _steps_per_chunk(lines)
     addrs = np.empty(lines * step, dtype=np.int64)
     row_folds = (spatial + rows - 1) // rows
-    for _rep in range((num_filters + cols - 1) // cols):
-        before = st[TURNOVERS]
+    passes = (num_filters + cols - 1) // cols
+    last_offset = -1
+    for rep in range(passes):
+        before, start_demand, start_fetched = st[TURNOVERS], st[DEMANDS], st[FETCHED]
         for fr in range(row_folds):
             ru = min(rows, spatial - fr * rows)
             if dataflow == 0 and _os_fold_as_set(marks, st, fr * rows, ru, ofmap_w, stride_h,
                                                  stride_w, filter_h, filter_w, channels,
                                                  ifmap_h, ifmap_w):
+                st[DEMANDS] += ru * temporal
                 continue
             for start in range(0, temporal + ru - 1, step):
                 stop = min(start + step, temporal + ru - 1)
@@ -248,4 +254,12 @@ def _ifmap_dram_reads(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w
                 _replay(marks, addrs, n, st)
         if st[TURNOVERS] == before:
             break  # everything this pass reads is resident: later passes fetch nothing
+        # The buffer after a pass holds exactly the words read since its last turnover, so
+        # two passes whose last turnovers sit at the same place leave the same state: every
+        # later pass repeats this one.
+        offset = st[LAST_TURNOVER] - start_demand
+        if offset == last_offset:
+            st[FETCHED] += (passes - rep - 1) * (st[FETCHED] - start_fetched)
+            break
+        last_offset = offset
     return st[FETCHED]
