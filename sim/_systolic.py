@@ -1,14 +1,16 @@
 """The systolic-array model: one layer on one accelerator, in SCALE-Sim v3's stall-free mode.
 
 Cycles, utilisation and SRAM traffic follow in closed form from the fold structure (the
-same demand matrices SCALE-Sim builds, counted instead of built); DRAM reads walk the exact
-demand stream through the double-buffered read scratchpad in a Numba kernel.
+same demand matrices SCALE-Sim builds, counted instead of built); DRAM reads follow in
+closed form for streams of distinct words and otherwise replay the exact demand stream
+through the double-buffered read scratchpad in Numba kernels.
 
-Modelling choices kept from SCALE-Sim (see ``docs``/README): total cycles are the index of
-the last demand row (rows - 1); reads of window elements that fall outside an input whose
-size is not a whole number of strides count as SRAM reads (SCALE-Sim uses
-``ceil((H - F + S) / S)`` outputs); in WS and IS every row fold's partial sums are written
-out, none are accumulated on chip (``accumulate_on_chip`` is reserved for that option).
+Modelling choices kept from SCALE-Sim (see the README): total cycles are the index of the
+last demand row (rows - 1); reads of window elements that fall outside an input whose size
+is not a whole number of strides count as SRAM reads (SCALE-Sim uses ``ceil((H - F + S) /
+S)`` outputs); in WS and IS every row fold's partial sums are written out, none are
+accumulated on chip. An accumulate-on-chip option would change only the ofmap writes of
+:func:`_sram_traffic` (and the ofmap stream of the compat write buffer).
 
 SCALE-Sim defects hwloop corrects unless ``scalesim_compat`` is set:
 * OS ofmap SRAM writes: SCALE-Sim adds ``rows + cols`` per fold.
