@@ -11,6 +11,8 @@ import random
 from pathlib import Path
 from typing import NamedTuple
 
+from hwloop.traces import Layer
+
 #: Output feature-map size -> channel counts seen at that resolution (ResNet/MobileNet/VGG).
 _CHANNELS_AT = {
     112: (16, 24, 32, 64),
@@ -44,9 +46,12 @@ class Shape(NamedTuple):
 
     @property
     def macs(self) -> int:
-        out_h = -(-(self.ifmap_h - self.filter_h + self.stride) // self.stride)
-        out_w = -(-(self.ifmap_w - self.filter_w + self.stride) // self.stride)
-        return out_h * out_w * self.filter_h * self.filter_w * self.channels * self.num_filters
+        return self.as_layer("").macs
+
+    def as_layer(self, name: str) -> Layer:
+        *dims, stride = self
+        return Layer(name=name, **dict(zip(self._fields[:-1], dims)), stride_h=stride,
+                     stride_w=stride)
 
 
 def _conv(rng: random.Random, filt: int) -> Shape:
