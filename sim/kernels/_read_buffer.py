@@ -99,16 +99,20 @@ def _ifmap_tables(ifmap_h, ifmap_w, filter_h, filter_w, channels, stride_h, stri
 
 
 @njit
-def _ifmap_addresses(pixel_of, window_of, n, tables, ifmap_h, ifmap_w, out):
-    """``out[i]``: input address read by pixel ``pixel_of[i]``, window element ``window_of[i]``."""
+def _ifmap_tile(first_pixel, cu, first_element, ru, tables, ifmap_h, ifmap_w, out):
+    """Input addresses of an IS tile in demand order (-1: outside): window elements
+    ``first_element + ru - 1`` down to ``first_element``, each across pixels
+    ``first_pixel .. first_pixel + cu - 1``."""
     pix_row, pix_col, pix_base, win_dy, win_dx, win_off = tables
-    for i in range(n):
-        p = pixel_of[i]
-        w = window_of[i]
-        if pix_row[p] + win_dy[w] < ifmap_h and pix_col[p] + win_dx[w] < ifmap_w:
-            out[i] = pix_base[p] + win_off[w]
-        else:
-            out[i] = -1
+    n = 0
+    for w in range(first_element + ru - 1, first_element - 1, -1):
+        for p in range(first_pixel, first_pixel + cu):
+            if pix_row[p] + win_dy[w] < ifmap_h and pix_col[p] + win_dx[w] < ifmap_w:
+                out[n] = pix_base[p] + win_off[w]
+            else:
+                out[n] = -1
+            n += 1
+    return n
 
 
 #: Most demand entries a fold buffer holds; longer folds are replayed in chunks.
@@ -211,21 +215,12 @@ def _ifmap_dram_reads(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w
     marks = _new_marks(ifmap_h * ifmap_w * channels)
     st = _new_state(first_window, later_window)
     if dataflow == 2:  # IS: each (window rows x pixel cols) tile once, rows bottom-up
-        size = rows * cols
-        pix = np.empty(size, dtype=np.int64)
-        win = np.empty(size, dtype=np.int64)
-        addrs = np.empty(size, dtype=np.int64)
+        addrs = np.empty(rows * cols, dtype=np.int64)
         for fc in range((pixels + cols - 1) // cols):
             cu = min(cols, pixels - fc * cols)
             for fr in range((window + rows - 1) // rows):
-                ru = min(rows, window - fr * rows)
-                n = 0
-                for i in range(ru - 1, -1, -1):
-                    for c in range(cu):
-                        pix[n] = fc * cols + c
-                        win[n] = fr * rows + i
-                        n += 1
-                _ifmap_addresses(pix, win, n, tables, ifmap_h, ifmap_w, addrs)
+                n = _ifmap_tile(fc * cols, cu, fr * rows, min(rows, window - fr * rows), tables,
+                                ifmap_h, ifmap_w, addrs)
                 _replay(marks, addrs, n, st)
         return st[FETCHED]
     # OS: array rows hold pixels, time runs over the window; WS: rows hold window
