@@ -74,6 +74,11 @@ CASES = [
     (conv("s4_gap", 12, 12, 2, 2, 6, 9, 4), 5, 2, "ws", (1, 1, 1)),
     (conv("s4_gap", 12, 12, 2, 2, 6, 9, 4), 5, 2, "is", (1, 1, 1)),
     (conv("aniso", 10, 12, 2, 3, 4, 6, 1, 2), 6, 3, "ws", (1, 1, 1)),
+    # windows overlap down the rows but leave gaps across the columns (OS set replay)
+    (conv("gap_w", 14, 14, 5, 2, 4, 6, 3), 6, 3, "os", (1, 1, 1)),
+    (conv("gap_w_aniso", 13, 17, 3, 2, 5, 4, 2, 3), 8, 4, "os", (2, 1, 1)),
+    (conv("gap_w_aniso", 13, 17, 3, 2, 5, 4, 2, 3), 8, 4, "ws", (2, 1, 1)),
+    (conv("s2_partial", 16, 15, 3, 3, 4, 5, 2), 5, 3, "is", (1, 1, 1)),  # ifmap 960, -1 reads
     (conv("full_win", 7, 9, 7, 9, 6, 5), 4, 4, "os", (1, 1, 1)),         # one pixel, window 378
     (conv("full_win", 7, 9, 7, 9, 6, 5), 4, 4, "is", (1, 1, 1)),
     (conv("one_px", 1, 1, 1, 1, 6, 10), 3, 3, "ws", (1, 1, 1)),
