@@ -182,8 +182,7 @@ def print_report(d: dict[str, Any]) -> None:
         return
     m, e = d["measured"], d["extrapolated"]
     v = m["verification"]
-    verdict = (f"all {v['layers']} layers x {len(v['fields'])} counters equal" if v["ok"]
-               else f"MISMATCH: {v.get('reason') or v['mismatches'][:5]}")
+    verdict = peer_cmp.verdict(v)
     print(f"    {d['sample']['k']} of {e['network_layers']} layers (seed {d['sample']['seed']}); "
           f"SCALE-Sim numbers {m['peer_source']}")
     print(f"    check (hwloop --scalesim-compat): {verdict}")

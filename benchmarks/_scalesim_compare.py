@@ -127,3 +127,10 @@ def compare(peer: dict[str, Any], hwloop_wall: dict, amortised_layer_s: float) -
         "hwloop_amortised_per_layer_s": amortised_layer_s,
         "per_layer_ratio": peer_layer_s / amortised_layer_s,
     }
+
+
+def verdict(v: dict[str, Any]) -> str:
+    """One line saying whether hwloop matched SCALE-Sim on a verified run."""
+    if v["ok"]:
+        return f"all {v['layers']} layers x {len(v['fields'])} counters equal"
+    return f"MISMATCH: {v.get('reason') or v['mismatches'][:5]}"

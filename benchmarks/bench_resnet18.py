@@ -219,8 +219,7 @@ def print_scalesim(d: dict[str, Any]) -> None:
         return
     for r in d["runs"]:
         v = r["verification"]
-        verdict = (f"all {v['layers']} layers x {len(v['fields'])} counters equal" if v["ok"]
-                   else f"MISMATCH: {v.get('reason') or v['mismatches'][:5]}")
+        verdict = peer_cmp.verdict(v)
         print(f"    {Path(r['topology']).name}, {r['array']} {r['dataflow']}, {r['layers']} layers;"
               f" SCALE-Sim numbers {r['peer_source']}")
         print(f"      check (hwloop --scalesim-compat): {verdict}")
