@@ -33,17 +33,24 @@ class Accelerator:
                              field="operand_bits")
 
     def with_overrides(self, **changes: object) -> "Accelerator":
-        """A copy with flat overrides: ``rows``, ``cols``, ``dataflow``, ``ifmap_kb`` … (None = keep)."""
+        """A copy with flat overrides (None = keep): ``rows``, ``cols``, ``dataflow``,
+        ``ifmap_kb`` …, and the DRAM's ``bandwidth``, ``ifmap_bandwidth`` …,
+        ``dram_latency`` and ``dram_model``."""
         from dataclasses import replace
 
-        array = {k: v for k, v in changes.items() if k in ("rows", "cols", "dataflow") and v is not None}
-        sram = {k: v for k, v in changes.items()
-                if k in ("ifmap_kb", "filter_kb", "ofmap_kb", "word_bytes") and v is not None}
-        unknown = set(changes) - {"rows", "cols", "dataflow", "ifmap_kb", "filter_kb", "ofmap_kb",
-                                  "word_bytes"}
+        groups = {"array": ("rows", "cols", "dataflow"),
+                  "sram": ("ifmap_kb", "filter_kb", "ofmap_kb", "word_bytes"),
+                  "dram": ("bandwidth", "ifmap_bandwidth", "filter_bandwidth", "ofmap_bandwidth",
+                           "dram_latency", "dram_model")}
+        unknown = set(changes) - {k for keys in groups.values() for k in keys}
         if unknown:
             raise TypeError(f"unknown overrides: {sorted(unknown)}")
-        return replace(self, array=replace(self.array, **array), sram=replace(self.sram, **sram))
+        picked = {part: {k: v for k, v in changes.items() if k in keys and v is not None}
+                  for part, keys in groups.items()}
+        dram = {{"dram_latency": "latency_cycles", "dram_model": "model"}.get(k, k): v
+                for k, v in picked["dram"].items()}
+        return replace(self, array=replace(self.array, **picked["array"]),
+                       sram=replace(self.sram, **picked["sram"]), dram=replace(self.dram, **dram))
 
     def to_dict(self) -> dict:
         """Plain values, for reports (the same keys as hwloop's TOML tables)."""
@@ -54,7 +61,7 @@ class Accelerator:
             "sram": {"ifmap_kb": self.sram.ifmap_kb, "filter_kb": self.sram.filter_kb,
                      "ofmap_kb": self.sram.ofmap_kb, "word_bytes": self.sram.word_bytes,
                      "active_fraction": self.sram.active_fraction},
-            "dram": {"bandwidth_words_per_cycle": self.dram.bandwidth_words_per_cycle},
+            "dram": self.dram.to_dict(),
             "clock_ghz": self.clock_ghz,
             "operand_bits": self.operand_bits,
         }

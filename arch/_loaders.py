@@ -43,7 +43,8 @@ _TOML_SCHEMA: dict[str, Any] = {
     "array": {"rows": int, "cols": int, "dataflow": str},
     "sram": {"ifmap_kb": int, "filter_kb": int, "ofmap_kb": int, "word_bytes": int,
              "active_fraction": (int, float)},
-    "dram": {"bandwidth_words_per_cycle": (int, float)},
+    "dram": {"bandwidth": int, "ifmap_bandwidth": int, "filter_bandwidth": int,
+             "ofmap_bandwidth": int, "latency_cycles": int, "model": str},
 }
 
 
@@ -138,23 +139,56 @@ def _from_scalesim_cfg(text: str, source: str) -> Accelerator:
     ignored = sorted(k for k in values if k not in _CFG_KEYS)
     ignored += sorted(f"[{s}]" for s in parser.sections()
                       if s not in (section, "general", "run_presets"))
-    bandwidth = None
-    if parser.has_option("run_presets", "InterfaceBandwidth") and \
-            parser.get("run_presets", "InterfaceBandwidth").strip().upper() == "USER":
-        raw = values.get("bandwidth", "").strip()
-        try:
-            bandwidth = float(raw)
-        except ValueError:
-            raise InputError(f"not a number: {raw!r}", source=source,
-                             line=_line_of(text, "Bandwidth", section), field="Bandwidth") from None
+    dram, used = _cfg_dram(parser, section, text, source)
+    ignored = [k for k in ignored if k not in used]
     if ignored:
         logger.warning("%s: hwloop ignores %s", source, ", ".join(ignored))
     name = parser.get("general", "run_name", fallback=Path(source).stem).strip()
     fields_to_keys = {v: k for k, v in _CFG_KEYS.items()}
     return _build(source, text, name=name, array=parts["array"], sram=parts["sram"],
-                  dram={"bandwidth_words_per_cycle": bandwidth},
+                  dram=dram,
                   key_of=lambda part, field: (_cfg_key(fields_to_keys[(part, field)]), section)
                   if (part, field) in fields_to_keys else (field, None))
+
+
+#: hwloop's own [architecture_presets] keys for the DRAM ports (SCALE-Sim has only Bandwidth).
+_CFG_DRAM_KEYS = {"ifmapbandwidth": "ifmap_bandwidth", "filterbandwidth": "filter_bandwidth",
+                  "ofmapbandwidth": "ofmap_bandwidth", "dramlatency": "latency_cycles"}
+
+
+def _cfg_dram(parser, section: str, text: str, source: str) -> tuple[dict, set[str]]:
+    """DRAM settings of a ``.cfg``: ``Bandwidth`` in USER mode (the first value, which
+    SCALE-Sim gives the ofmap port; its ``[layout]`` bank bandwidths feed the read ports),
+    plus hwloop's per-port and latency keys. Returns (Dram fields, keys used)."""
+    values = parser[section]
+    dram: dict[str, Any] = {}
+    used: set[str] = set()
+
+    def whole(raw: str, key: str, sect: str) -> int:
+        try:
+            return int(raw.strip().split(",")[0])
+        except ValueError:
+            raise InputError(f"not a whole number of words per cycle: {raw.strip()!r}",
+                             source=source, line=_line_of(text, key, sect), field=key) from None
+
+    user = parser.has_option("run_presets", "InterfaceBandwidth") and \
+        parser.get("run_presets", "InterfaceBandwidth").strip().upper() == "USER"
+    if user:
+        if "bandwidth" not in values:
+            raise InputError("missing (InterfaceBandwidth is USER)", source=source,
+                             line=_line_of(text, "InterfaceBandwidth", "run_presets") or 1,
+                             field="Bandwidth")
+        dram["bandwidth"] = whole(values["bandwidth"], "Bandwidth", section)
+        for key, field in (("IfmapSRAMBankBandwidth", "ifmap_bandwidth"),
+                           ("FilterSRAMBankBandwidth", "filter_bandwidth")):
+            if parser.has_option("layout", key):
+                dram[field] = whole(parser.get("layout", key), key, "layout")
+    used.add("bandwidth")
+    for key, field in _CFG_DRAM_KEYS.items():
+        if key in values:
+            dram[field] = whole(values[key], key, section)
+            used.add(key)
+    return dram, used
 
 
 def _cfg_key(lower: str) -> str:
@@ -217,6 +251,6 @@ def _build(source: str, text: str, *, name: str, array: dict, sram: dict, dram: 
         try:
             dram_obj = Dram(**dram)
         except InputError as exc:
-            raise InputError(exc.reason, source=source,
-                             line=_line_of(text, "bandwidth_words_per_cycle"), field=exc.field) from None
+            raise InputError(exc.reason, source=source, line=_line_of(text, exc.field or ""),
+                             field=exc.field) from None
     return replace(base, name=name, array=built["array"], sram=built["sram"], dram=dram_obj)

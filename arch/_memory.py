@@ -37,12 +37,46 @@ class Sram:
 
 @dataclass(frozen=True, kw_only=True)
 class Dram:
-    """Off-chip memory. ``bandwidth_words_per_cycle=None`` is unlimited (SCALE-Sim's CALC mode)."""
+    """Off-chip memory: three ports (ifmap read, filter read, ofmap write) and a latency.
 
-    bandwidth_words_per_cycle: float | None = None
+    ``bandwidth`` sets every port in words per cycle, as SCALE-Sim's ``Bandwidth`` does;
+    ``ifmap_bandwidth``/``filter_bandwidth``/``ofmap_bandwidth`` override one port. A port
+    with no bandwidth is unlimited; with all unlimited the run is stall-free (SCALE-Sim's
+    ``CALC`` mode). Bandwidths are whole words per cycle so that no cycle moves more than
+    the port carries. ``model`` names a DRAM device preset (e.g. ``ddr4-3200``) to time the
+    transfers with the event-driven DRAM model instead of a fixed-bandwidth pipe.
+    """
+
+    bandwidth: int | None = None
+    ifmap_bandwidth: int | None = None
+    filter_bandwidth: int | None = None
+    ofmap_bandwidth: int | None = None
+    latency_cycles: int = 0
+    model: str | None = None
 
     def __post_init__(self) -> None:
-        bw = self.bandwidth_words_per_cycle
-        if bw is not None and (isinstance(bw, bool) or not isinstance(bw, (int, float)) or bw <= 0):
-            raise InputError(f"must be a positive number or unlimited, got {bw!r}",
-                             field="bandwidth_words_per_cycle")
+        for name in ("bandwidth", "ifmap_bandwidth", "filter_bandwidth", "ofmap_bandwidth"):
+            bw = getattr(self, name)
+            if bw is not None and (isinstance(bw, bool) or not isinstance(bw, int) or bw <= 0):
+                raise InputError(f"must be a positive whole number of words per cycle, got {bw!r}",
+                                 field=name)
+        lat = self.latency_cycles
+        if isinstance(lat, bool) or not isinstance(lat, int) or lat < 0:
+            raise InputError(f"must be a non-negative integer, got {lat!r}", field="latency_cycles")
+        if self.model is not None and not isinstance(self.model, str):
+            raise InputError(f"must be a DRAM preset name, got {self.model!r}", field="model")
+
+    def port_bandwidths(self) -> tuple[int | None, int | None, int | None]:
+        """(ifmap, filter, ofmap) words per cycle; None = unlimited."""
+        return tuple(getattr(self, f"{op}_bandwidth") or self.bandwidth  # type: ignore[return-value]
+                     for op in ("ifmap", "filter", "ofmap"))
+
+    @property
+    def finite(self) -> bool:
+        """Whether any port is limited (or a DRAM device model times the transfers)."""
+        return self.model is not None or any(bw is not None for bw in self.port_bandwidths())
+
+    def to_dict(self) -> dict:
+        return {"bandwidth": self.bandwidth, "ifmap_bandwidth": self.ifmap_bandwidth,
+                "filter_bandwidth": self.filter_bandwidth, "ofmap_bandwidth": self.ofmap_bandwidth,
+                "latency_cycles": self.latency_cycles, "model": self.model}

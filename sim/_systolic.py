@@ -30,6 +30,12 @@ from .kernels._distinct_stream import _distinct_ifmap_fetches, _filter_fetches a
 from .kernels._read_buffer import _ifmap_dram_reads
 from .kernels._write_buffer import _scalesim_ofmap_drain
 
+#: Report columns only a finite memory system fills (None when DRAM is unlimited).
+MEMORY_COLUMNS = ("prefetch_cycles",
+                  *(f"dram_{op}_{edge}" for op in ("ifmap", "filter", "ofmap")
+                    for edge in ("start", "stop")),
+                  *(f"{kind}_{op}_dram_bw" for kind in ("avg", "peak")
+                    for op in ("ifmap", "filter", "ofmap")))
 _DATAFLOW_CODE = {Dataflow.OS: 0, Dataflow.WS: 1, Dataflow.IS: 2}
 #: Largest operand (in words) a kernel may index; beyond it the job would exhaust memory.
 MAX_OPERAND_WORDS = 2**31 - 1
@@ -96,7 +102,18 @@ def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat
     dram_filter = _filter_fetches(layer, code, rows, cols, f_first, f_later)
     stalls = 0
     dram_ofmap = ofmap_writes
-    if scalesim_compat:
+    memory: dict = dict.fromkeys(MEMORY_COLUMNS)
+    if accel.dram.finite:
+        if scalesim_compat:
+            raise InputError("SCALE-Sim's USER-mode (finite bandwidth) read buffer is not "
+                             "reproduced; drop --scalesim-compat to model finite bandwidth",
+                             field="scalesim_compat")
+        from ._stalls import collect_layer_events, time_layer_events
+
+        run = time_layer_events(collect_layer_events(layer, accel), accel, groups)
+        stalls = run.timing.stall_cycles
+        memory.update(run.fields)
+    elif scalesim_compat:
         if df is Dataflow.OS:
             ofmap_writes += plan.folds * (rows + cols)
         total_words = sram.words("ofmap")
@@ -130,6 +147,7 @@ def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat
         "dram_ofmap_writes": groups * dram_ofmap,
         "row_folds": plan.row_folds,
         "col_folds": plan.col_folds,
+        **memory,
     }
 
 

@@ -37,8 +37,6 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
     """
     if isinstance(network, Layer):
         network = Network(name=network.name, layers=(network,))
-    if accel.dram.bandwidth_words_per_cycle is not None:
-        logger.warning("finite DRAM bandwidth is not modelled yet: reporting the stall-free run")
     model_for(accel).check(accel)  # an accelerator error is not any layer's fault
     layers = network.layers
     if progress:

@@ -28,9 +28,12 @@ from hwloop.traces import InputError
     (lambda: Sram(word_bytes=0), "word_bytes"),
     (lambda: Sram(active_fraction=0.25), "active_fraction"),
     (lambda: Sram(active_fraction=1.0), "active_fraction"),
-    (lambda: Dram(bandwidth_words_per_cycle=0), "bandwidth_words_per_cycle"),
-    (lambda: Dram(bandwidth_words_per_cycle=-4.0), "bandwidth_words_per_cycle"),
-    (lambda: Dram(bandwidth_words_per_cycle=True), "bandwidth_words_per_cycle"),
+    (lambda: Dram(bandwidth=0), "bandwidth"),
+    (lambda: Dram(bandwidth=-4), "bandwidth"),
+    (lambda: Dram(bandwidth=True), "bandwidth"),
+    (lambda: Dram(bandwidth=2.5), "bandwidth"),
+    (lambda: Dram(ofmap_bandwidth=0), "ofmap_bandwidth"),
+    (lambda: Dram(latency_cycles=-1), "latency_cycles"),
     (lambda: Accelerator(clock_ghz=0), "clock_ghz"),
     (lambda: Accelerator(clock_ghz="1"), "clock_ghz"),
     (lambda: Accelerator(operand_bits=0), "operand_bits"),
@@ -54,7 +57,7 @@ def test_defaults_are_scalesims_example():
     assert (accel.array.rows, accel.array.cols, accel.array.dataflow) == (32, 32, Dataflow.OS)
     assert (accel.sram.ifmap_kb, accel.sram.filter_kb, accel.sram.ofmap_kb) == (64, 64, 64)
     assert accel.sram.word_bytes == 1 and accel.sram.active_fraction == 0.5
-    assert accel.dram.bandwidth_words_per_cycle is None
+    assert not accel.dram.finite
     assert accel.array.num_pes == 1024
     assert accel.sram.words("ifmap") == 64 * 1024
 
@@ -103,7 +106,7 @@ def test_presets_are_frozen(name):
     with pytest.raises(dataclasses.FrozenInstanceError):
         preset.sram.ifmap_kb = 1  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
-        preset.dram.bandwidth_words_per_cycle = 1.0  # type: ignore[misc]
+        preset.dram.bandwidth = 1  # type: ignore[misc]
     assert hash(preset) == hash(get_preset(name))
 
 
@@ -157,7 +160,8 @@ def test_to_dict_is_plain():
     data = get_preset("google_tpu_v1").to_dict()
     assert data["array"] == {"rows": 256, "cols": 256, "dataflow": "ws"}
     assert data["sram"]["ifmap_kb"] == 6144 and data["clock_ghz"] == 0.7
-    assert data["dram"] == {"bandwidth_words_per_cycle": None}
+    assert data["dram"] == {"bandwidth": None, "ifmap_bandwidth": None, "filter_bandwidth": None,
+                            "ofmap_bandwidth": None, "latency_cycles": 0, "model": None}
 
 
 # ---------------------------------------------------------------- SCALE-Sim .cfg
@@ -199,7 +203,7 @@ def test_load_scalesim_cfg(tmp_path, caplog):
     assert accel.name == "google_like"
     assert (accel.array.rows, accel.array.cols, accel.array.dataflow) == (128, 64, Dataflow.WS)
     assert (accel.sram.ifmap_kb, accel.sram.filter_kb, accel.sram.ofmap_kb) == (512, 256, 128)
-    assert accel.dram.bandwidth_words_per_cycle is None  # CALC: unlimited
+    assert not accel.dram.finite  # CALC: unlimited
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1  # one warning lists everything ignored
     message = warnings[0].getMessage().lower()
@@ -223,7 +227,15 @@ def test_load_scalesim_cfg_user_bandwidth(tmp_path):
     text = SCALESIM_CFG.replace("InterfaceBandwidth: CALC", "InterfaceBandwidth: USER") \
         .replace("MemoryBanks:    1", "Bandwidth:      10")
     accel = load_config(_write(tmp_path, "bw.cfg", text))
-    assert accel.dram.bandwidth_words_per_cycle == 10.0
+    assert accel.dram.port_bandwidths() == (10, 10, 10)
+
+
+def test_load_scalesim_cfg_port_bandwidths_and_latency(tmp_path):
+    text = SCALESIM_CFG.replace("InterfaceBandwidth: CALC", "InterfaceBandwidth: USER") \
+        .replace("MemoryBanks:    1", "Bandwidth:      10\nFilterBandwidth: 4\nDramLatency: 7")
+    accel = load_config(_write(tmp_path, "bw.cfg", text))
+    assert accel.dram.port_bandwidths() == (10, 4, 10)
+    assert accel.dram.latency_cycles == 7
 
 
 @pytest.mark.parametrize("change, line, field", [
@@ -260,7 +272,9 @@ word_bytes = 2
 active_fraction = 0.75
 
 [dram]
-bandwidth_words_per_cycle = 12.5
+bandwidth = 12
+ofmap_bandwidth = 6
+latency_cycles = 40
 """
 
 
@@ -272,7 +286,7 @@ def test_load_toml(tmp_path, caplog):
         name="edge", clock_ghz=0.8, operand_bits=16,
         array=SystolicArray(rows=16, cols=24, dataflow=Dataflow.IS),
         sram=Sram(ifmap_kb=32, filter_kb=16, ofmap_kb=8, word_bytes=2, active_fraction=0.75),
-        dram=Dram(bandwidth_words_per_cycle=12.5))
+        dram=Dram(bandwidth=12, ofmap_bandwidth=6, latency_cycles=40))
 
 
 def test_load_toml_defaults_and_preset(tmp_path):

@@ -1,0 +1,53 @@
+"""A layer with a finite memory system: stream the demand, collect events, time them."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hwloop.arch import Accelerator
+from hwloop.traces import Layer
+
+from ._demand import DemandChunk, demand_row_count, iter_demand
+from ._memory_events import MemoryEvents, collect_events
+from ._pipe import MemoryTiming, memory_fields, time_events
+
+
+@dataclass(frozen=True)
+class MemoryRun:
+    """One channel group's memory events, their timing and the report columns they give."""
+
+    events: MemoryEvents
+    timing: MemoryTiming
+    fields: dict
+
+
+def demand_bounds(layer: Layer, accel: Accelerator) -> tuple[tuple[int, int], tuple[int, int, int]]:
+    """(largest ifmap/filter address, most valid entries per stream) of one channel group."""
+    from ._systolic import _sram_traffic, fold_plan
+
+    array = accel.array
+    plan = fold_plan(layer, array.rows, array.cols, array.dataflow)
+    pixels, filters, window = layer.gemm_mnk
+    reads = _sram_traffic(plan, array.dataflow, pixels, filters, window)
+    ifmap_words = layer.ifmap_h * layer.ifmap_w * layer.channel_group
+    return (ifmap_words, window * filters), reads
+
+
+def collect_layer_events(layer: Layer, accel: Accelerator, *,
+                         on_chunk: Callable[[DemandChunk], None] | None = None) -> MemoryEvents:
+    """Stream ``layer``'s demand through ``accel``'s buffers (``on_chunk`` sees each chunk)."""
+    addresses, demands = demand_bounds(layer, accel)
+    rows = demand_row_count(layer, accel.array)
+    return collect_events(iter_demand(layer, accel.array), accel.sram, last_row=rows - 1,
+                          max_addresses=addresses, max_demands=demands, on_chunk=on_chunk)
+
+
+def time_layer_events(events: MemoryEvents, accel: Accelerator, groups: int) -> MemoryRun:
+    """Time ``events`` on ``accel``'s DRAM (a fixed pipe, or the named device model)."""
+    if accel.dram.model is not None:
+        from ._dram_system import time_events_simpy
+
+        timing = time_events_simpy(events, accel)
+    else:
+        timing = time_events(events, accel.dram)
+    return MemoryRun(events, timing, memory_fields(events, timing, groups))

@@ -1,0 +1,151 @@
+"""The memory side of a run with finite DRAM bandwidth: transfer events, then their timing.
+
+Two kernels. :func:`_walk_reads` feeds demand rows through SCALE-Sim's set-window read
+buffer (the stall-free engine's model, so the words fetched are the same) and records, per
+double-buffer block, how many words it holds and the first demand row that needs it.
+:func:`_walk_writes` cuts the ofmap stream into buffer halves. :func:`_pipe_timing` then
+times those events against DRAM ports of fixed bandwidth and latency, once per event, never
+per cycle (the rules are in ``docs/memory-timing.md``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._numba import njit
+
+# read-walk state vector
+PER_SET, ACTIVE_SETS, PREFETCH_SETS, CUR_SET, IN_SET, READ_START, READ_END = range(7)
+# write-walk state vector
+HALF, WRITTEN = range(2)
+
+
+@njit
+def _walk_reads(demand, row0, st, marks, block_words, block_need):
+    """Feed ``demand`` (rows starting at stall-free row ``row0``) through the read buffer.
+
+    ``marks[addr]`` is the set that last fetched ``addr`` (-1: never); a word is resident
+    while that set is in the active window. Set ``s`` belongs to block 0 if ``s`` is among
+    the first ``ACTIVE_SETS`` sets, else to block ``1 + (s - ACTIVE_SETS) // PREFETCH_SETS``.
+    """
+    per_set, active, prefetch = st[PER_SET], st[ACTIVE_SETS], st[PREFETCH_SETS]
+    cur, in_set, rstart, rend = st[CUR_SET], st[IN_SET], st[READ_START], st[READ_END]
+    n, width = demand.shape
+    for i in range(n):
+        for j in range(width):
+            a = demand[i, j]
+            if a < 0 or marks[a] >= rstart:
+                continue
+            marks[a] = cur
+            if cur < active:
+                b = 0
+            else:
+                b = 1 + (cur - active) // prefetch
+            if in_set == 0 and (cur == 0 or (cur >= active and (cur - active) % prefetch == 0)):
+                block_need[b] = row0 + i
+            block_words[b] += 1
+            in_set += 1
+            if in_set == per_set:
+                in_set = 0
+                cur += 1
+                if cur == rend + 1:
+                    rstart += prefetch
+                    rend += prefetch
+    st[CUR_SET], st[IN_SET], st[READ_START], st[READ_END] = cur, in_set, rstart, rend
+
+
+@njit
+def _walk_writes(demand, row0, st, start_row, fill_row):
+    """Cut the ofmap writes of ``demand`` into halves of ``st[HALF]`` words."""
+    half, written = st[HALF], st[WRITTEN]
+    n, width = demand.shape
+    for i in range(n):
+        c = 0
+        for j in range(width):
+            if demand[i, j] >= 0:
+                c += 1
+        if c == 0:
+            continue
+        first, last = written, written + c - 1
+        j0 = (first + half - 1) // half  # chunks whose first word is in [first, last]
+        for k in range(j0, last // half + 1):
+            start_row[k] = row0 + i
+        for k in range(first // half, (last + 1) // half):  # chunks whose last word is here
+            fill_row[k] = row0 + i
+        written += c
+        if written % half != 0:
+            fill_row[written // half] = row0 + i  # the partial chunk, until it fills
+    st[WRITTEN] = written
+
+
+@njit
+def _read_event(words, k, bw, latency, port_free, release, now_stall, row):
+    """(start cycle, transfer cycles, stall) of read block ``k``, first needed at ``row``.
+
+    Block 0 is prefetched to be usable exactly when first needed; block ``k`` starts once
+    the port is free and block ``k-1`` has begun to be used (its half held block ``k-2``).
+    """
+    d = (words[k] + bw - 1) // bw
+    if k == 0:
+        s = row + now_stall - (d - 1) - latency
+    else:
+        s = max(port_free, release)
+    usable = s + d - 1 + latency
+    return s, d, max(now_stall, usable - row)
+
+
+@njit
+def _pipe_timing(need_if, words_if, need_f, words_f, start_o, fill_o, words_o, bws, latency,
+                 starts_if, starts_f, starts_o, stall_rows, stall_vals):
+    """Time every transfer; returns (final stall, number of stall events).
+
+    ``bws`` = (ifmap, filter, ofmap) words per cycle. Fills ``starts_*`` with the first
+    cycle of each transfer and ``stall_rows``/``stall_vals`` with (row, stall after it)
+    each time the stall grows, so that stall-free row ``r`` runs at cycle ``r + stall``.
+    """
+    big = np.int64(1) << 62
+    ki = kf = js = jf = 0
+    ni, nf, no = need_if.size, need_f.size, words_o.size
+    stall = np.int64(0)
+    events = 0
+    free_if = free_f = free_o = -big
+    rel_if = rel_f = -big
+    while True:
+        r = big
+        if ki < ni:
+            r = min(r, need_if[ki])
+        if kf < nf:
+            r = min(r, need_f[kf])
+        if js < no:
+            r = min(r, start_o[js])
+        if jf < no:
+            r = min(r, fill_o[jf])
+        if r == big:
+            break
+        before = stall
+        while ki < ni and need_if[ki] == r:
+            s, d, stall = _read_event(words_if, ki, bws[0], latency, free_if, rel_if, stall, r)
+            starts_if[ki] = s
+            free_if = s + d
+            rel_if = r + stall
+            ki += 1
+        while kf < nf and need_f[kf] == r:
+            s, d, stall = _read_event(words_f, kf, bws[1], latency, free_f, rel_f, stall, r)
+            starts_f[kf] = s
+            free_f = s + d
+            rel_f = r + stall
+            kf += 1
+        while js < no and start_o[js] == r:
+            if js >= 2:  # this half was chunk js-2's: its drain must have left
+                done = starts_o[js - 2] + (words_o[js - 2] + bws[2] - 1) // bws[2]
+                stall = max(stall, done - r)
+            js += 1
+        while jf < no and fill_o[jf] == r:
+            s = max(r + stall, free_o)
+            starts_o[jf] = s
+            free_o = s + (words_o[jf] + bws[2] - 1) // bws[2]
+            jf += 1
+        if stall > before:
+            stall_rows[events] = r
+            stall_vals[events] = stall
+            events += 1
+    return stall, events
