@@ -27,6 +27,8 @@ class ReadBlocks:
 
     need_row: np.ndarray
     words: np.ndarray
+    #: The words moved, block after block, when recorded (else None).
+    addresses: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class WriteChunks:
     start_row: np.ndarray
     fill_row: np.ndarray
     words: np.ndarray
+    #: The words written, chunk after chunk, when recorded (else None).
+    addresses: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -52,10 +56,10 @@ class _ReadWalk:
     """State of one read buffer across chunks of demand rows."""
 
     def __init__(self, buffer_words: int, active_fraction: float, max_address: int,
-                 max_demands: int) -> None:
+                 max_demands: int, record: bool) -> None:
         per_set = buffer_words // 100
         active = int(round(active_fraction, 2) * 100)
-        self.state = np.zeros(7, dtype=np.int64)
+        self.state = np.zeros(8, dtype=np.int64)
         self.state[PER_SET], self.state[ACTIVE_SETS] = per_set, active
         self.state[PREFETCH_SETS] = 100 - active
         self.state[READ_END] = active - 1
@@ -63,26 +67,31 @@ class _ReadWalk:
         blocks = 2 + max_demands // max(1, (100 - active) * per_set)
         self.words = np.zeros(blocks, dtype=np.int64)
         self.need = np.zeros(blocks, dtype=np.int64)
+        self.fetched = np.zeros(max(2, max_demands) if record else 1, dtype=np.int64)
 
     def feed(self, demand: np.ndarray, row0: int) -> None:
-        _walk_reads(demand, row0, self.state, self.marks, self.words, self.need)
+        _walk_reads(demand, row0, self.state, self.marks, self.words, self.need, self.fetched)
 
     def result(self) -> ReadBlocks:
         used = int(np.count_nonzero(self.words))
-        return ReadBlocks(self.need[:used].copy(), self.words[:used].copy())
+        total = int(self.words.sum())
+        addresses = self.fetched[:total].copy() if self.fetched.size > 1 else None
+        return ReadBlocks(self.need[:used].copy(), self.words[:used].copy(), addresses)
 
 
 class _WriteWalk:
-    def __init__(self, buffer_words: int, active_fraction: float, max_writes: int) -> None:
+    def __init__(self, buffer_words: int, active_fraction: float, max_writes: int,
+                 record: bool) -> None:
         self.half = max(1, math.ceil(buffer_words * active_fraction))
         self.state = np.zeros(2, dtype=np.int64)
         self.state[HALF] = self.half
         chunks = 1 + max_writes // self.half
         self.start = np.zeros(chunks, dtype=np.int64)
         self.fill = np.zeros(chunks, dtype=np.int64)
+        self.written = np.zeros(max(2, max_writes) if record else 1, dtype=np.int64)
 
     def feed(self, demand: np.ndarray, row0: int) -> None:
-        _walk_writes(demand, row0, self.state, self.start, self.fill)
+        _walk_writes(demand, row0, self.state, self.start, self.fill, self.written)
 
     def result(self) -> WriteChunks:
         written = int(self.state[1])
@@ -90,22 +99,27 @@ class _WriteWalk:
         words = np.full(n, self.half, dtype=np.int64)
         if n:
             words[-1] = written - (n - 1) * self.half
-        return WriteChunks(self.start[:n].copy(), self.fill[:n].copy(), words)
+        addresses = self.written[:written].copy() if self.written.size > 1 else None
+        return WriteChunks(self.start[:n].copy(), self.fill[:n].copy(), words, addresses)
 
 
 def collect_events(chunks: Iterable[DemandChunk], sram: Sram, *, last_row: int,
                    max_addresses: tuple[int, int], max_demands: tuple[int, int, int],
-                   on_chunk: Callable[[DemandChunk], None] | None = None) -> MemoryEvents:
+                   on_chunk: Callable[[DemandChunk], None] | None = None,
+                   record_addresses: bool = False) -> MemoryEvents:
     """Walk demand chunks (in row order) through the three buffers.
 
     ``max_addresses`` bounds the ifmap and filter addresses, ``max_demands`` the valid
     entries of each stream (sizes of the kernels' work arrays). ``on_chunk`` sees every
-    chunk first (a trace writer streams them to disk).
+    chunk first (a trace writer streams them to disk). ``record_addresses`` keeps the
+    words each transfer moves (memory in proportion to DRAM traffic), for DRAM traces and
+    the DRAM device model's address mapping.
     """
     frac = sram.active_fraction
-    ifmap = _ReadWalk(sram.words("ifmap"), frac, max_addresses[0], max_demands[0])
-    filt = _ReadWalk(sram.words("filter"), frac, max_addresses[1], max_demands[1])
-    ofmap = _WriteWalk(sram.words("ofmap"), frac, max_demands[2])
+    rec = record_addresses
+    ifmap = _ReadWalk(sram.words("ifmap"), frac, max_addresses[0], max_demands[0], rec)
+    filt = _ReadWalk(sram.words("filter"), frac, max_addresses[1], max_demands[1], rec)
+    ofmap = _WriteWalk(sram.words("ofmap"), frac, max_demands[2], rec)
     for chunk in chunks:
         if on_chunk is not None:
             on_chunk(chunk)

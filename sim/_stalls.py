@@ -34,12 +34,14 @@ def demand_bounds(layer: Layer, accel: Accelerator) -> tuple[tuple[int, int], tu
 
 
 def collect_layer_events(layer: Layer, accel: Accelerator, *,
-                         on_chunk: Callable[[DemandChunk], None] | None = None) -> MemoryEvents:
+                         on_chunk: Callable[[DemandChunk], None] | None = None,
+                         record_addresses: bool = False) -> MemoryEvents:
     """Stream ``layer``'s demand through ``accel``'s buffers (``on_chunk`` sees each chunk)."""
     addresses, demands = demand_bounds(layer, accel)
     rows = demand_row_count(layer, accel.array)
     return collect_events(iter_demand(layer, accel.array), accel.sram, last_row=rows - 1,
-                          max_addresses=addresses, max_demands=demands, on_chunk=on_chunk)
+                          max_addresses=addresses, max_demands=demands, on_chunk=on_chunk,
+                          record_addresses=record_addresses)
 
 
 def time_layer_events(events: MemoryEvents, accel: Accelerator, groups: int) -> MemoryRun:

@@ -110,7 +110,8 @@ def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat
                              field="scalesim_compat")
         from ._stalls import collect_layer_events, time_layer_events
 
-        run = time_layer_events(collect_layer_events(layer, accel), accel, groups)
+        events = collect_layer_events(layer, accel, record_addresses=accel.dram.model is not None)
+        run = time_layer_events(events, accel, groups)
         stalls = run.timing.stall_cycles
         memory.update(run.fields)
     elif scalesim_compat:

@@ -14,14 +14,17 @@ import numpy as np
 from .._numba import njit
 
 # read-walk state vector
-PER_SET, ACTIVE_SETS, PREFETCH_SETS, CUR_SET, IN_SET, READ_START, READ_END = range(7)
+PER_SET, ACTIVE_SETS, PREFETCH_SETS, CUR_SET, IN_SET, READ_START, READ_END, FETCHED = range(8)
 # write-walk state vector
 HALF, WRITTEN = range(2)
 
 
 @njit
-def _walk_reads(demand, row0, st, marks, block_words, block_need):
+def _walk_reads(demand, row0, st, marks, block_words, block_need, fetched):
     """Feed ``demand`` (rows starting at stall-free row ``row0``) through the read buffer.
+
+    The words fetched are appended to ``fetched`` in order when it is large enough to hold
+    them (pass a 1-element array not to record them).
 
     ``marks[addr]`` is the set that last fetched ``addr`` (-1: never); a word is resident
     while that set is in the active window. Set ``s`` belongs to block 0 if ``s`` is among
@@ -29,6 +32,8 @@ def _walk_reads(demand, row0, st, marks, block_words, block_need):
     """
     per_set, active, prefetch = st[PER_SET], st[ACTIVE_SETS], st[PREFETCH_SETS]
     cur, in_set, rstart, rend = st[CUR_SET], st[IN_SET], st[READ_START], st[READ_END]
+    total = st[FETCHED]
+    record = fetched.size > 1
     n, width = demand.shape
     for i in range(n):
         for j in range(width):
@@ -43,6 +48,9 @@ def _walk_reads(demand, row0, st, marks, block_words, block_need):
             if in_set == 0 and (cur == 0 or (cur >= active and (cur - active) % prefetch == 0)):
                 block_need[b] = row0 + i
             block_words[b] += 1
+            if record:
+                fetched[total] = a
+            total += 1
             in_set += 1
             if in_set == per_set:
                 in_set = 0
@@ -51,17 +59,22 @@ def _walk_reads(demand, row0, st, marks, block_words, block_need):
                     rstart += prefetch
                     rend += prefetch
     st[CUR_SET], st[IN_SET], st[READ_START], st[READ_END] = cur, in_set, rstart, rend
+    st[FETCHED] = total
 
 
 @njit
-def _walk_writes(demand, row0, st, start_row, fill_row):
-    """Cut the ofmap writes of ``demand`` into halves of ``st[HALF]`` words."""
+def _walk_writes(demand, row0, st, start_row, fill_row, written_addrs):
+    """Cut the ofmap writes of ``demand`` into halves of ``st[HALF]`` words (recording the
+    addresses written in order when ``written_addrs`` can hold them)."""
     half, written = st[HALF], st[WRITTEN]
+    record = written_addrs.size > 1
     n, width = demand.shape
     for i in range(n):
         c = 0
         for j in range(width):
             if demand[i, j] >= 0:
+                if record:
+                    written_addrs[written + c] = demand[i, j]
                 c += 1
         if c == 0:
             continue
