@@ -52,6 +52,13 @@ class Accelerator:
         return replace(self, array=replace(self.array, **picked["array"]),
                        sram=replace(self.sram, **picked["sram"]), dram=replace(self.dram, **dram))
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Accelerator":
+        """The inverse of :meth:`to_dict` (what a report or a trace file records)."""
+        return cls(name=data["name"], array=SystolicArray(**data["array"]),
+                   sram=Sram(**data["sram"]), dram=Dram(**data["dram"]),
+                   clock_ghz=data["clock_ghz"], operand_bits=data["operand_bits"])
+
     def to_dict(self) -> dict:
         """Plain values, for reports (the same keys as hwloop's TOML tables)."""
         return {

@@ -89,7 +89,8 @@ def _line_of(text: str, key: str, section: str | None = None) -> int | None:
 def field_line(path: str | os.PathLike[str], field: str) -> int | None:
     """Line of ``path`` (a config :func:`load_config` read) that sets ``field`` (``rows``,
     ``ifmap_kb`` ...), else of the table or section holding it; None if neither is there."""
-    part = "array" if field in ("rows", "cols", "dataflow") else "sram"
+    part = "array" if field in ("rows", "cols", "dataflow") else \
+        "dram" if field in _TOML_SCHEMA["dram"] else "sram"
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):

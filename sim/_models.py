@@ -17,8 +17,13 @@ class ArrayModel(ABC):
     """Turns one layer on one accelerator into a report row (see ``sim.COLUMNS``)."""
 
     @abstractmethod
-    def simulate_layer(self, layer: Layer, accel: Accelerator, *, scalesim_compat: bool) -> dict:
-        """Counters for ``layer``; raise :class:`InputError` for what cannot run."""
+    def simulate_layer(self, layer: Layer, accel: Accelerator, *, scalesim_compat: bool,
+                       recorder=None) -> dict:
+        """Counters for ``layer``; raise :class:`InputError` for what cannot run.
+
+        ``recorder`` (a ``LayerRecorder``) asks for the layer's access trace; a model that
+        cannot trace raises :class:`InputError`.
+        """
 
     def check(self, accel: Accelerator) -> None:
         """Refuse an accelerator this model cannot run at all (called once per network)."""
@@ -27,8 +32,10 @@ class ArrayModel(ABC):
 class SystolicModel(ArrayModel):
     """Weight/input/output-stationary systolic arrays, exact to SCALE-Sim v3."""
 
-    def simulate_layer(self, layer: Layer, accel: Accelerator, *, scalesim_compat: bool) -> dict:
-        return simulate_systolic_layer(layer, accel, scalesim_compat=scalesim_compat)
+    def simulate_layer(self, layer: Layer, accel: Accelerator, *, scalesim_compat: bool,
+                       recorder=None) -> dict:
+        return simulate_systolic_layer(layer, accel, scalesim_compat=scalesim_compat,
+                                       recorder=recorder)
 
     def check(self, accel: Accelerator) -> None:
         check_buffers(accel)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hwloop.arch import Accelerator
 from hwloop.traces import Layer
@@ -10,6 +11,9 @@ from hwloop.traces import Layer
 from ._demand import DemandChunk, demand_row_count, iter_demand
 from ._memory_events import MemoryEvents, collect_events
 from ._pipe import MemoryTiming, memory_fields, time_events
+
+if TYPE_CHECKING:
+    from ._trace_record import LayerRecorder
 
 
 @dataclass(frozen=True)
@@ -53,3 +57,20 @@ def time_layer_events(events: MemoryEvents, accel: Accelerator, groups: int) -> 
     else:
         timing = time_events(events, accel.dram)
     return MemoryRun(events, timing, memory_fields(events, timing, groups))
+
+
+def run_memory(layer: Layer, accel: Accelerator, groups: int, *,
+               recorder: "LayerRecorder | None" = None,
+               events: MemoryEvents | None = None) -> MemoryRun:
+    """The memory side of one layer: events (collected now, or given from a trace), timed.
+
+    A ``recorder`` receives the demand as it streams and the timed events at the end.
+    """
+    if events is None:
+        on_chunk = recorder.sram_chunk if recorder is not None else None
+        record = recorder is not None or accel.dram.model is not None
+        events = collect_layer_events(layer, accel, on_chunk=on_chunk, record_addresses=record)
+    run = time_layer_events(events, accel, groups)
+    if recorder is not None:
+        recorder.finish(run.events, run.timing)
+    return run

@@ -83,8 +83,13 @@ def buffer_windows(words: int, active_fraction: float) -> tuple[int, int]:
     return active_sets * per_set, (100 - active_sets) * per_set
 
 
-def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = False) -> dict:
-    """Per-layer counters as plain Python numbers (one row of a report)."""
+def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = False,
+                            recorder=None, events=None) -> dict:
+    """Per-layer counters as plain Python numbers (one row of a report).
+
+    With a finite DRAM, a ``recorder`` (tracing) or ``events`` (replaying a trace), the
+    memory side runs too (:mod:`._stalls`); only a finite DRAM can stall.
+    """
     array, sram = accel.array, accel.sram
     rows, cols, df = array.rows, array.cols, array.dataflow
     plan = fold_plan(layer, rows, cols, df)
@@ -95,32 +100,36 @@ def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat
 
     demand_rows = plan.folds * plan.rows_per_fold
     ifmap_reads, filter_reads, ofmap_writes = _sram_traffic(plan, df, pixels, filters, window)
-    code = _DATAFLOW_CODE[df]
-    if_first, if_later = buffer_windows(sram.words("ifmap"), sram.active_fraction)
-    f_first, f_later = buffer_windows(sram.words("filter"), sram.active_fraction)
-    dram_ifmap = _ifmap_fetches(layer, code, rows, cols, if_first, if_later)
-    dram_filter = _filter_fetches(layer, code, rows, cols, f_first, f_later)
     stalls = 0
-    dram_ofmap = ofmap_writes
     memory: dict = dict.fromkeys(MEMORY_COLUMNS)
-    if accel.dram.finite:
-        if scalesim_compat:
-            raise InputError("SCALE-Sim's USER-mode (finite bandwidth) read buffer is not "
-                             "reproduced; drop --scalesim-compat to model finite bandwidth",
-                             field="scalesim_compat")
-        from ._stalls import collect_layer_events, time_layer_events
+    if accel.dram.finite and scalesim_compat:
+        raise InputError("SCALE-Sim's USER-mode (finite bandwidth) read buffer is not "
+                         "reproduced; drop --scalesim-compat to model finite bandwidth",
+                         field="scalesim_compat")
+    if accel.dram.finite or recorder is not None or events is not None:
+        from ._stalls import run_memory
 
-        events = collect_layer_events(layer, accel, record_addresses=accel.dram.model is not None)
-        run = time_layer_events(events, accel, groups)
-        stalls = run.timing.stall_cycles
-        memory.update(run.fields)
-    elif scalesim_compat:
+        run = run_memory(layer, accel, groups, recorder=recorder, events=events)
+        # the walk fetches exactly the words the closed forms count (tests/sim/test_memory_timing.py)
+        dram_ifmap = int(run.events.ifmap.words.sum())
+        dram_filter = int(run.events.filter.words.sum())
+        if accel.dram.finite:
+            stalls = run.timing.stall_cycles
+            memory.update(run.fields)
+    else:
+        code = _DATAFLOW_CODE[df]
+        if_first, if_later = buffer_windows(sram.words("ifmap"), sram.active_fraction)
+        f_first, f_later = buffer_windows(sram.words("filter"), sram.active_fraction)
+        dram_ifmap = _ifmap_fetches(layer, code, rows, cols, if_first, if_later)
+        dram_filter = _filter_fetches(layer, code, rows, cols, f_first, f_later)
+    dram_ofmap = ofmap_writes
+    if scalesim_compat:
         if df is Dataflow.OS:
             ofmap_writes += plan.folds * (rows + cols)
         total_words = sram.words("ofmap")
         active = math.ceil(total_words * sram.active_fraction)
         drained, stalls, _ = _scalesim_ofmap_drain(
-            code, rows, cols, plan.spatial_rows, plan.temporal, plan.spatial_cols, total_words,
+            _DATAFLOW_CODE[df], rows, cols, plan.spatial_rows, plan.temporal, plan.spatial_cols, total_words,
             active, dram_ofmap)
         dram_ofmap = int(drained)
         stalls = int(stalls)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import replace
 from importlib import metadata
 
@@ -21,19 +22,24 @@ def hwloop_version() -> str:
         return "unknown"
 
 
-def simulate_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = False) -> dict:
+def simulate_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = False,
+                   recorder=None) -> dict:
     """One layer's counters (a report row) on ``accel``."""
-    row = model_for(accel).simulate_layer(layer, accel, scalesim_compat=scalesim_compat)
+    row = model_for(accel).simulate_layer(layer, accel, scalesim_compat=scalesim_compat,
+                                          recorder=recorder)
     row["time_s"] = row["total_cycles"] / (accel.clock_ghz * 1e9)
     return row
 
 
 def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: bool = False,
-             source: dict | None = None, progress: bool = False) -> Report:
+             source: dict | None = None, progress: bool = False,
+             trace: str | os.PathLike[str] | None = None) -> Report:
     """Simulate every layer of ``network`` on ``accel`` and return a :class:`Report`.
 
     ``scalesim_compat`` reproduces SCALE-Sim v3's numbers, defects included. ``source``
     records where the workload came from (file or built-in name) in the report's config.
+    ``trace`` records every layer's SRAM and DRAM access trace into that HDF5 file (written
+    whole or not at all).
     """
     if isinstance(network, Layer):
         network = Network(name=network.name, layers=(network,))
@@ -43,6 +49,15 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
         from tqdm import tqdm
 
         layers = tqdm(layers, desc=network.name, unit="layer", leave=False)
+    config = {
+        "hwloop_version": hwloop_version(),
+        "accelerator": accel.to_dict(),
+        "workload": {"network": network.name, **(source or {})},
+        "scalesim_compat": scalesim_compat,
+    }
+    if trace is not None:
+        records = _simulate_traced(network, layers, accel, scalesim_compat, config, trace)
+        return Report.from_records(records, config, accel.array.num_pes)
     records = []
     done: dict[Layer, dict] = {}  # identical shapes (ResNet blocks, attention heads) run once
     for index, layer in enumerate(layers):
@@ -53,10 +68,27 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
             except InputError as exc:
                 raise network.locate(exc, index) from None
         records.append({**done[shape], "name": layer.name})
-    config = {
-        "hwloop_version": hwloop_version(),
-        "accelerator": accel.to_dict(),
-        "workload": {"network": network.name, **(source or {})},
-        "scalesim_compat": scalesim_compat,
-    }
     return Report.from_records(records, config, accel.array.num_pes)
+
+
+def _simulate_traced(network: Network, layers, accel: Accelerator, scalesim_compat: bool,
+                     config: dict, path) -> list[dict]:
+    """Simulate layer by layer, recording each layer's trace into one HDF5 file."""
+    from hwloop.traces import TraceWriter
+
+    from ._trace_record import TRACE_UNITS, LayerRecorder, layer_to_attrs
+
+    records = []
+    with TraceWriter(path, attrs={"architecture": accel.to_dict(), "config": config,
+                                  "units": TRACE_UNITS}) as writer:
+        for index, layer in enumerate(layers):
+            out = writer.add_layer(index, layer.name, attrs={"layer": layer_to_attrs(layer),
+                                                             "groups": layer.groups})
+            try:
+                row = simulate_layer(layer, accel, scalesim_compat=scalesim_compat,
+                                     recorder=LayerRecorder(out))
+            except InputError as exc:
+                raise network.locate(exc, index) from None
+            out.set_attrs({"report": row})
+            records.append(row)
+    return records

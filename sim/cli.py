@@ -21,7 +21,10 @@ ENTRY_POINT_GROUP = "hwloop.commands"
 DEFAULT_NETWORK = "resnet18"
 #: Accelerator fields a ``simulate`` option overrides, and that option.
 _OVERRIDE_OPTIONS = {"rows": "--rows", "cols": "--cols", "dataflow": "--dataflow",
-                     "ifmap_kb": "--ifmap-kb", "filter_kb": "--filter-kb", "ofmap_kb": "--ofmap-kb"}
+                     "ifmap_kb": "--ifmap-kb", "filter_kb": "--filter-kb", "ofmap_kb": "--ofmap-kb",
+                     "bandwidth": "--bandwidth", "ifmap_bandwidth": "--ifmap-bw",
+                     "filter_bandwidth": "--filter-bw", "ofmap_bandwidth": "--ofmap-bw",
+                     "latency_cycles": "--dram-latency", "model": "--dram"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,6 +44,37 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+def add_memory_options(p: argparse.ArgumentParser) -> None:
+    """DRAM and buffer options shared by ``simulate`` and ``replay``."""
+    p.add_argument("--bandwidth", type=_positive_int, metavar="N",
+                   help="DRAM words per cycle on each port (ifmap read, filter read, ofmap "
+                        "write), as SCALE-Sim's Bandwidth; switches stall modelling on")
+    for operand in ("ifmap", "filter", "ofmap"):
+        p.add_argument(f"--{operand}-bw", type=_positive_int, metavar="N",
+                       help=f"DRAM words per cycle of the {operand} port only")
+    p.add_argument("--dram-latency", type=_non_negative_int, metavar="CYCLES",
+                   help="DRAM latency in cycles (default 0)")
+    p.add_argument("--dram", metavar="PRESET",
+                   help="time DRAM with an event-driven device model (e.g. ddr4-3200, "
+                        "lpddr4-3200) instead of a fixed-bandwidth pipe")
+
+
+def memory_overrides(args: argparse.Namespace) -> dict:
+    return {"bandwidth": args.bandwidth, "ifmap_bandwidth": args.ifmap_bw,
+            "filter_bandwidth": args.filter_bw, "ofmap_bandwidth": args.ofmap_bw,
+            "dram_latency": args.dram_latency, "dram_model": args.dram}
+
+
 def _dataflow(text: str) -> str:
     if text.strip().lower() not in ("os", "ws", "is"):
         raise argparse.ArgumentTypeError(f"unknown dataflow {text!r}; choose os, ws or is")
@@ -52,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hwloop {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _register_simulate(subparsers)
+    _register_replay(subparsers)
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
         entry.load()(subparsers)
     return parser
@@ -74,8 +109,11 @@ def _register_simulate(subparsers: argparse._SubParsersAction) -> None:
     for operand in ("ifmap", "filter", "ofmap"):
         p.add_argument(f"--{operand}-kb", type=_positive_int, metavar="KIB",
                        help=f"override {operand} SRAM size in KiB")
+    add_memory_options(p)
     p.add_argument("--scalesim-compat", action="store_true",
                    help="reproduce SCALE-Sim v3's numbers, known defects included")
+    p.add_argument("--trace", metavar="OUT.h5",
+                   help="record every layer's SRAM and DRAM access trace (HDF5)")
     p.add_argument("--json", metavar="PATH", help="write the report as JSON")
     p.add_argument("--csv", metavar="PATH", help="write the per-layer table as CSV")
     p.add_argument("--plot", metavar="PATH.png", help="plot per-layer cycles and utilisation")
@@ -99,7 +137,8 @@ def run_simulate(args: argparse.Namespace) -> int:
             print(f"{name:20s} {a.rows}x{a.cols} {a.dataflow.value}  "
                   f"SRAM {preset.sram.ifmap_kb}/{preset.sram.filter_kb}/{preset.sram.ofmap_kb} KiB")
         return 0
-    outputs = {"--json": args.json, "--csv": args.csv, "--plot": args.plot}
+    outputs = {"--json": args.json, "--csv": args.csv, "--plot": args.plot,
+               "--trace": args.trace}
     for option, path in outputs.items():
         if path is not None:
             _check_writable(option, path)
@@ -117,13 +156,56 @@ def run_simulate(args: argparse.Namespace) -> int:
         accel = _as_option(arch.get_preset, args.preset or arch.DEFAULT_PRESET, "--preset")
     accel = accel.with_overrides(rows=args.rows, cols=args.cols, dataflow=args.dataflow,
                                  ifmap_kb=args.ifmap_kb, filter_kb=args.filter_kb,
-                                 ofmap_kb=args.ofmap_kb)
+                                 ofmap_kb=args.ofmap_kb, **memory_overrides(args))
 
     from hwloop.sim import simulate
 
     try:
         report = simulate(network, accel, scalesim_compat=args.scalesim_compat, source=source,
-                          progress=sys.stderr.isatty())
+                          progress=sys.stderr.isatty(), trace=args.trace)
+    except InputError as exc:
+        raise _locate_hardware_error(exc, args) from None
+    print(_format(report, quiet=args.quiet))
+    if args.json:
+        report.to_json(args.json)
+    if args.csv:
+        report.to_csv(args.csv)
+    if args.plot:
+        _save_plot(report, args.plot)
+    return 0
+
+
+def _register_replay(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "replay", help="re-time a recorded trace under another memory system",
+        description="Re-time the run recorded by `hwloop simulate --trace` without recomputing "
+                    "its compute schedule. Unset options keep the recorded values.")
+    p.add_argument("trace", metavar="TRACE.h5", help="trace written by hwloop simulate --trace")
+    p.add_argument("--config", metavar="FILE",
+                   help="take buffers and DRAM from this .cfg/.toml (its array must match)")
+    for operand in ("ifmap", "filter", "ofmap"):
+        p.add_argument(f"--{operand}-kb", type=_positive_int, metavar="KIB",
+                       help=f"{operand} SRAM size in KiB")
+    add_memory_options(p)
+    p.add_argument("--json", metavar="PATH", help="write the report as JSON")
+    p.add_argument("--csv", metavar="PATH", help="write the per-layer table as CSV")
+    p.add_argument("--plot", metavar="PATH.png", help="plot per-layer cycles and utilisation")
+    p.add_argument("-q", "--quiet", action="store_true", help="print totals only")
+    p.set_defaults(run=run_replay)
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    from hwloop import arch
+    from hwloop.sim._replay import replay
+
+    for option, path in {"--json": args.json, "--csv": args.csv, "--plot": args.plot}.items():
+        if path is not None:
+            _check_writable(option, path)
+    accel = arch.load_config(args.config) if args.config else None
+    overrides = {"ifmap_kb": args.ifmap_kb, "filter_kb": args.filter_kb,
+                 "ofmap_kb": args.ofmap_kb, **memory_overrides(args)}
+    try:
+        report = replay(args.trace, accel, overrides=overrides)
     except InputError as exc:
         raise _locate_hardware_error(exc, args) from None
     print(_format(report, quiet=args.quiet))
@@ -150,8 +232,9 @@ def _locate_hardware_error(exc: InputError, args: argparse.Namespace) -> InputEr
     that set it, else the line of the ``--config`` file that did."""
     if exc.field not in _OVERRIDE_OPTIONS:
         return exc
-    if getattr(args, exc.field, None) is not None:
-        return InputError(exc.reason, field=_OVERRIDE_OPTIONS[exc.field])
+    option = _OVERRIDE_OPTIONS[exc.field]
+    if getattr(args, option.lstrip("-").replace("-", "_"), None) is not None:
+        return InputError(exc.reason, field=option)
     if args.config:
         from hwloop.arch._loaders import field_line
 
@@ -184,12 +267,14 @@ def _format(report, quiet: bool) -> str:
     head = (f"{report.config['workload']['network']} on {accel['name']}: {array['rows']}x"
             f"{array['cols']} {array['dataflow'].upper()}, SRAM {accel['sram']['ifmap_kb']}/"
             f"{accel['sram']['filter_kb']}/{accel['sram']['ofmap_kb']} KiB"
-            + (" (SCALE-Sim compatible numbers)" if report.config["scalesim_compat"] else ""))
+            + (" (SCALE-Sim compatible numbers)" if report.config.get("scalesim_compat") else "")
+            + _memory_summary(accel["dram"]))
     t = report.totals
     tail = (f"total: {t['total_cycles']:,} cycles ({t['time_s'] * 1e3:.3f} ms at "
             f"{accel['clock_ghz']:g} GHz), {t['macs']:,} MACs, overall util "
             f"{t['overall_util']:.2f}%, DRAM reads {t['dram_ifmap_reads'] + t['dram_filter_reads']:,}"
-            f" words, DRAM writes {t['dram_ofmap_writes']:,} words")
+            f" words, DRAM writes {t['dram_ofmap_writes']:,} words"
+            + (f", {t['stall_cycles']:,} stall cycles" if t["stall_cycles"] else ""))
     if quiet:
         return f"{head}\n{tail}"
     columns = ["name", "total_cycles", "overall_util", "compute_util", "mapping_eff",
@@ -199,6 +284,16 @@ def _format(report, quiet: bool) -> str:
         index=False, float_format=lambda v: f"{v:.2f}",
         formatters={c: "{:,}".format for c in columns[5:] + ["total_cycles"]})
     return f"{head}\n{table}\n{tail}"
+
+
+def _memory_summary(dram: dict) -> str:
+    if dram.get("model"):
+        return f", DRAM {dram['model']}"
+    ports = [dram.get(f"{op}_bandwidth") or dram.get("bandwidth") for op in ("ifmap", "filter", "ofmap")]
+    if not any(ports):
+        return ""
+    shown = "/".join("unlimited" if bw is None else str(bw) for bw in ports)
+    return f", DRAM {shown} words/cycle, latency {dram.get('latency_cycles', 0)}"
 
 
 def _version() -> str:
@@ -220,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     to_stderr.setFormatter(logging.Formatter("hwloop: warning: %(message)s"))
     held = logging.handlers.MemoryHandler(10_000, flushLevel=logging.CRITICAL + 1,
                                           target=to_stderr, flushOnClose=False)
-    handler = held if run is run_simulate else to_stderr
+    handler = held if run in (run_simulate, run_replay) else to_stderr
     handler.setLevel(logging.WARNING)
     root = logging.getLogger()
     root.addHandler(handler)
