@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from hwloop.arch import Accelerator, Dataflow
+from hwloop.arch import Accelerator, Dataflow, Dram
 from hwloop.traces import InputError, Layer
 
 from .kernels._distinct_stream import _distinct_ifmap_fetches, _filter_fetches as _filter_kernel
@@ -103,9 +103,7 @@ def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat
     stalls = 0
     memory: dict = dict.fromkeys(MEMORY_COLUMNS)
     if accel.dram.finite and scalesim_compat:
-        raise InputError("SCALE-Sim's USER-mode (finite bandwidth) read buffer is not "
-                         "reproduced; drop --scalesim-compat to model finite bandwidth",
-                         field="scalesim_compat")
+        return _scalesim_user_row(layer, accel, plan, recorder is not None or events is not None)
     if accel.dram.finite or recorder is not None or events is not None:
         from ._stalls import run_memory
 
@@ -159,6 +157,35 @@ def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat
         "col_folds": plan.col_folds,
         **memory,
     }
+
+
+def _scalesim_user_row(layer: Layer, accel: Accelerator, plan: FoldPlan, traced: bool) -> dict:
+    """SCALE-Sim's fixed-bandwidth (USER) mode, defects included (``--scalesim-compat``)."""
+    from ._scalesim_user import simulate_scalesim_user
+
+    if traced:
+        raise InputError("traces and replay use hwloop's memory model; drop --scalesim-compat "
+                         "to trace a run with finite bandwidth", field="scalesim_compat")
+    if accel.dram.model is not None:
+        raise InputError("SCALE-Sim has no DRAM device model; drop --dram or --scalesim-compat",
+                         field="model")
+    stall_free = simulate_systolic_layer(layer, replace(accel, dram=Dram()), scalesim_compat=True)
+    user = simulate_scalesim_user(layer, accel)
+    row = {**stall_free, "total_cycles": user["total_cycles"], "stall_cycles": user["stall_cycles"],
+           "dram_ifmap_reads": user["dram_ifmap_reads"], "dram_filter_reads": user["dram_filter_reads"],
+           "dram_ofmap_writes": user["dram_ofmap_writes"]}
+    pes = accel.array.rows * accel.array.cols
+    row["overall_util"] = 100.0 * row["macs"] / (max(row["total_cycles"], 1) * pes)
+    bws = accel.dram.port_bandwidths()
+    for op, bw, count in zip(("ifmap", "filter", "ofmap"), bws,
+                             (user["dram_ifmap_reads"], user["dram_filter_reads"],
+                              user["dram_ofmap_writes"])):
+        start, stop = user[f"dram_{op}_start"], user[f"dram_{op}_stop"]
+        row[f"dram_{op}_start"], row[f"dram_{op}_stop"] = start, stop
+        row[f"avg_{op}_dram_bw"] = count / (stop - start + 1)
+        row[f"peak_{op}_dram_bw"] = bw
+    row["prefetch_cycles"] = max(0, -min(user["dram_ifmap_start"], user["dram_filter_start"]))
+    return row
 
 
 def _sram_traffic(plan: FoldPlan, df: Dataflow, pixels: int, filters: int,

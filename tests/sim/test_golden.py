@@ -133,3 +133,23 @@ def test_known_differences_are_visible_on_small_cases():
         assert list(leak) == [accel.array.rows - 1] * len(network)
         assert list(compat["dram_ofmap_writes"]) == [l["dram_ofmap_writes"] for l in golden["layers"]]
         assert (ours["dram_ofmap_writes"] == ours["ofmap_sram_writes"]).all()
+
+
+#: Goldens small enough to walk their whole demand in a test (the stall path streams it).
+_WALKABLE = [p for p in GOLDEN if not p.stem.startswith(("resnet18", "alexnet"))]
+
+
+@pytest.mark.parametrize("path", _WALKABLE, ids=lambda p: p.stem)
+def test_unlimited_bandwidth_keeps_the_stall_free_goldens(path):
+    """The finite-memory path with ports wider than any transfer and zero latency gives the
+    stall-free engine's numbers exactly (the same as ``test_hwloop_differs_only...``)."""
+    from dataclasses import replace
+
+    from hwloop.arch import Dram
+
+    golden, accel, network = _load(path)
+    free = simulate(network, accel)
+    wide = simulate(network, replace(accel, dram=Dram(bandwidth=1 << 40)))
+    for ours, ref in zip(wide.layers.to_dict("records"), free.layers.to_dict("records")):
+        _assert_close(ours, ref, INTEGERS, f"{path.stem}/{ours['name']}")
+        assert ours["prefetch_cycles"] == 0
