@@ -3,6 +3,7 @@
 ``arch`` never names a simulator class; ``hwloop.sim`` maps configs to models.
 """
 from ._accelerator import Accelerator
+from ._dram_device import DDR4_3200, DRAM_DEVICES, LPDDR4_3200, DramDevice, get_dram_device
 from ._loaders import load_config
 from ._memory import Dram, Sram
 from ._systolic import Dataflow, SystolicArray, parse_dataflow
@@ -10,12 +11,17 @@ from .presets import DEFAULT_PRESET, PRESETS, get_preset
 
 __all__ = [
     "Accelerator",
+    "DDR4_3200",
+    "DRAM_DEVICES",
     "DEFAULT_PRESET",
     "Dataflow",
     "Dram",
+    "DramDevice",
+    "LPDDR4_3200",
     "PRESETS",
     "Sram",
     "SystolicArray",
+    "get_dram_device",
     "get_preset",
     "load_config",
     "parse_dataflow",
