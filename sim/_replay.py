@@ -27,9 +27,10 @@ def recorded_accelerator(trace: TraceFile) -> Accelerator:
     """The accelerator a trace was recorded on."""
     try:
         return Accelerator.from_dict(trace.attrs["architecture"])
-    except (KeyError, TypeError) as exc:
-        raise InputError(f"no usable 'architecture' attribute ({exc})", source=str(trace.path),
-                         field="architecture") from None
+    except (KeyError, TypeError):
+        raise InputError("no recorded architecture: replay needs a trace written by "
+                         "`hwloop simulate --trace` (an imported SCALE-Sim trace has none)",
+                         source=str(trace.path), field="architecture") from None
     except InputError as exc:
         raise exc.located(source=str(trace.path)) from None
 

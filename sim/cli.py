@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _register_simulate(subparsers)
     _register_replay(subparsers)
+    from ._cli_trace import register_trace
+
+    register_trace(subparsers)
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
         entry.load()(subparsers)
     return parser

@@ -10,14 +10,16 @@ import math
 def pipe_timing(ifmap, filt, ofmap, bandwidths, latency):
     """``ifmap``/``filt``: lists of (need_row, words); ``ofmap``: list of (start_row,
     fill_row, words). Returns (stall, [(row, stall after)], starts per operand)."""
-    events = []  # (row, order, operand, index)
+    events = []  # (row, order, index, operand)
     for k, (row, _) in enumerate(ifmap):
-        events.append((row, 0, "ifmap", k))
+        events.append((row, 0, k, "ifmap"))
     for k, (row, _) in enumerate(filt):
-        events.append((row, 1, "filter", k))
+        events.append((row, 1, k, "filter"))
     for j, (start, fill, _) in enumerate(ofmap):
-        events.append((start, 2, "start", j))
-        events.append((fill, 3, "fill", j))
+        # chunk j's start after the fills of chunks up to j-2 in its row (a half is reused
+        # only once its previous chunk has filled), then the row's remaining fills
+        events.append((start, 2, 2 * j - 3, "start"))
+        events.append((fill, 2, 2 * j, "fill"))
     events.sort()
     d = {"ifmap": [math.ceil(w / bandwidths[0]) for _, w in ifmap],
          "filter": [math.ceil(w / bandwidths[1]) for _, w in filt],
@@ -29,7 +31,8 @@ def pipe_timing(ifmap, filt, ofmap, bandwidths, latency):
     history = []
     for row in sorted({e[0] for e in events}):
         before = stall
-        for _, _, what, k in [e for e in events if e[0] == row]:
+        for _, order, key, what in [e for e in events if e[0] == row]:
+            k = key if order < 2 else (key + 3) // 2 if what == "start" else key // 2
             if what in ("ifmap", "filter"):
                 dk = d[what][k]
                 if k == 0:

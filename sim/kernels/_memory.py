@@ -107,6 +107,14 @@ def _read_event(words, k, bw, latency, port_free, release, now_stall, row):
 
 
 @njit
+def _drain(starts_o, words_o, j, bw, now, port_free):
+    """Start ofmap chunk ``j``'s drain at ``now`` or when the port frees; returns port free."""
+    s = max(now, port_free)
+    starts_o[j] = s
+    return s + (words_o[j] + bw - 1) // bw
+
+
+@njit
 def _pipe_timing(need_if, words_if, need_f, words_f, start_o, fill_o, words_o, bws, latency,
                  starts_if, starts_f, starts_o, stall_rows, stall_vals):
     """Time every transfer; returns (final stall, number of stall events).
@@ -149,13 +157,14 @@ def _pipe_timing(need_if, words_if, need_f, words_f, start_o, fill_o, words_o, b
             kf += 1
         while js < no and start_o[js] == r:
             if js >= 2:  # this half was chunk js-2's: its drain must have left
+                while jf <= js - 2 and fill_o[jf] == r:  # ... which may start in this row
+                    free_o = _drain(starts_o, words_o, jf, bws[2], r + stall, free_o)
+                    jf += 1
                 done = starts_o[js - 2] + (words_o[js - 2] + bws[2] - 1) // bws[2]
                 stall = max(stall, done - r)
             js += 1
         while jf < no and fill_o[jf] == r:
-            s = max(r + stall, free_o)
-            starts_o[jf] = s
-            free_o = s + (words_o[jf] + bws[2] - 1) // bws[2]
+            free_o = _drain(starts_o, words_o, jf, bws[2], r + stall, free_o)
             jf += 1
         if stall > before:
             stall_rows[events] = r

@@ -1,0 +1,64 @@
+"""``hwloop trace``: summarise, plot, export and import access traces (``hwloop.traces``)."""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from hwloop.traces import InputError
+
+
+def register_trace(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("trace", help="summarise, plot, export or import access traces",
+                              description="Work with traces written by `hwloop simulate --trace`.")
+    actions = p.add_subparsers(dest="trace_command", metavar="ACTION", required=True,
+                               parser_class=type(p))
+    summary = actions.add_parser("summary", help="accesses, footprint and bandwidth per stream")
+    summary.add_argument("trace", metavar="TRACE.h5")
+    summary.add_argument("--csv", metavar="PATH", help="also write the table as CSV")
+    plot = actions.add_parser("plot", help="bandwidth over time")
+    plot.add_argument("trace", metavar="TRACE.h5")
+    plot.add_argument("out", metavar="OUT.png")
+    plot.add_argument("--layer", type=int, metavar="INDEX", help="one layer (default: the run)")
+    plot.add_argument("--bins", type=int, default=200, help="time bins (default 200)")
+    export = actions.add_parser("export", help="write SCALE-Sim trace CSVs (layer<N>/*.csv)")
+    export.add_argument("trace", metavar="TRACE.h5")
+    export.add_argument("out_dir", metavar="DIR")
+    imp = actions.add_parser("import", help="read SCALE-Sim trace CSVs into an hwloop trace")
+    imp.add_argument("in_dir", metavar="DIR")
+    imp.add_argument("trace", metavar="TRACE.h5")
+    p.set_defaults(run=run_trace)
+
+
+def run_trace(args: argparse.Namespace) -> int:
+    from hwloop import traces
+
+    if args.trace_command == "summary":
+        frame = traces.summarize_trace(args.trace)
+        print(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        if args.csv:
+            _parent_exists("--csv", args.csv)
+            frame.to_csv(args.csv, index=False)
+    elif args.trace_command == "plot":
+        _parent_exists("OUT.png", args.out)
+        figure = traces.plot_bandwidth(args.trace, layer_index=args.layer, bins=args.bins)
+        target = Path(args.out)
+        tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
+        try:
+            figure.savefig(tmp, dpi=120)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    elif args.trace_command == "export":
+        written = traces.export_scalesim_csv(args.trace, args.out_dir)
+        print(f"wrote {len(written)} files under {args.out_dir}")
+    else:
+        traces.import_scalesim_csv(args.in_dir, args.trace)
+        print(f"wrote {args.trace}")
+    return 0
+
+
+def _parent_exists(option: str, path: str) -> None:
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise InputError(f"directory {str(parent)!r} does not exist", field=option)
