@@ -1,16 +1,38 @@
-"""Workloads and traces: layers, networks and the readers that build them.
+"""Workloads and traces: layers, networks and the readers that build them; access traces
+in HDF5 (loaded on first use, so that importing a layer does not import h5py and pandas).
 
 Imports nothing else from hwloop.
 """
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 from ._builtin import builtin_network, list_networks
 from ._errors import InputError
-from ._hdf5 import LayerTrace, LayerWriter, TraceFile, TraceWriter, open_trace
 from ._layer import Layer, LayerKind
 from ._network import Network
 from ._topology_csv import load_topology, parse_topology
-from ._trace_csv import export_scalesim_csv, import_scalesim_csv
-from ._trace_plot import plot_bandwidth
-from ._trace_summary import STREAM_NAMES, bandwidth_over_time, summarize_trace
+
+_LAZY = {
+    "LayerTrace": "_hdf5", "LayerWriter": "_hdf5", "TraceFile": "_hdf5", "TraceWriter": "_hdf5",
+    "open_trace": "_hdf5", "export_scalesim_csv": "_trace_csv",
+    "import_scalesim_csv": "_trace_csv", "plot_bandwidth": "_trace_plot",
+    "STREAM_NAMES": "_trace_summary", "bandwidth_over_time": "_trace_summary",
+    "summarize_trace": "_trace_summary",
+}
+
+if TYPE_CHECKING:
+    from ._hdf5 import LayerTrace, LayerWriter, TraceFile, TraceWriter, open_trace
+    from ._trace_csv import export_scalesim_csv, import_scalesim_csv
+    from ._trace_plot import plot_bandwidth
+    from ._trace_summary import STREAM_NAMES, bandwidth_over_time, summarize_trace
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "InputError",
