@@ -39,13 +39,13 @@ def demand_bounds(layer: Layer, accel: Accelerator) -> tuple[tuple[int, int], tu
 
 def collect_layer_events(layer: Layer, accel: Accelerator, *,
                          on_chunk: Callable[[DemandChunk], None] | None = None,
-                         record_addresses: bool = False) -> MemoryEvents:
+                         on_words=None, record_addresses: bool = False) -> MemoryEvents:
     """Stream ``layer``'s demand through ``accel``'s buffers (``on_chunk`` sees each chunk)."""
     addresses, demands = demand_bounds(layer, accel)
     rows = demand_row_count(layer, accel.array)
     return collect_events(iter_demand(layer, accel.array), accel.sram, last_row=rows - 1,
                           max_addresses=addresses, max_demands=demands, on_chunk=on_chunk,
-                          record_addresses=record_addresses)
+                          on_words=on_words, record_addresses=record_addresses)
 
 
 def time_layer_events(events: MemoryEvents, accel: Accelerator, groups: int) -> MemoryRun:
@@ -68,8 +68,9 @@ def run_memory(layer: Layer, accel: Accelerator, groups: int, *,
     """
     if events is None:
         on_chunk = recorder.sram_chunk if recorder is not None else None
-        record = recorder is not None or accel.dram.model is not None
-        events = collect_layer_events(layer, accel, on_chunk=on_chunk, record_addresses=record)
+        on_words = recorder.dram_words if recorder is not None else None
+        events = collect_layer_events(layer, accel, on_chunk=on_chunk, on_words=on_words,
+                                      record_addresses=accel.dram.model is not None)
     run = time_layer_events(events, accel, groups)
     if recorder is not None:
         recorder.finish(run.events, run.timing)

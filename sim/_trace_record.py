@@ -26,6 +26,7 @@ SRAM_DATASETS = {"ifmap": "sram/ifmap_read", "filter": "sram/filter_read",
 DRAM_STREAMS = {"ifmap": "dram/ifmap_read", "filter": "dram/filter_read",
                 "ofmap": "dram/ofmap_write"}
 _CYCLE_CHUNK = 1 << 20
+_INT32_LIMIT = 2**31 - 1
 #: Units of a trace's datasets, stored in the file.
 TRACE_UNITS = {"address": "operand word index (add address_offset for SCALE-Sim's)",
                "cycle": "accelerator cycle; 0 = first compute cycle, negative = prefetch",
@@ -53,21 +54,50 @@ class LayerRecorder:
             self.writer.append(SRAM_DATASETS[operand], rows,
                                attrs={"units": "address", "address_offset": SCALESIM_OFFSETS[operand]})
 
+    def dram_words(self, operand: str, words: np.ndarray) -> None:
+        # operand addresses fit int32 (sim refuses larger operands)
+        self.writer.append(f"{DRAM_STREAMS[operand]}/address", words.astype(np.int32),
+                           attrs={"units": "address", "address_offset": SCALESIM_OFFSETS[operand]})
+
     def finish(self, events: MemoryEvents, timing: MemoryTiming) -> None:
-        """Write the cycle of every demand row and every DRAM word's address and cycle."""
+        """Write the cycle of every demand row and of every DRAM word, in bounded slices."""
+        wide = events.last_row + timing.stall_cycles >= _INT32_LIMIT
         for start in range(0, events.last_row + 1, _CYCLE_CHUNK):
             rows = np.arange(start, min(start + _CYCLE_CHUNK, events.last_row + 1), dtype=np.int64)
-            self.writer.append("sram/cycle", rows + timing.stall_at(rows), attrs={"units": "cycle"})
+            cycles = rows + timing.stall_at(rows)
+            self.writer.append("sram/cycle", cycles if wide else cycles.astype(np.int32),
+                               attrs={"units": "cycle"})
         for operand, stream, starts, bw in zip(OPERANDS, (events.ifmap, events.filter,
                                                           events.ofmap), timing.starts,
                                                timing.bandwidths):
-            name = DRAM_STREAMS[operand]
-            words = stream.words
-            addresses = stream.addresses if stream.addresses is not None else np.zeros(0, np.int64)
-            self.writer.append(f"{name}/address", addresses.astype(np.int64),
-                               attrs={"units": "address", "address_offset": SCALESIM_OFFSETS[operand]})
-            self.writer.append(f"{name}/cycle", word_cycles(starts, words, bw),
-                               attrs={"units": "cycle"})
+            name = f"{DRAM_STREAMS[operand]}/cycle"
+            if stream.words.size == 0:
+                self.writer.append(f"{DRAM_STREAMS[operand]}/address", np.zeros(0, np.int32))
+            narrow = _fits_int32(starts, stream.words, bw)
+            for lo, hi in _slices(stream.words, _CYCLE_CHUNK):
+                cycles = word_cycles(starts[lo:hi], stream.words[lo:hi], bw)
+                self.writer.append(name, cycles.astype(np.int32) if narrow else cycles,
+                                   attrs={"units": "cycle"})
+            if stream.words.size == 0:
+                self.writer.append(name, np.zeros(0, np.int32), attrs={"units": "cycle"})
+
+
+def _fits_int32(starts: np.ndarray, words: np.ndarray, bw: int) -> bool:
+    if words.size == 0:
+        return True
+    return -_INT32_LIMIT < starts.min() and starts.max() + words.max() // bw < _INT32_LIMIT
+
+
+def _slices(words: np.ndarray, limit: int):
+    """Ranges of consecutive transfers of about ``limit`` words (at least one transfer)."""
+    lo, total = 0, 0
+    for k, w in enumerate(words.tolist()):
+        total += w
+        if total >= limit:
+            yield lo, k + 1
+            lo, total = k + 1, 0
+    if lo < words.size:
+        yield lo, words.size
 
 
 def word_cycles(starts: np.ndarray, words: np.ndarray, bandwidth: int) -> np.ndarray:

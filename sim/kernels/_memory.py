@@ -23,8 +23,8 @@ HALF, WRITTEN = range(2)
 def _walk_reads(demand, row0, st, marks, block_words, block_need, fetched):
     """Feed ``demand`` (rows starting at stall-free row ``row0``) through the read buffer.
 
-    The words fetched are appended to ``fetched`` in order when it is large enough to hold
-    them (pass a 1-element array not to record them).
+    The words fetched in this call are written to ``fetched`` in order when it can hold a
+    call's worth (pass a 1-element array not to record them); ``st[FETCHED]`` counts them.
 
     ``marks[addr]`` is the set that last fetched ``addr`` (-1: never); a word is resident
     while that set is in the active window. Set ``s`` belongs to block 0 if ``s`` is among
@@ -64,9 +64,10 @@ def _walk_reads(demand, row0, st, marks, block_words, block_need, fetched):
 
 @njit
 def _walk_writes(demand, row0, st, start_row, fill_row, written_addrs):
-    """Cut the ofmap writes of ``demand`` into halves of ``st[HALF]`` words (recording the
-    addresses written in order when ``written_addrs`` can hold them)."""
+    """Cut the ofmap writes of ``demand`` into halves of ``st[HALF]`` words (recording this
+    call's written addresses in order when ``written_addrs`` can hold them)."""
     half, written = st[HALF], st[WRITTEN]
+    base = written
     record = written_addrs.size > 1
     n, width = demand.shape
     for i in range(n):
@@ -74,7 +75,7 @@ def _walk_writes(demand, row0, st, start_row, fill_row, written_addrs):
         for j in range(width):
             if demand[i, j] >= 0:
                 if record:
-                    written_addrs[written + c] = demand[i, j]
+                    written_addrs[written - base + c] = demand[i, j]
                 c += 1
         if c == 0:
             continue
