@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Finite DRAM bandwidth with traces: hwloop vs SCALE-Sim v3, trace write rate, bounded memory.
 
-1. ResNet-18 (SCALE-Sim's 12 distinct layers, ``resnet18_unique.csv``) on a 32x32 OS array,
+1. ResNet-18 (all 21 layers, ``resnet18.csv`` of the SCALE-Sim harness) on a 32x32 OS array,
    10 words per cycle per DRAM port, traces on: hwloop (``simulate --bandwidth 10 --trace``)
-   and, with ``--scalesim``, SCALE-Sim in USER mode with ``--save-trace`` (about 7 minutes and
+   and, with ``--scalesim``, SCALE-Sim in USER mode with ``--save-trace`` (about 8 minutes and
    4 GB), both as whole processes in this run, and their ratio.
 2. HDF5 trace write rate: raw bytes of the recorded datasets over the extra wall time that
    tracing adds to the same hwloop run.
@@ -27,7 +27,7 @@ import h5py
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PEERS = ROOT.parent / "shared" / "peers" / "scalesim"
-TOPOLOGY = PEERS / "topologies" / "resnet18_unique.csv"
+TOPOLOGY = PEERS / "topologies" / "resnet18.csv"
 BANDWIDTH = 10
 
 

@@ -18,6 +18,10 @@ _EXPORTS = {
     "plot_report": "._plot",
     "ArrayModel": "._models",
     "register_model": "._models",
+    "replay": "._replay",
+    "MemoryTiming": "._pipe",
+    "simulate_scalesim_user": "._scalesim_user",
+    "time_events_simpy": "._dram_system",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -165,7 +165,7 @@ def _scalesim_user_row(layer: Layer, accel: Accelerator, plan: FoldPlan, traced:
 
     if traced:
         raise InputError("traces and replay use hwloop's memory model; drop --scalesim-compat "
-                         "to trace a run with finite bandwidth", field="scalesim_compat")
+                         "to trace a run with finite bandwidth", field="--scalesim-compat")
     if accel.dram.model is not None:
         raise InputError("SCALE-Sim has no DRAM device model; drop --dram or --scalesim-compat",
                          field="model")

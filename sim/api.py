@@ -79,16 +79,24 @@ def _simulate_traced(network: Network, layers, accel: Accelerator, scalesim_comp
     from ._trace_record import TRACE_UNITS, LayerRecorder, layer_to_attrs
 
     records = []
+    done: dict[Layer, tuple] = {}  # an identical shape's trace is stored once and linked
     with TraceWriter(path, attrs={"architecture": accel.to_dict(), "config": config,
                                   "units": TRACE_UNITS}) as writer:
         for index, layer in enumerate(layers):
             out = writer.add_layer(index, layer.name, attrs={"layer": layer_to_attrs(layer),
                                                              "groups": layer.groups})
-            try:
-                row = simulate_layer(layer, accel, scalesim_compat=scalesim_compat,
-                                     recorder=LayerRecorder(out))
-            except InputError as exc:
-                raise network.locate(exc, index) from None
+            shape = replace(layer, name="")
+            if shape in done:
+                first, row = done[shape]
+                out.link_datasets(first)
+                row = {**row, "name": layer.name}
+            else:
+                try:
+                    row = simulate_layer(layer, accel, scalesim_compat=scalesim_compat,
+                                         recorder=LayerRecorder(out))
+                except InputError as exc:
+                    raise network.locate(exc, index) from None
+                done[shape] = (out, row)
             out.set_attrs({"report": row})
             records.append(row)
     return records

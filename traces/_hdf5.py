@@ -119,6 +119,13 @@ class LayerWriter:
         """Add or replace attrs of the layer group (e.g. results known only at the end)."""
         _write_attrs(self._group, attrs, _LAYER_KEYS)
 
+    def link_datasets(self, source: "LayerWriter") -> None:
+        """Share ``source``'s datasets (HDF5 hard links): an identical layer stored once."""
+        def link(name: str, obj: h5py.HLObject) -> None:
+            if isinstance(obj, h5py.Dataset):
+                self._group[name] = obj
+        source._group.visititems(link)
+
     def _create(self, name: str, data: np.ndarray) -> h5py.Dataset:
         if data.ndim < 1 or data.dtype.kind not in "biuf" or 0 in data.shape[1:]:
             raise ValueError(f"dataset {name!r}: need a numeric array of non-empty rows, "

@@ -88,3 +88,26 @@ def test_trace_records_the_architecture_and_layer(tmp_path):
         layer = trace.layers[0]
         assert layer.attrs["layer"]["kind"] == "gemm"
         assert layer.attrs["report"]["total_cycles"] == report.totals["total_cycles"]
+
+
+def test_identical_layers_share_one_stored_trace(tmp_path):
+    import h5py
+
+    from hwloop.traces import Layer, Network
+
+    conv = Layer(name="a", ifmap_h=9, ifmap_w=9, filter_h=3, filter_w=3, channels=4,
+                 num_filters=8)
+    net = Network(name="twice", layers=(conv, Layer(**{**conv.__dict__, "name": "b"}),
+                                        Layer.gemm("g", 10, 11, 12)))
+    accel = get_preset("scalesim_default").with_overrides(rows=4, cols=4, bandwidth=2)
+    path = tmp_path / "twice.h5"
+    report = simulate(net, accel, trace=path)
+    with open_trace(path) as trace:
+        a, b, g = trace.layers
+        assert (a.name, b.name) == ("a", "b") and b.attrs["report"]["name"] == "b"
+        for name in ("sram/ifmap_read", "sram/cycle", "dram/ifmap_read/cycle"):
+            assert np.array_equal(a.read(name), b.read(name))
+        assert g.length("sram/ifmap_read") != a.length("sram/ifmap_read")
+    with h5py.File(path) as f:
+        assert f["layers/layer_0000/sram/ifmap_read"].id == f["layers/layer_0001/sram/ifmap_read"].id
+    assert list(report.layers.name) == ["a", "b", "g"]
