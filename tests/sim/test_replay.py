@@ -156,3 +156,18 @@ def test_a_run_killed_while_tracing_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         simulate(NET, BASE.with_overrides(bandwidth=4), trace=path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_dram_device_is_one_line(capsys):
+    assert main(["simulate", "--network", "alexnet", "--dram", "ddr9", "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--dram" in err and "ddr4-3200" in err and len(err.splitlines()) == 1
+
+
+def test_replay_with_a_dram_device(recorded):
+    path, _ = recorded
+    report = replay(path, overrides={"dram_model": "lpddr4-3200"})
+    assert report.config["accelerator"]["dram"]["model"] == "lpddr4-3200"
+    assert report.totals["stall_cycles"] >= 0
+    same_rows(report, simulate(NET, BASE.with_overrides(bandwidth=4, dram_latency=3,
+                                                        dram_model="lpddr4-3200")))
