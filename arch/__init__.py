@@ -6,11 +6,16 @@ from ._accelerator import Accelerator
 from ._dram_device import DDR4_3200, DRAM_DEVICES, LPDDR4_3200, DramDevice, get_dram_device
 from ._loaders import load_config
 from ._memory import Dram, Sram
+from ._precision import ARRAY_KINDS, BitFusionArray, BitSerialArray, TwoInOneArray
 from ._systolic import Dataflow, SystolicArray, parse_dataflow
 from .presets import DEFAULT_PRESET, PRESETS, get_preset
 
 __all__ = [
+    "ARRAY_KINDS",
     "Accelerator",
+    "BitFusionArray",
+    "BitSerialArray",
+    "TwoInOneArray",
     "DDR4_3200",
     "DRAM_DEVICES",
     "DEFAULT_PRESET",

@@ -1,7 +1,7 @@
 """An accelerator: array, buffers, DRAM and clock, grouped."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hwloop.traces import InputError
 
@@ -38,7 +38,8 @@ class Accelerator:
         ``dram_latency`` and ``dram_model``."""
         from dataclasses import replace
 
-        groups = {"array": ("rows", "cols", "dataflow"),
+        groups = {"array": ("rows", "cols", "dataflow", "array_kind", "bits_per_cycle",
+                            "serial_operand"),
                   "sram": ("ifmap_kb", "filter_kb", "ofmap_kb", "word_bytes"),
                   "dram": ("bandwidth", "ifmap_bandwidth", "filter_bandwidth", "ofmap_bandwidth",
                            "dram_latency", "dram_model")}
@@ -49,13 +50,17 @@ class Accelerator:
                   for part, keys in groups.items()}
         dram = {{"dram_latency": "latency_cycles", "dram_model": "model"}.get(k, k): v
                 for k, v in picked["dram"].items()}
-        return replace(self, array=replace(self.array, **picked["array"]),
+        return replace(self, array=_array_with(self.array, picked["array"]),
                        sram=replace(self.sram, **picked["sram"]), dram=replace(self.dram, **dram))
 
     @classmethod
     def from_dict(cls, data: dict) -> "Accelerator":
         """The inverse of :meth:`to_dict` (what a report or a trace file records)."""
-        return cls(name=data["name"], array=SystolicArray(**data["array"]),
+        from ._precision import ARRAY_KINDS
+
+        array = dict(data["array"])
+        array_cls = ARRAY_KINDS[array.pop("kind", "systolic")]
+        return cls(name=data["name"], array=array_cls(**array),
                    sram=Sram(**data["sram"]), dram=Dram(**data["dram"]),
                    clock_ghz=data["clock_ghz"], operand_bits=data["operand_bits"])
 
@@ -63,8 +68,7 @@ class Accelerator:
         """Plain values, for reports (the same keys as hwloop's TOML tables)."""
         return {
             "name": self.name,
-            "array": {"rows": self.array.rows, "cols": self.array.cols,
-                      "dataflow": self.array.dataflow.value},
+            "array": self.array.to_dict(),
             "sram": {"ifmap_kb": self.sram.ifmap_kb, "filter_kb": self.sram.filter_kb,
                      "ofmap_kb": self.sram.ofmap_kb, "word_bytes": self.sram.word_bytes,
                      "active_fraction": self.sram.active_fraction},
@@ -72,3 +76,22 @@ class Accelerator:
             "clock_ghz": self.clock_ghz,
             "operand_bits": self.operand_bits,
         }
+
+
+def _array_with(array: SystolicArray, changes: dict) -> SystolicArray:
+    """``array`` with field changes; ``array_kind`` switches the class, keeping rows, cols
+    and dataflow."""
+    from ._precision import ARRAY_KINDS
+
+    changes = dict(changes)
+    kind = changes.pop("array_kind", array.kind)
+    if kind not in ARRAY_KINDS:
+        raise InputError(f"unknown array kind {kind!r}; choose {', '.join(ARRAY_KINDS)}",
+                         field="array_kind")
+    if kind == array.kind:
+        return replace(array, **changes)
+    base = {"rows": array.rows, "cols": array.cols, "dataflow": array.dataflow, **changes}
+    try:
+        return ARRAY_KINDS[kind](**base)
+    except TypeError as exc:  # an option the new kind does not have
+        raise InputError(f"{kind} arrays take no such option ({exc})", field="array_kind") from None

@@ -22,17 +22,29 @@ class Sram:
     ofmap_kb: int = 64
     word_bytes: int = 1
     active_fraction: float = 0.5
+    #: Bits of one stored word per buffer (None: ``8 * word_bytes``). Precision-scalable
+    #: arrays pack narrower operands, so a buffer holds more of them.
+    ifmap_word_bits: int | None = None
+    filter_word_bits: int | None = None
+    ofmap_word_bits: int | None = None
 
     def __post_init__(self) -> None:
         for field in ("ifmap_kb", "filter_kb", "ofmap_kb", "word_bytes"):
             _check_positive_int(getattr(self, field), field)
+        for field in ("ifmap_word_bits", "filter_word_bits", "ofmap_word_bits"):
+            if getattr(self, field) is not None:
+                _check_positive_int(getattr(self, field), field)
         if not 0.5 <= self.active_fraction < 1:
             raise InputError(f"must be in [0.5, 1), got {self.active_fraction}",
                              field="active_fraction")
 
+    def word_bits(self, operand: str) -> int:
+        """Bits of one stored ``operand`` word."""
+        return getattr(self, f"{operand}_word_bits") or 8 * self.word_bytes
+
     def words(self, operand: str) -> int:
         """Capacity of one buffer (``ifmap``, ``filter`` or ``ofmap``) in words."""
-        return math.floor(getattr(self, f"{operand}_kb") * 1024 / self.word_bytes)
+        return math.floor(getattr(self, f"{operand}_kb") * 1024 * 8 / self.word_bits(operand))
 
 
 @dataclass(frozen=True, kw_only=True)

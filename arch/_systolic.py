@@ -1,7 +1,8 @@
 """The systolic PE array."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from fractions import Fraction
 from enum import Enum
 
 from hwloop.traces import InputError
@@ -30,6 +31,7 @@ class SystolicArray:
     rows: int = 32
     cols: int = 32
     dataflow: Dataflow = Dataflow.OS
+    kind = "systolic"  # the ``--array-kind`` name (a class attribute, not a field)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dataflow", parse_dataflow(self.dataflow))
@@ -39,6 +41,15 @@ class SystolicArray:
     @property
     def num_pes(self) -> int:
         return self.rows * self.cols
+
+    def macs_per_pe_cycle(self, weight_bits: int, act_bits: int) -> Fraction:
+        """Peak MACs one PE completes per cycle at these widths: one, at any width."""
+        return Fraction(1)
+
+    def to_dict(self) -> dict:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["dataflow"] = self.dataflow.value
+        return {"kind": self.kind, **values}
 
 
 def _check_positive_int(value: object, field: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from hwloop.arch import Accelerator, SystolicArray
+from hwloop.arch import Accelerator, BitFusionArray, BitSerialArray, SystolicArray, TwoInOneArray
 from hwloop.traces import InputError, Layer
 
 from ._systolic import check_buffers, simulate_systolic_layer
@@ -34,14 +34,32 @@ class SystolicModel(ArrayModel):
 
     def simulate_layer(self, layer: Layer, accel: Accelerator, *, scalesim_compat: bool,
                        recorder=None) -> dict:
-        return simulate_systolic_layer(layer, accel, scalesim_compat=scalesim_compat,
-                                       recorder=recorder)
+        from ._precision import layer_bits, packed
+
+        return simulate_systolic_layer(layer, packed(accel, *layer_bits(layer, accel)),
+                                       scalesim_compat=scalesim_compat, recorder=recorder)
 
     def check(self, accel: Accelerator) -> None:
         check_buffers(accel)
 
 
-_MODELS: dict[type, ArrayModel] = {SystolicArray: SystolicModel()}
+class PrecisionScalableModel(SystolicModel):
+    """Bit Fusion, bit-serial and 2-in-1 arrays: the systolic schedule, PE model applied."""
+
+    def simulate_layer(self, layer: Layer, accel: Accelerator, *, scalesim_compat: bool,
+                       recorder=None) -> dict:
+        from ._precision import simulate_precision_layer
+
+        return simulate_precision_layer(layer, accel, scalesim_compat=scalesim_compat,
+                                        recorder=recorder)
+
+
+_MODELS: dict[type, ArrayModel] = {
+    SystolicArray: SystolicModel(),
+    BitFusionArray: PrecisionScalableModel(),
+    BitSerialArray: PrecisionScalableModel(),
+    TwoInOneArray: PrecisionScalableModel(),
+}
 
 
 def register_model(config_type: type, model: ArrayModel) -> None:

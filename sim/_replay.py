@@ -15,6 +15,7 @@ from hwloop.traces import InputError, TraceFile, open_trace
 
 from ._demand import DemandChunk, demand_row_count, edge_widths
 from ._memory_events import MemoryEvents, collect_events
+from ._precision import add_width_columns, layer_bits, packed
 from ._report import Report
 from ._stalls import demand_bounds
 from ._systolic import simulate_systolic_layer
@@ -73,11 +74,12 @@ def _replay_layer(trace: TraceFile, index: int, accel: Accelerator) -> dict:
                              f"{shape[0]} x {shape[1]}, but the recorded array gives "
                              f"{rows} x ({width},): the trace does not match its architecture",
                              source=source, field=dataset)
+    accel = packed(accel, *layer_bits(layer, accel))
     addresses, demands = demand_bounds(layer, accel)
     events: MemoryEvents = collect_events(
         _recorded_chunks(layer_trace, addresses), accel.sram, last_row=rows - 1, max_addresses=addresses,
         max_demands=demands, record_addresses=accel.dram.model is not None)
-    row = simulate_systolic_layer(layer, accel, events=events)
+    row = add_width_columns(simulate_systolic_layer(layer, accel, events=events), layer, accel)
     row["name"] = layer_trace.name
     row["time_s"] = row["total_cycles"] / (accel.clock_ghz * 1e9)
     return row

@@ -14,6 +14,11 @@ import pandas as pd
 COLUMNS: dict[str, str] = {
     "name": "layer name",
     "kind": "conv, depthwise or gemm",
+    "array_kind": "systolic, bitfusion, bitserial or 2in1",
+    "dataflow": "os, ws or is (the one chosen when the array searches)",
+    "weight_bits": "bits",
+    "act_bits": "bits (ifmaps and ofmaps)",
+    "macs_per_pe_cycle": "peak MACs one PE completes per cycle at these widths",
     "total_cycles": "cycles",
     "stall_cycles": "cycles",
     "compute_util": "percent",
@@ -26,6 +31,9 @@ COLUMNS: dict[str, str] = {
     "dram_ifmap_reads": "words",
     "dram_filter_reads": "words",
     "dram_ofmap_writes": "words",
+    "dram_ifmap_bytes": "bytes (words packed at act_bits)",
+    "dram_filter_bytes": "bytes (words packed at weight_bits)",
+    "dram_ofmap_bytes": "bytes (words packed at act_bits)",
     "row_folds": "folds",
     "col_folds": "folds",
     "time_s": "seconds at the accelerator clock",
@@ -46,7 +54,7 @@ COLUMNS: dict[str, str] = {
 }
 _SUMMED = ("total_cycles", "stall_cycles", "macs", "ifmap_sram_reads", "filter_sram_reads",
            "ofmap_sram_writes", "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes",
-           "time_s")
+           "dram_ifmap_bytes", "dram_filter_bytes", "dram_ofmap_bytes", "time_s")
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,11 @@ def hwloop_version() -> str:
 def simulate_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = False,
                    recorder=None) -> dict:
     """One layer's counters (a report row) on ``accel``."""
+    from ._precision import add_width_columns
+
     row = model_for(accel).simulate_layer(layer, accel, scalesim_compat=scalesim_compat,
                                           recorder=recorder)
+    add_width_columns(row, layer, accel)
     row["time_s"] = row["total_cycles"] / (accel.clock_ghz * 1e9)
     return row
 

@@ -23,7 +23,8 @@ class Layer:
     ``num_filters`` is the number of output channels of a conv. For a depthwise layer it is
     the number of filters per input channel (SCALE-Sim's ``DP`` rows keep ``NUM_FILT`` per
     channel), usually 1. Output size follows SCALE-Sim: ``ceil((H - F + S) / S)``.
-    Build GEMMs with :meth:`Layer.gemm`.
+    Build GEMMs with :meth:`Layer.gemm`. ``weight_bits``/``act_bits`` give the layer's own
+    operand widths (None: the accelerator's); outputs are stored at ``act_bits``.
     """
 
     name: str
@@ -36,9 +37,17 @@ class Layer:
     stride_h: int = 1
     stride_w: int = 1
     kind: LayerKind = LayerKind.CONV
+    weight_bits: int | None = None
+    act_bits: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", LayerKind(self.kind))
+        for field in ("weight_bits", "act_bits"):
+            value = getattr(self, field)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or not 1 <= value <= 32):
+                raise InputError(f"must be a whole number of bits from 1 to 32, got {value!r}",
+                                 field=field)
         for field in ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters",
                       "stride_h", "stride_w"):
             value = getattr(self, field)
@@ -54,13 +63,15 @@ class Layer:
                              f"{self.ifmap_w}", field="filter_w")
 
     @classmethod
-    def gemm(cls, name: str, m: int, n: int, k: int) -> "Layer":
+    def gemm(cls, name: str, m: int, n: int, k: int, *, weight_bits: int | None = None,
+             act_bits: int | None = None) -> "Layer":
         """An ``M x K`` by ``K x N`` matrix multiply, lowered as SCALE-Sim lowers its GEMM rows."""
         for field, value in (("M", m), ("N", n), ("K", k)):
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise InputError(f"must be a positive integer, got {value!r}", field=field)
         return cls(name=name, ifmap_h=m, ifmap_w=k, filter_h=1, filter_w=k, channels=1,
-                   num_filters=n, kind=LayerKind.GEMM)
+                   num_filters=n, kind=LayerKind.GEMM, weight_bits=weight_bits,
+                   act_bits=act_bits)
 
     @property
     def ofmap_h(self) -> int:

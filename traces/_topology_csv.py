@@ -2,7 +2,9 @@
 
 SCALE-Sim does ``row.split(',')[:-1]``, so a row without its trailing comma silently loses
 its last field (usually the stride). hwloop reads every field whether or not the trailing
-comma is there. A layer whose name contains ``DP`` is depthwise, as in SCALE-Sim; hwloop
+comma is there. Optional ``WeightBits`` and ``ActBits`` columns, matched by header name after
+the layer fields (SCALE-Sim's optional sparsity column may sit among them), give per-layer
+operand widths. A layer whose name contains ``DP`` is depthwise, as in SCALE-Sim; hwloop
 keeps it as one layer instead of expanding it into one layer per channel.
 """
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from ._errors import InputError
@@ -27,6 +30,18 @@ _LAYER_FIELD_TO_COLUMN = {
     "stride_h": "Strides", "stride_w": "Strides",
 }
 _SPARSITY = re.compile(r"^\d+\s*:\s*\d+$")
+#: Optional columns after the layer fields, by normalised header name -> Layer field.
+_BIT_COLUMNS = {"weightbits": "weight_bits", "actbits": "act_bits"}
+
+
+def _bit_columns(header: list[str], first: int) -> dict[int, tuple[str, str]]:
+    """Index of each optional bit-width column in the header -> (header text, Layer field)."""
+    found = {}
+    for index, cell in enumerate(header[first:], start=first):
+        key = re.sub(r"[\s_-]", "", cell).lower()
+        if key in _BIT_COLUMNS:
+            found[index] = (cell.strip(), _BIT_COLUMNS[key])
+    return found
 
 
 def load_topology(path: str | os.PathLike[str], name: str | None = None) -> Network:
@@ -65,8 +80,10 @@ def _parse_numbered(lines: list[str]) -> list[tuple[int, Layer]]:
     if not rows:
         raise InputError("empty topology: no header and no layers", line=1)
     header_line, header = rows[0]
+    bits: dict[int, tuple[str, str]] = {}
     if _looks_like_header(header):
         is_gemm = {"m", "n", "k"} <= {cell.strip().lower() for cell in header}
+        bits = _bit_columns(header, len(GEMM_FIELDS if is_gemm else CONV_FIELDS))
         rows = rows[1:]
     else:
         is_gemm = len(header) == len(GEMM_FIELDS)
@@ -76,6 +93,16 @@ def _parse_numbered(lines: list[str]) -> list[tuple[int, Layer]]:
     sparsity_warned = False
     layers = []
     for number, cells in rows:
+        widths = {}
+        for index, (column, field) in bits.items():
+            cell = cells[index] if index < len(cells) else ""
+            if cell == "":
+                continue  # an empty cell: the accelerator's width
+            try:
+                widths[field] = int(cell)
+            except ValueError:
+                raise InputError(f"not an integer: {cell!r}", line=number, field=column) from None
+        cells = [c for i, c in enumerate(cells) if i not in bits]
         extra = cells[len(fields):]
         if extra:
             if len(extra) == 1 and _SPARSITY.match(extra[0]):
@@ -86,7 +113,14 @@ def _parse_numbered(lines: list[str]) -> list[tuple[int, Layer]]:
             else:
                 raise InputError(f"{len(cells)} fields, expected {len(fields)}",
                                  line=number, field=fields[-1])
-        layers.append((number, _parse_row(cells, fields, number, is_gemm)))
+        layer = _parse_row(cells, fields, number, is_gemm)
+        if widths:
+            try:
+                layer = replace(layer, **widths)
+            except InputError as exc:
+                column = next(c for c, f in bits.values() if f == exc.field)
+                raise InputError(exc.reason, line=number, field=column) from None
+        layers.append((number, layer))
     return layers
 
 

@@ -158,7 +158,7 @@ def test_with_overrides_validates_and_rejects_unknown_names():
 
 def test_to_dict_is_plain():
     data = get_preset("google_tpu_v1").to_dict()
-    assert data["array"] == {"rows": 256, "cols": 256, "dataflow": "ws"}
+    assert data["array"] == {"kind": "systolic", "rows": 256, "cols": 256, "dataflow": "ws"}
     assert data["sram"]["ifmap_kb"] == 6144 and data["clock_ghz"] == 0.7
     assert data["dram"] == {"bandwidth": None, "ifmap_bandwidth": None, "filter_bandwidth": None,
                             "ofmap_bandwidth": None, "latency_cycles": 0, "model": None}

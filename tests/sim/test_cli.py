@@ -92,7 +92,7 @@ def test_json_report(capsys, tmp_path):
     config = report["config"]
     accel = config["accelerator"]
     assert accel["name"] == "scalesim_default"
-    assert accel["array"] == {"rows": 32, "cols": 32, "dataflow": "os"}
+    assert accel["array"] == {"kind": "systolic", "rows": 32, "cols": 32, "dataflow": "os"}
     assert accel["sram"]["ifmap_kb"] == 64
     assert config["workload"]["network"] == "tiny"
     assert Path(config["workload"]["topology"]) == Path(TINY).resolve()
@@ -144,7 +144,7 @@ def test_overrides_change_the_array(capsys, tmp_path):
     report = _json_report(capsys, tmp_path, "--rows", "8", "--cols", "4", "--dataflow", "ws",
                           "--ifmap-kb", "16", "--filter-kb", "8", "--ofmap-kb", "4")
     accel = report["config"]["accelerator"]
-    assert accel["array"] == {"rows": 8, "cols": 4, "dataflow": "ws"}
+    assert accel["array"] == {"kind": "systolic", "rows": 8, "cols": 4, "dataflow": "ws"}
     assert (accel["sram"]["ifmap_kb"], accel["sram"]["filter_kb"],
             accel["sram"]["ofmap_kb"]) == (16, 8, 4)
     base = _json_report(capsys, tmp_path, name="base.json")
@@ -161,7 +161,7 @@ def test_preset(capsys, tmp_path):
     report = _json_report(capsys, tmp_path, "--preset", "eyeriss")
     accel = report["config"]["accelerator"]
     assert accel["name"] == "eyeriss"
-    assert accel["array"] == {"rows": 12, "cols": 14, "dataflow": "ws"}
+    assert accel["array"] == {"kind": "systolic", "rows": 12, "cols": 14, "dataflow": "ws"}
 
 
 SCALESIM_CFG = """\
@@ -187,7 +187,7 @@ def test_scalesim_cfg(capsys, tmp_path):
     report = _json_report(capsys, tmp_path, "--config", str(cfg))
     accel = report["config"]["accelerator"]
     assert accel["name"] == "my_array"
-    assert accel["array"] == {"rows": 16, "cols": 8, "dataflow": "ws"}
+    assert accel["array"] == {"kind": "systolic", "rows": 16, "cols": 8, "dataflow": "ws"}
     assert (accel["sram"]["ifmap_kb"], accel["sram"]["filter_kb"],
             accel["sram"]["ofmap_kb"]) == (32, 16, 8)
     assert Path(report["config"]["workload"]["config"]) == cfg.resolve()
@@ -210,7 +210,7 @@ def test_hwloop_toml(capsys, tmp_path):
     report = _json_report(capsys, tmp_path, "--config", str(toml))
     accel = report["config"]["accelerator"]
     assert accel["name"] == "toml_array"
-    assert accel["array"] == {"rows": 16, "cols": 14, "dataflow": "is"}  # cols from eyeriss
+    assert accel["array"] == {"kind": "systolic", "rows": 16, "cols": 14, "dataflow": "is"}  # cols from eyeriss
     assert accel["sram"]["ifmap_kb"] == 24 and accel["sram"]["filter_kb"] == 36
     assert accel["clock_ghz"] == 0.5
     assert report["totals"]["time_s"] == pytest.approx(report["totals"]["total_cycles"] / 0.5e9)
@@ -222,7 +222,7 @@ def test_overrides_apply_on_top_of_a_config(capsys, tmp_path):
     report = _json_report(capsys, tmp_path, "--config", str(cfg), "--cols", "12",
                           "--dataflow", "os", "--ofmap-kb", "64")
     accel = report["config"]["accelerator"]
-    assert accel["array"] == {"rows": 16, "cols": 12, "dataflow": "os"}
+    assert accel["array"] == {"kind": "systolic", "rows": 16, "cols": 12, "dataflow": "os"}
     assert accel["sram"]["ofmap_kb"] == 64 and accel["sram"]["ifmap_kb"] == 32
 
 

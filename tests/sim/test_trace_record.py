@@ -83,7 +83,8 @@ def test_dram_traces_carry_every_word_within_bandwidth(tmp_path):
 def test_trace_records_the_architecture_and_layer(tmp_path):
     path, report = record(tmp_path, "gemm_is_4x8", bandwidth=2)
     with open_trace(path) as trace:
-        assert trace.attrs["architecture"]["array"] == {"rows": 4, "cols": 8, "dataflow": "is"}
+        assert trace.attrs["architecture"]["array"] == {"kind": "systolic", "rows": 4, "cols": 8,
+                                                        "dataflow": "is"}
         assert trace.attrs["architecture"]["dram"]["bandwidth"] == 2
         layer = trace.layers[0]
         assert layer.attrs["layer"]["kind"] == "gemm"
