@@ -61,7 +61,8 @@ _SUMMED = ("total_cycles", "stall_cycles", "macs", "ifmap_sram_reads", "filter_s
 class Report:
     """What every simulation returns: ``layers`` (one row per layer), ``totals`` and ``config``.
 
-    Totals sum the counters; ``overall_util`` is recomputed from the summed MACs and cycles,
+    Totals sum the counters; ``overall_util`` is recomputed from the summed MACs over the
+    peak MACs of each layer's cycles (PEs x MACs per PE cycle at its widths),
     and ``compute_util``/``mapping_eff`` are averages weighted by each layer's cycles.
     """
 
@@ -78,7 +79,9 @@ class Report:
         weight = cycles.sum() or 1.0
         totals["compute_util"] = float((frame["compute_util"] * cycles).sum() / weight)
         totals["mapping_eff"] = float((frame["mapping_eff"] * cycles).sum() / weight)
-        totals["overall_util"] = 100.0 * totals["macs"] / (max(totals["total_cycles"], 1) * num_pes)
+        peak = frame["macs_per_pe_cycle"].fillna(1.0).to_numpy(dtype=float) * num_pes
+        busy = float((cycles * peak).sum()) or float(num_pes)  # peak MACs over the run
+        totals["overall_util"] = 100.0 * totals["macs"] / busy
         totals["layers"] = len(frame)
         return cls(layers=frame, totals=totals, config=config)
 

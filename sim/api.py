@@ -36,13 +36,15 @@ def simulate_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = 
 
 def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: bool = False,
              source: dict | None = None, progress: bool = False,
-             trace: str | os.PathLike[str] | None = None) -> Report:
+             trace: str | os.PathLike[str] | None = None,
+             choose_dataflow: str | None = None) -> Report:
     """Simulate every layer of ``network`` on ``accel`` and return a :class:`Report`.
 
     ``scalesim_compat`` reproduces SCALE-Sim v3's numbers, defects included. ``source``
     records where the workload came from (file or built-in name) in the report's config.
     ``trace`` records every layer's SRAM and DRAM access trace into that HDF5 file (written
-    whole or not at all).
+    whole or not at all). ``choose_dataflow`` (``"latency"`` or ``"energy"``) runs each
+    layer under OS, WS and IS and keeps the best; the ``dataflow`` column says which.
     """
     if isinstance(network, Layer):
         network = Network(name=network.name, layers=(network,))
@@ -58,7 +60,12 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
         "workload": {"network": network.name, **(source or {})},
         "scalesim_compat": scalesim_compat,
     }
+    if choose_dataflow is not None:
+        config["choose_dataflow"] = choose_dataflow
     if trace is not None:
+        if choose_dataflow is not None:
+            raise InputError("a trace records one dataflow; drop the dataflow search",
+                             field="--trace")
         records = _simulate_traced(network, layers, accel, scalesim_compat, config, trace)
         return Report.from_records(records, config, accel.array.num_pes)
     records = []
@@ -67,11 +74,33 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
         shape = replace(layer, name="")
         if shape not in done:
             try:
-                done[shape] = simulate_layer(layer, accel, scalesim_compat=scalesim_compat)
+                if choose_dataflow is None:
+                    done[shape] = simulate_layer(layer, accel, scalesim_compat=scalesim_compat)
+                else:
+                    done[shape] = _best_dataflow(layer, accel, scalesim_compat, choose_dataflow)
             except InputError as exc:
                 raise network.locate(exc, index) from None
         records.append({**done[shape], "name": layer.name})
     return Report.from_records(records, config, accel.array.num_pes)
+
+
+def _best_dataflow(layer: Layer, accel: Accelerator, scalesim_compat: bool, goal: str) -> dict:
+    """The layer under each dataflow the accelerator can run it in, best by ``goal``."""
+    key = {"latency": "total_cycles", "energy": "energy_pj"}.get(goal)
+    if key is None:
+        raise InputError(f"optimise 'latency' or 'energy', not {goal!r}", field="--optimize")
+    rows, errors = [], []
+    for dataflow in ("os", "ws", "is"):
+        try:
+            rows.append(simulate_layer(layer, accel.with_overrides(dataflow=dataflow),
+                                       scalesim_compat=scalesim_compat))
+        except InputError as exc:
+            errors.append(exc)
+    if not rows:
+        raise errors[0]
+    if key not in rows[0]:
+        raise InputError("this accelerator reports no energy to optimise", field="--optimize")
+    return min(rows, key=lambda row: (row[key], row["total_cycles"]))
 
 
 def _simulate_traced(network: Network, layers, accel: Accelerator, scalesim_compat: bool,

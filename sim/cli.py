@@ -24,7 +24,10 @@ _OVERRIDE_OPTIONS = {"rows": "--rows", "cols": "--cols", "dataflow": "--dataflow
                      "ifmap_kb": "--ifmap-kb", "filter_kb": "--filter-kb", "ofmap_kb": "--ofmap-kb",
                      "bandwidth": "--bandwidth", "ifmap_bandwidth": "--ifmap-bw",
                      "filter_bandwidth": "--filter-bw", "ofmap_bandwidth": "--ofmap-bw",
-                     "latency_cycles": "--dram-latency", "model": "--dram"}
+                     "latency_cycles": "--dram-latency", "model": "--dram",
+                     "array_kind": "--array-kind", "weight_bits": "--weight-bits",
+                     "act_bits": "--act-bits", "bits_per_cycle": "--bits-per-cycle",
+                     "serial_operand": "--serial-operand"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,9 +79,34 @@ def memory_overrides(args: argparse.Namespace) -> dict:
 
 
 def _dataflow(text: str) -> str:
-    if text.strip().lower() not in ("os", "ws", "is"):
-        raise argparse.ArgumentTypeError(f"unknown dataflow {text!r}; choose os, ws or is")
+    if text.strip().lower() not in ("os", "ws", "is", "auto"):
+        raise argparse.ArgumentTypeError(f"unknown dataflow {text!r}; choose os, ws, is or auto")
     return text.strip().lower()
+
+
+def _bits(text: str) -> int:
+    value = _positive_int(text)
+    if value > 32:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 32 bits, got {text!r}")
+    return value
+
+
+def _add_precision_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--array-kind", choices=("systolic", "bitfusion", "bitserial", "2in1"),
+                   help="PE array: plain systolic, Bit Fusion, bit-serial or 2-in-1")
+    p.add_argument("--weight-bits", type=_bits, metavar="W",
+                   help="weight width of layers that do not set their own (default 8)")
+    p.add_argument("--act-bits", type=_bits, metavar="A",
+                   help="activation width of layers that do not set their own (default 8)")
+    p.add_argument("--serial-operand", choices=("weight", "act"),
+                   help="bit-serial arrays: the operand fed bit by bit (default weight)")
+    p.add_argument("--bits-per-cycle", type=_positive_int, metavar="N",
+                   help="bit-serial and 2-in-1 arrays: serial bits per cycle")
+    p.add_argument("--optimize", choices=("latency", "energy"), default="latency",
+                   help="with --dataflow auto: keep each layer's best dataflow by this")
+    p.add_argument("--precision-switch", metavar="SPEC",
+                   help="random precision switch, e.g. '8:0.5,4:0.3,4x2:0.2' (bits or WxA : "
+                        "probability): report expected and worst-case cost")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,6 +141,7 @@ def _register_simulate(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument(f"--{operand}-kb", type=_positive_int, metavar="KIB",
                        help=f"override {operand} SRAM size in KiB")
     add_memory_options(p)
+    _add_precision_options(p)
     p.add_argument("--scalesim-compat", action="store_true",
                    help="reproduce SCALE-Sim v3's numbers, known defects included")
     p.add_argument("--trace", metavar="OUT.h5",
@@ -157,15 +186,23 @@ def run_simulate(args: argparse.Namespace) -> int:
         source["config"] = os.path.abspath(args.config)
     else:
         accel = _as_option(arch.get_preset, args.preset or arch.DEFAULT_PRESET, "--preset")
-    accel = accel.with_overrides(rows=args.rows, cols=args.cols, dataflow=args.dataflow,
+    auto = args.dataflow == "auto"
+    accel = accel.with_overrides(rows=args.rows, cols=args.cols,
+                                 dataflow=None if auto else args.dataflow,
                                  ifmap_kb=args.ifmap_kb, filter_kb=args.filter_kb,
-                                 ofmap_kb=args.ofmap_kb, **memory_overrides(args))
+                                 ofmap_kb=args.ofmap_kb, array_kind=args.array_kind,
+                                 serial_operand=args.serial_operand,
+                                 bits_per_cycle=args.bits_per_cycle, **memory_overrides(args))
+    network = _with_widths(network, args.weight_bits, args.act_bits)
+    options = {"scalesim_compat": args.scalesim_compat, "source": source,
+               "choose_dataflow": args.optimize if auto else None}
 
     from hwloop.sim import simulate
 
     try:
-        report = simulate(network, accel, scalesim_compat=args.scalesim_compat, source=source,
-                          progress=sys.stderr.isatty(), trace=args.trace)
+        if args.precision_switch:
+            return _run_precision_switch(network, accel, args, options)
+        report = simulate(network, accel, progress=sys.stderr.isatty(), trace=args.trace, **options)
     except InputError as exc:
         raise _locate_hardware_error(exc, args) from None
     print(_format(report, quiet=args.quiet))
@@ -221,6 +258,41 @@ def run_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_widths(network, weight_bits: int | None, act_bits: int | None):
+    """``network`` with these widths on every layer that does not set its own."""
+    if weight_bits is None and act_bits is None:
+        return network
+    from dataclasses import replace
+
+    from hwloop.traces import Network
+
+    layers = tuple(replace(layer, weight_bits=layer.weight_bits or weight_bits,
+                           act_bits=layer.act_bits or act_bits) for layer in network.layers)
+    return Network(name=network.name, layers=layers, source=network.source, lines=network.lines)
+
+
+def _run_precision_switch(network, accel, args: argparse.Namespace, options: dict) -> int:
+    import json
+
+    from hwloop.sim._precision_switch import parse_switch, precision_switch
+    from hwloop.sim._report import _write_atomic
+
+    result = precision_switch(network, accel, parse_switch(args.precision_switch), **options)
+    keys = list(result.expected)
+    lines = [f"{network.name}: random precision switch on {accel.array.kind} "
+             f"{accel.array.rows}x{accel.array.cols}",
+             f"{'weight x act':>14s} {'probability':>11s} " + " ".join(f"{k:>18s}" for k in keys)]
+    for (w, a, p), report in zip(result.choices, result.reports):
+        lines.append(f"{f'{w}x{a}':>14s} {p:11.3f} "
+                     + " ".join(f"{report.totals[k]:18,.0f}" for k in keys))
+    for label, values in (("expected", result.expected), ("worst case", result.worst)):
+        lines.append(f"{label:>14s} {'':11s} " + " ".join(f"{values[k]:18,.0f}" for k in keys))
+    print("\n".join(lines))
+    if args.json:
+        _write_atomic(Path(args.json), json.dumps(result.to_dict(), indent=1) + "\n")
+    return 0
+
+
 def _as_option(lookup: Callable[[str], object], name: str, option: str):
     """``lookup(name)``, with an unknown name reported against the command-line ``option``."""
     try:
@@ -267,8 +339,12 @@ def _save_plot(report, path: str) -> None:
 def _format(report, quiet: bool) -> str:
     accel = report.config["accelerator"]
     array = accel["array"]
+    kind = "" if array.get("kind", "systolic") == "systolic" else f" {array['kind']}"
+    widths = sorted({(w, a) for w, a in zip(report.layers.get("weight_bits", []),
+                                            report.layers.get("act_bits", []))})
+    bits = "" if widths in ([], [(8, 8)]) else " at " + ", ".join(f"{w}x{a}" for w, a in widths) + " bits"
     head = (f"{report.config['workload']['network']} on {accel['name']}: {array['rows']}x"
-            f"{array['cols']} {array['dataflow'].upper()}, SRAM {accel['sram']['ifmap_kb']}/"
+            f"{array['cols']}{kind} {array['dataflow'].upper()}{bits}, SRAM {accel['sram']['ifmap_kb']}/"
             f"{accel['sram']['filter_kb']}/{accel['sram']['ofmap_kb']} KiB"
             + (" (SCALE-Sim compatible numbers)" if report.config.get("scalesim_compat") else "")
             + _memory_summary(accel["dram"]))
