@@ -4,6 +4,8 @@
 """
 from ._accelerator import Accelerator
 from ._dram_device import DDR4_3200, DRAM_DEVICES, LPDDR4_3200, DramDevice, get_dram_device
+from ._energy import (DEFAULT_ENERGY, ENERGY_TABLES, HOROWITZ_45NM, ZIGZAG_TPU_LIKE, EnergyTable,
+                      get_energy_table)
 from ._loaders import load_config
 from ._memory import Dram, Sram
 from ._precision import ARRAY_KINDS, BitFusionArray, BitSerialArray, TwoInOneArray
@@ -17,6 +19,11 @@ __all__ = [
     "BitSerialArray",
     "TwoInOneArray",
     "DDR4_3200",
+    "DEFAULT_ENERGY",
+    "ENERGY_TABLES",
+    "EnergyTable",
+    "HOROWITZ_45NM",
+    "ZIGZAG_TPU_LIKE",
     "DRAM_DEVICES",
     "DEFAULT_PRESET",
     "Dataflow",
@@ -27,6 +34,7 @@ __all__ = [
     "Sram",
     "SystolicArray",
     "get_dram_device",
+    "get_energy_table",
     "get_preset",
     "load_config",
     "parse_dataflow",

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field, replace
 
 from hwloop.traces import InputError
 
+from ._energy import HOROWITZ_45NM, EnergyTable, get_energy_table
 from ._memory import Dram, Sram
 from ._systolic import SystolicArray
 
@@ -22,6 +23,7 @@ class Accelerator:
     dram: Dram = field(default_factory=Dram)
     clock_ghz: float = 1.0
     operand_bits: int = 8
+    energy: EnergyTable = HOROWITZ_45NM
 
     def __post_init__(self) -> None:
         if isinstance(self.clock_ghz, bool) or not isinstance(self.clock_ghz, (int, float)) \
@@ -31,12 +33,19 @@ class Accelerator:
                 or self.operand_bits <= 0:
             raise InputError(f"must be a positive integer, got {self.operand_bits!r}",
                              field="operand_bits")
+        if not isinstance(self.energy, EnergyTable):
+            raise InputError(f"must be an EnergyTable, got {self.energy!r}", field="energy")
 
     def with_overrides(self, **changes: object) -> "Accelerator":
         """A copy with flat overrides (None = keep): ``rows``, ``cols``, ``dataflow``,
         ``ifmap_kb`` …, and the DRAM's ``bandwidth``, ``ifmap_bandwidth`` …,
-        ``dram_latency`` and ``dram_model``."""
+        ``dram_latency`` and ``dram_model``; ``energy`` takes an energy table or its name."""
         from dataclasses import replace
+
+        changes = dict(changes)
+        energy = changes.pop("energy", None)
+        if isinstance(energy, str):
+            energy = get_energy_table(energy)
 
         groups = {"array": ("rows", "cols", "dataflow", "array_kind", "bits_per_cycle",
                             "serial_operand"),
@@ -51,7 +60,8 @@ class Accelerator:
         dram = {{"dram_latency": "latency_cycles", "dram_model": "model"}.get(k, k): v
                 for k, v in picked["dram"].items()}
         return replace(self, array=_array_with(self.array, picked["array"]),
-                       sram=replace(self.sram, **picked["sram"]), dram=replace(self.dram, **dram))
+                       sram=replace(self.sram, **picked["sram"]), dram=replace(self.dram, **dram),
+                       energy=self.energy if energy is None else energy)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Accelerator":
@@ -62,7 +72,8 @@ class Accelerator:
         array_cls = ARRAY_KINDS[array.pop("kind", "systolic")]
         return cls(name=data["name"], array=array_cls(**array),
                    sram=Sram(**data["sram"]), dram=Dram(**data["dram"]),
-                   clock_ghz=data["clock_ghz"], operand_bits=data["operand_bits"])
+                   clock_ghz=data["clock_ghz"], operand_bits=data["operand_bits"],
+                   energy=EnergyTable(**data["energy"]) if "energy" in data else HOROWITZ_45NM)
 
     def to_dict(self) -> dict:
         """Plain values, for reports (the same keys as hwloop's TOML tables)."""
@@ -75,6 +86,7 @@ class Accelerator:
             "dram": self.dram.to_dict(),
             "clock_ghz": self.clock_ghz,
             "operand_bits": self.operand_bits,
+            "energy": self.energy.to_dict(),
         }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from hwloop.traces import InputError
 
 from ._accelerator import Accelerator
+from ._energy import ENERGY_FIELDS, EnergyTable, get_energy_table
 from ._memory import Dram, Sram
 from ._systolic import SystolicArray
 from .presets import SCALESIM_DEFAULT, get_preset
@@ -45,6 +46,7 @@ _TOML_SCHEMA: dict[str, Any] = {
              "active_fraction": (int, float)},
     "dram": {"bandwidth": int, "ifmap_bandwidth": int, "filter_bandwidth": int,
              "ofmap_bandwidth": int, "latency_cycles": int, "model": str},
+    "energy": {"preset": str, "name": str, **{key: (int, float) for key in ENERGY_FIELDS}},
 }
 
 
@@ -213,9 +215,31 @@ def _from_toml(text: str, source: str) -> Accelerator:
         base = replace(base, **{k: data[k] for k in ("name", "clock_ghz", "operand_bits") if k in data})
     except InputError as exc:
         raise exc.located(source=source, line=_line_of(text, exc.field or "")) from None
+    if "energy" in data:
+        base = replace(base, energy=_toml_energy(data["energy"], text, source))
     return _build(source, text, name=base.name, base=base, array=data.get("array", {}),
                   sram=data.get("sram", {}), dram=data.get("dram"),
                   key_of=lambda part, field: (field, part))
+
+
+def _toml_energy(table: dict, text: str, source: str) -> EnergyTable:
+    """The ``[energy]`` table: a ``preset`` with overrides, or, without one, every component."""
+    values = dict(table)
+    try:
+        if "preset" in values:
+            preset = get_energy_table(values.pop("preset"))
+            if values and "name" not in values:  # changed numbers: not the preset any more
+                values["name"] = f"{preset.name} (modified)"
+            return EnergyTable(**{**preset.to_dict(), **values})
+        for key in ENERGY_FIELDS:
+            if key not in values:
+                raise InputError("missing: an [energy] table without a preset must set every "
+                                 "component", field=key)
+        return EnergyTable(**values)
+    except InputError as exc:
+        key = "preset" if exc.field == "energy" else exc.field
+        raise InputError(exc.reason, source=source, line=_line_of(text, key, "energy"),
+                         field=f"energy.{key}") from None
 
 
 def _check_schema(data: dict, schema: dict, text: str, source: str, section: str | None) -> None:

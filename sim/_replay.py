@@ -14,6 +14,7 @@ from hwloop.arch import Accelerator
 from hwloop.traces import InputError, TraceFile, open_trace
 
 from ._demand import DemandChunk, demand_row_count, edge_widths
+from ._energy import add_energy, energy_totals
 from ._memory_events import MemoryEvents, collect_events
 from ._precision import add_width_columns, layer_bits, packed
 from ._report import Report
@@ -50,7 +51,8 @@ def replay(path: str | os.PathLike[str], accel: Accelerator | None = None, *,
         records = [_replay_layer(trace, index, target) for index in range(len(trace.layers))]
         config = {**trace.attrs.get("config", {}), "accelerator": target.to_dict(),
                   "replayed_from": os.path.abspath(path)}
-    return Report.from_records(records, config, target.array.num_pes)
+    return Report.from_records(records, config, target.array.num_pes,
+                               extra_totals=energy_totals(records, target))
 
 
 def _array(accel: Accelerator) -> str:
@@ -82,7 +84,7 @@ def _replay_layer(trace: TraceFile, index: int, accel: Accelerator) -> dict:
     row = add_width_columns(simulate_systolic_layer(layer, accel, events=events), layer, accel)
     row["name"] = layer_trace.name
     row["time_s"] = row["total_cycles"] / (accel.clock_ghz * 1e9)
-    return row
+    return add_energy(row, accel)
 
 
 def _row_shape(layer_trace, name: str) -> tuple:

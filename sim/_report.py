@@ -37,6 +37,9 @@ COLUMNS: dict[str, str] = {
     "row_folds": "folds",
     "col_folds": "folds",
     "time_s": "seconds at the accelerator clock",
+    "energy_pj": "picojoules (accelerator.energy prices the counters)",
+    "energy_breakdown": "picojoules per component (a dict that sums to energy_pj)",
+    "edp": "picojoules x cycles (energy-delay product)",
     # Filled only with a finite memory system (None when DRAM is unlimited):
     "prefetch_cycles": "cycles of DRAM reads before the first compute cycle",
     "dram_ifmap_start": "cycle (negative: before compute starts)",
@@ -72,7 +75,7 @@ class Report:
 
     @classmethod
     def from_records(cls, records: list[dict[str, Any]], config: dict[str, Any],
-                     num_pes: int) -> "Report":
+                     num_pes: int, extra_totals: dict[str, Any] | None = None) -> "Report":
         frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
         totals: dict[str, Any] = {key: _plain(frame[key].sum()) for key in _SUMMED}
         cycles = frame["total_cycles"].to_numpy(dtype=float)
@@ -83,6 +86,7 @@ class Report:
         busy = float((cycles * peak).sum()) or float(num_pes)  # peak MACs over the run
         totals["overall_util"] = 100.0 * totals["macs"] / busy
         totals["layers"] = len(frame)
+        totals.update(extra_totals or {})
         return cls(layers=frame, totals=totals, config=config)
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,7 +100,19 @@ class Report:
         _write_atomic(Path(path), json.dumps(self.to_dict(), indent=1) + "\n")
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
-        _write_atomic(Path(path), self.layers.to_csv(index=False))
+        """The layer table; ``energy_breakdown`` spreads into ``energy_<component>_pj`` columns."""
+        _write_atomic(Path(path), _flat_breakdown(self.layers).to_csv(index=False))
+
+
+def _flat_breakdown(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its dict column ``energy_breakdown`` spread into scalar columns."""
+    cells = frame["energy_breakdown"]
+    keys = next((list(cell) for cell in cells if isinstance(cell, dict)), [])
+    spread = pd.DataFrame({f"energy_{key}_pj": [cell.get(key) if isinstance(cell, dict) else None
+                                                for cell in cells] for key in keys},
+                          index=frame.index)
+    at = frame.columns.get_loc("energy_breakdown")
+    return pd.concat([frame.iloc[:, :at], spread, frame.iloc[:, at + 1:]], axis=1)
 
 
 def _plain(value: Any) -> Any:

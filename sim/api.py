@@ -9,6 +9,7 @@ from importlib import metadata
 from hwloop.arch import Accelerator
 from hwloop.traces import InputError, Layer, Network
 
+from ._energy import add_energy, energy_totals
 from ._report import Report
 from ._models import model_for
 
@@ -31,7 +32,7 @@ def simulate_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = 
                                           recorder=recorder)
     add_width_columns(row, layer, accel)
     row["time_s"] = row["total_cycles"] / (accel.clock_ghz * 1e9)
-    return row
+    return add_energy(row, accel)  # energy step: prices the counters with accel.energy
 
 
 def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: bool = False,
@@ -67,7 +68,7 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
             raise InputError("a trace records one dataflow; drop the dataflow search",
                              field="--trace")
         records = _simulate_traced(network, layers, accel, scalesim_compat, config, trace)
-        return Report.from_records(records, config, accel.array.num_pes)
+        return _report(records, config, accel)
     records = []
     done: dict[Layer, dict] = {}  # identical shapes (ResNet blocks, attention heads) run once
     for index, layer in enumerate(layers):
@@ -81,7 +82,13 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
             except InputError as exc:
                 raise network.locate(exc, index) from None
         records.append({**done[shape], "name": layer.name})
-    return Report.from_records(records, config, accel.array.num_pes)
+    return _report(records, config, accel)
+
+
+def _report(records: list[dict], config: dict, accel: Accelerator) -> Report:
+    """Reduce step: rows to a Report, with run energy, EDP and area in its totals."""
+    return Report.from_records(records, config, accel.array.num_pes,
+                               extra_totals=energy_totals(records, accel))
 
 
 def _best_dataflow(layer: Layer, accel: Accelerator, scalesim_compat: bool, goal: str) -> dict:

@@ -353,7 +353,10 @@ def _format(report, quiet: bool) -> str:
             f"{accel['clock_ghz']:g} GHz), {t['macs']:,} MACs, overall util "
             f"{t['overall_util']:.2f}%, DRAM reads {t['dram_ifmap_reads'] + t['dram_filter_reads']:,}"
             f" words, DRAM writes {t['dram_ofmap_writes']:,} words"
-            + (f", {t['stall_cycles']:,} stall cycles" if t["stall_cycles"] else ""))
+            + (f", {t['stall_cycles']:,} stall cycles" if t["stall_cycles"] else "")
+            + (f", energy {t['energy_pj'] / 1e6:,.1f} uJ ({accel['energy']['name']}), "
+               f"EDP {t['edp']:.4g} pJ x cycles, area {t['area_mm2']:.3f} mm^2"
+               if t.get("energy_pj") is not None else ""))
     if quiet:
         return f"{head}\n{tail}"
     columns = ["name", "total_cycles", "overall_util", "compute_util", "mapping_eff",
