@@ -1,7 +1,7 @@
 """An accelerator: array, buffers, DRAM and clock, grouped."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 from hwloop.traces import InputError
 
@@ -100,10 +100,11 @@ def _array_with(array: SystolicArray, changes: dict) -> SystolicArray:
     if kind not in ARRAY_KINDS:
         raise InputError(f"unknown array kind {kind!r}; choose {', '.join(ARRAY_KINDS)}",
                          field="array_kind")
+    known = {f.name for f in fields(ARRAY_KINDS[kind])}
+    for option in changes:
+        if option not in known:
+            raise InputError(f"{kind} arrays have no {option}", field=option)
     if kind == array.kind:
         return replace(array, **changes)
-    base = {"rows": array.rows, "cols": array.cols, "dataflow": array.dataflow, **changes}
-    try:
-        return ARRAY_KINDS[kind](**base)
-    except TypeError as exc:  # an option the new kind does not have
-        raise InputError(f"{kind} arrays take no such option ({exc})", field="array_kind") from None
+    return ARRAY_KINDS[kind](**{"rows": array.rows, "cols": array.cols,
+                                "dataflow": array.dataflow, **changes})

@@ -27,7 +27,7 @@ _OVERRIDE_OPTIONS = {"rows": "--rows", "cols": "--cols", "dataflow": "--dataflow
                      "latency_cycles": "--dram-latency", "model": "--dram",
                      "array_kind": "--array-kind", "weight_bits": "--weight-bits",
                      "act_bits": "--act-bits", "bits_per_cycle": "--bits-per-cycle",
-                     "serial_operand": "--serial-operand"}
+                     "serial_operand": "--serial-operand", "energy": "--energy"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -102,6 +102,8 @@ def _add_precision_options(p: argparse.ArgumentParser) -> None:
                    help="bit-serial arrays: the operand fed bit by bit (default weight)")
     p.add_argument("--bits-per-cycle", type=_positive_int, metavar="N",
                    help="bit-serial and 2-in-1 arrays: serial bits per cycle")
+    p.add_argument("--energy", metavar="TABLE",
+                   help="energy/area table: horowitz_45nm (default) or zigzag_tpu_like")
     p.add_argument("--optimize", choices=("latency", "energy"), default="latency",
                    help="with --dataflow auto: keep each layer's best dataflow by this")
     p.add_argument("--precision-switch", metavar="SPEC",
@@ -187,12 +189,16 @@ def run_simulate(args: argparse.Namespace) -> int:
     else:
         accel = _as_option(arch.get_preset, args.preset or arch.DEFAULT_PRESET, "--preset")
     auto = args.dataflow == "auto"
-    accel = accel.with_overrides(rows=args.rows, cols=args.cols,
-                                 dataflow=None if auto else args.dataflow,
-                                 ifmap_kb=args.ifmap_kb, filter_kb=args.filter_kb,
-                                 ofmap_kb=args.ofmap_kb, array_kind=args.array_kind,
-                                 serial_operand=args.serial_operand,
-                                 bits_per_cycle=args.bits_per_cycle, **memory_overrides(args))
+    try:
+        accel = accel.with_overrides(rows=args.rows, cols=args.cols,
+                                     dataflow=None if auto else args.dataflow,
+                                     ifmap_kb=args.ifmap_kb, filter_kb=args.filter_kb,
+                                     ofmap_kb=args.ofmap_kb, array_kind=args.array_kind,
+                                     serial_operand=args.serial_operand,
+                                     bits_per_cycle=args.bits_per_cycle, energy=args.energy,
+                                     **memory_overrides(args))
+    except InputError as exc:
+        raise _locate_hardware_error(exc, args) from None
     network = _with_widths(network, args.weight_bits, args.act_bits)
     options = {"scalesim_compat": args.scalesim_compat, "source": source,
                "choose_dataflow": args.optimize if auto else None}

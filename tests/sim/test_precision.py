@@ -166,3 +166,15 @@ def test_dataflow_search_keeps_each_layers_fastest():
                 for d in ("os", "ws", "is")}
         assert got.total_cycles == min(each.values())
         assert each[got.dataflow] == got.total_cycles
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["--serial-operand", "act"], "--serial-operand"),
+    (["--array-kind", "bitfusion", "--bits-per-cycle", "2"], "--bits-per-cycle"),
+    (["--array-kind", "2in1", "--bits-per-cycle", "3"], "--bits-per-cycle"),
+    (["--energy", "nope"], "--energy"),
+])
+def test_precision_options_an_array_lacks_are_one_line(argv, option, capsys):
+    assert main(["simulate", "--network", "alexnet", "-q", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert option in err and len(err.splitlines()) == 1 and "Traceback" not in err
