@@ -49,7 +49,7 @@ class Accelerator:
 
         groups = {"array": ("rows", "cols", "dataflow", "array_kind", "bits_per_cycle",
                             "serial_operand"),
-                  "sram": ("ifmap_kb", "filter_kb", "ofmap_kb", "word_bytes"),
+                  "sram": ("ifmap_kb", "filter_kb", "ofmap_kb", "word_bytes", "accumulate_psums"),
                   "dram": ("bandwidth", "ifmap_bandwidth", "filter_bandwidth", "ofmap_bandwidth",
                            "dram_latency", "dram_model")}
         unknown = set(changes) - {k for keys in groups.values() for k in keys}
@@ -82,7 +82,8 @@ class Accelerator:
             "array": self.array.to_dict(),
             "sram": {"ifmap_kb": self.sram.ifmap_kb, "filter_kb": self.sram.filter_kb,
                      "ofmap_kb": self.sram.ofmap_kb, "word_bytes": self.sram.word_bytes,
-                     "active_fraction": self.sram.active_fraction},
+                     "active_fraction": self.sram.active_fraction,
+                     "accumulate_psums": self.sram.accumulate_psums},
             "dram": self.dram.to_dict(),
             "clock_ghz": self.clock_ghz,
             "operand_bits": self.operand_bits,

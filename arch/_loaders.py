@@ -43,7 +43,7 @@ _TOML_SCHEMA: dict[str, Any] = {
     "name": str, "preset": str, "clock_ghz": (int, float), "operand_bits": int,
     "array": {"rows": int, "cols": int, "dataflow": str},
     "sram": {"ifmap_kb": int, "filter_kb": int, "ofmap_kb": int, "word_bytes": int,
-             "active_fraction": (int, float)},
+             "active_fraction": (int, float), "accumulate_psums": bool},
     "dram": {"bandwidth": int, "ifmap_bandwidth": int, "filter_bandwidth": int,
              "ofmap_bandwidth": int, "latency_cycles": int, "model": str},
     "energy": {"preset": str, "name": str, **{key: (int, float) for key in ENERGY_FIELDS}},
@@ -254,7 +254,7 @@ def _check_schema(data: dict, schema: dict, text: str, source: str, section: str
                 raise InputError("must be a table", source=source, line=_line_of(text, key),
                                  field=where)
             _check_schema(value, expected, text, source, section=key)
-        elif isinstance(value, bool) or not isinstance(value, expected):
+        elif (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
             kind = expected.__name__ if isinstance(expected, type) else "number"
             raise InputError(f"must be {kind}, got {value!r}", source=source,
                              line=_line_of(text, key, section), field=where)

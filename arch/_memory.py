@@ -27,6 +27,10 @@ class Sram:
     ifmap_word_bits: int | None = None
     filter_word_bits: int | None = None
     ofmap_word_bits: int | None = None
+    #: WS/IS: the ofmap buffer adds each row fold's partial sums to what it holds (reading
+    #: them back), so only final outputs go to DRAM. False is SCALE-Sim's choice: every row
+    #: fold's partial sums are written out.
+    accumulate_psums: bool = False
 
     def __post_init__(self) -> None:
         for field in ("ifmap_kb", "filter_kb", "ofmap_kb", "word_bytes"):
@@ -34,6 +38,9 @@ class Sram:
         for field in ("ifmap_word_bits", "filter_word_bits", "ofmap_word_bits"):
             if getattr(self, field) is not None:
                 _check_positive_int(getattr(self, field), field)
+        if not isinstance(self.accumulate_psums, bool):
+            raise InputError(f"must be true or false, got {self.accumulate_psums!r}",
+                             field="accumulate_psums")
         if not 0.5 <= self.active_fraction < 1:
             raise InputError(f"must be in [0.5, 1), got {self.active_fraction}",
                              field="active_fraction")

@@ -57,7 +57,8 @@ def layer_energy(row: dict, accel: Accelerator) -> tuple[float, dict[str, float]
     # (words read, words written) per buffer: the array's side plus the DRAM side
     traffic = {"ifmap": (row["ifmap_sram_reads"], row["dram_ifmap_reads"]),
                "filter": (row["filter_sram_reads"], row["dram_filter_reads"]),
-               "ofmap": (row["dram_ofmap_writes"], row["ofmap_sram_writes"])}
+               "ofmap": (row["dram_ofmap_writes"] + row.get("ofmap_sram_reads", 0),
+                         row["ofmap_sram_writes"])}
     for operand, (reads, writes) in traffic.items():
         kib = getattr(sram, f"{operand}_kb")
         breakdown[f"sram_{operand}"] = bits[operand] * (

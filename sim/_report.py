@@ -28,6 +28,7 @@ COLUMNS: dict[str, str] = {
     "ifmap_sram_reads": "words",
     "filter_sram_reads": "words",
     "ofmap_sram_writes": "words",
+    "ofmap_sram_reads": "words (partial sums read back when the ofmap buffer accumulates)",
     "dram_ifmap_reads": "words",
     "dram_filter_reads": "words",
     "dram_ofmap_writes": "words",
@@ -56,8 +57,8 @@ COLUMNS: dict[str, str] = {
     "peak_ofmap_dram_bw": "words per cycle",
 }
 _SUMMED = ("total_cycles", "stall_cycles", "macs", "ifmap_sram_reads", "filter_sram_reads",
-           "ofmap_sram_writes", "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes",
-           "dram_ifmap_bytes", "dram_filter_bytes", "dram_ofmap_bytes", "time_s")
+           "ofmap_sram_writes", "ofmap_sram_reads", "dram_ifmap_reads", "dram_filter_reads",
+           "dram_ofmap_writes", "dram_ifmap_bytes", "dram_filter_bytes", "dram_ofmap_bytes", "time_s")
 
 
 @dataclass(frozen=True)

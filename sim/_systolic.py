@@ -100,6 +100,10 @@ def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat
 
     demand_rows = plan.folds * plan.rows_per_fold
     ifmap_reads, filter_reads, ofmap_writes = _sram_traffic(plan, df, pixels, filters, window)
+    accumulate = sram.accumulate_psums and df is not Dataflow.OS and plan.row_folds > 1
+    if accumulate and (scalesim_compat or accel.dram.finite or recorder or events is not None):
+        raise InputError("on-chip partial-sum accumulation is modelled stall-free and untraced "
+                         "only (and SCALE-Sim has none)", field="accumulate_psums")
     stalls = 0
     memory: dict = dict.fromkeys(MEMORY_COLUMNS)
     if accel.dram.finite and scalesim_compat:
@@ -121,6 +125,10 @@ def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat
         dram_ifmap = _ifmap_fetches(layer, code, rows, cols, if_first, if_later)
         dram_filter = _filter_fetches(layer, code, rows, cols, f_first, f_later)
     dram_ofmap = ofmap_writes
+    ofmap_sram_reads = 0
+    if accumulate:  # partial sums meet in the ofmap buffer; finished outputs leave once
+        dram_ofmap = pixels * filters
+        ofmap_sram_reads = (plan.row_folds - 1) * pixels * filters
     if scalesim_compat:
         if df is Dataflow.OS:
             ofmap_writes += plan.folds * (rows + cols)
@@ -150,6 +158,7 @@ def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat
         "ifmap_sram_reads": groups * ifmap_reads,
         "filter_sram_reads": groups * filter_reads,
         "ofmap_sram_writes": groups * ofmap_writes,
+        "ofmap_sram_reads": groups * ofmap_sram_reads,
         "dram_ifmap_reads": groups * dram_ifmap,
         "dram_filter_reads": groups * dram_filter,
         "dram_ofmap_writes": groups * dram_ofmap,

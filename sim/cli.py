@@ -27,7 +27,8 @@ _OVERRIDE_OPTIONS = {"rows": "--rows", "cols": "--cols", "dataflow": "--dataflow
                      "latency_cycles": "--dram-latency", "model": "--dram",
                      "array_kind": "--array-kind", "weight_bits": "--weight-bits",
                      "act_bits": "--act-bits", "bits_per_cycle": "--bits-per-cycle",
-                     "serial_operand": "--serial-operand", "energy": "--energy"}
+                     "serial_operand": "--serial-operand", "energy": "--energy",
+                     "accumulate_psums": "--accumulate-psums"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -102,6 +103,9 @@ def _add_precision_options(p: argparse.ArgumentParser) -> None:
                    help="bit-serial arrays: the operand fed bit by bit (default weight)")
     p.add_argument("--bits-per-cycle", type=_positive_int, metavar="N",
                    help="bit-serial and 2-in-1 arrays: serial bits per cycle")
+    p.add_argument("--accumulate-psums", action="store_true",
+                   help="WS/IS: accumulate partial sums in the ofmap buffer; only final outputs "
+                        "go to DRAM (SCALE-Sim writes every row fold's)")
     p.add_argument("--energy", metavar="TABLE",
                    help="energy/area table: horowitz_45nm (default) or zigzag_tpu_like")
     p.add_argument("--optimize", choices=("latency", "energy"), default="latency",
@@ -196,6 +200,7 @@ def run_simulate(args: argparse.Namespace) -> int:
                                      ofmap_kb=args.ofmap_kb, array_kind=args.array_kind,
                                      serial_operand=args.serial_operand,
                                      bits_per_cycle=args.bits_per_cycle, energy=args.energy,
+                                     accumulate_psums=True if args.accumulate_psums else None,
                                      **memory_overrides(args))
     except InputError as exc:
         raise _locate_hardware_error(exc, args) from None
