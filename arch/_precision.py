@@ -35,11 +35,25 @@ def _fusion_width(bits: int, operand: str) -> int:
     return bits
 
 
+def _check_fusion_rows(value) -> None:
+    if value is not None:
+        _check_positive_int(value, "fusion_rows")
+
+
 @dataclass(frozen=True, kw_only=True)
 class BitFusionArray(SystolicArray):
-    """Bit Fusion: ``rows x cols`` fusion units, each 16 2-bit bricks (one 8x8 MAC)."""
+    """Bit Fusion: ``rows x cols`` fusion units, each 16 2-bit bricks (one 8x8 MAC).
 
+    ``fusion_rows`` is the tiling of a fused unit's ``k`` MACs: that many reduce along the
+    rows (or the OS stream) and ``k / fusion_rows`` widen the columns; None: all reduce.
+    """
+
+    fusion_rows: int | None = None
     kind = "bitfusion"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_fusion_rows(self.fusion_rows)
 
     def macs_per_pe_cycle(self, weight_bits: int, act_bits: int) -> Fraction:
         w = _fusion_width(weight_bits, "weight")
@@ -83,10 +97,12 @@ class TwoInOneArray(SystolicArray):
     """2-in-1: spatial 2-bit weight bricks x ``8 / bits_per_cycle`` temporal activation lanes."""
 
     bits_per_cycle: int = 4
+    fusion_rows: int | None = None  # as for Bit Fusion: the tiling of the spatial MACs
     kind = "2in1"
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        _check_fusion_rows(self.fusion_rows)
         if self.bits_per_cycle not in (1, 2, 4, 8):
             raise InputError(f"must divide 8 (1, 2, 4 or 8), got {self.bits_per_cycle!r}",
                              field="bits_per_cycle")

@@ -69,7 +69,11 @@ def simulate_precision_layer(layer: Layer, accel: Accelerator, *, scalesim_compa
         raise InputError(f"not a precision-scalable array: {type(array).__name__}", field="array")
     plain = replace(packed(accel, w, a), array=SystolicArray(rows=array.rows, cols=array.cols,
                                                              dataflow=array.dataflow))
-    row = _reduction_parallel(layer, plain, k)
+    kr = getattr(array, "fusion_rows", None) or k
+    if k % kr:
+        raise InputError(f"{kr} does not divide the {k} MACs a PE fuses at {w}x{a} bits",
+                         field="fusion_rows")
+    row = _reduction_parallel(layer, plain, kr, k // kr)
     if s > 1:
         if accel.dram.finite:
             raise InputError("finite DRAM bandwidth is not modelled for multi-cycle (serial) "
@@ -81,26 +85,39 @@ def simulate_precision_layer(layer: Layer, accel: Accelerator, *, scalesim_compa
     return row
 
 
-def _reduction_parallel(layer: Layer, accel: Accelerator, k: int) -> dict:
-    """The systolic schedule with ``k`` reduction products per PE per cycle."""
+def _reduction_parallel(layer: Layer, accel: Accelerator, kr: int, kc: int = 1) -> dict:
+    """The systolic schedule with ``kr`` reduction products per PE per cycle and ``kc``
+    times the columns (a fused PE's ``kr * kc`` MACs tiled two ways)."""
     array = accel.array
-    if k == 1:
-        return simulate_systolic_layer(layer, accel)
-    if array.dataflow is not Dataflow.OS:  # the reduction runs down the rows
-        wide = replace(accel, array=SystolicArray(rows=array.rows * k, cols=array.cols,
-                                                  dataflow=array.dataflow))
+    rows = array.rows if array.dataflow is Dataflow.OS else array.rows * kr
+    logical = replace(accel, array=SystolicArray(rows=rows, cols=array.cols * kc,
+                                                 dataflow=array.dataflow))
+    row = {"tiling": f"{kr}x{kc}"}
+    if kr == 1 or array.dataflow is not Dataflow.OS:  # the reduction runs down the rows
         try:
-            return simulate_systolic_layer(layer, wide)
+            return {**simulate_systolic_layer(layer, logical), **row}
         except InputError as exc:
-            raise InputError(f"{exc.reason} (the fused array streams {k} words per row port)",
-                             field=exc.field) from None
+            raise InputError(f"{exc.reason} (a fused array of {rows}x{array.cols * kc} "
+                             f"logical PEs)", field=exc.field) from None
     if accel.dram.finite:
         raise InputError("finite DRAM bandwidth is not modelled for fused OS arrays yet; "
                          "use WS or IS", field="array_kind")
-    row = simulate_systolic_layer(layer, accel)  # same words in the same order, k at a time
+    row.update(simulate_systolic_layer(layer, logical))  # same words, same order, kr at a time
+    array = logical.array
     plan = fold_plan(layer, array.rows, array.cols, array.dataflow)
-    per_fold = math.ceil(plan.temporal / k) + array.rows + array.cols - 2
+    per_fold = math.ceil(plan.temporal / kr) + array.rows + array.cols - 2
     row["total_cycles"] = layer.groups * (plan.folds * per_fold - 1)
     row["compute_util"] = 100.0 * plan.spatial_rows * plan.spatial_cols * plan.temporal / (
-        array.num_pes * k * per_fold * plan.folds)
+        array.num_pes * kr * per_fold * plan.folds)
     return row
+
+
+def fusion_tilings(layer: Layer, accel: Accelerator) -> list[int | None]:
+    """The ``fusion_rows`` values worth trying for ``layer`` (divisors of its fused MACs)."""
+    array = accel.array
+    if not hasattr(array, "fusion_rows"):
+        return [None]
+    w, a = layer_bits(layer, accel)
+    k = int(array.macs_per_pe_cycle(w, a)) if isinstance(array, BitFusionArray) \
+        else array.spatial_macs(w)
+    return [d for d in range(1, k + 1) if k % d == 0]

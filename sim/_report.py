@@ -16,6 +16,7 @@ COLUMNS: dict[str, str] = {
     "kind": "conv, depthwise or gemm",
     "array_kind": "systolic, bitfusion, bitserial or 2in1",
     "dataflow": "os, ws or is (the one chosen when the array searches)",
+    "tiling": "fused arrays: MACs per PE along the reduction x along the columns",
     "weight_bits": "bits",
     "act_bits": "bits (ifmaps and ofmaps)",
     "macs_per_pe_cycle": "peak MACs one PE completes per cycle at these widths",

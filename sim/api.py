@@ -45,7 +45,8 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
     records where the workload came from (file or built-in name) in the report's config.
     ``trace`` records every layer's SRAM and DRAM access trace into that HDF5 file (written
     whole or not at all). ``choose_dataflow`` (``"latency"`` or ``"energy"``) runs each
-    layer under OS, WS and IS and keeps the best; the ``dataflow`` column says which.
+    layer under OS, WS and IS (and, on fused arrays, every tiling of a PE's MACs between
+    rows and columns) and keeps the best; the ``dataflow`` and ``tiling`` columns say which.
     """
     if isinstance(network, Layer):
         network = Network(name=network.name, layers=(network,))
@@ -96,13 +97,23 @@ def _best_dataflow(layer: Layer, accel: Accelerator, scalesim_compat: bool, goal
     key = {"latency": "total_cycles", "energy": "energy_pj"}.get(goal)
     if key is None:
         raise InputError(f"optimise 'latency' or 'energy', not {goal!r}", field="--optimize")
+    from ._precision import fusion_tilings
+
     rows, errors = [], []
     for dataflow in ("os", "ws", "is"):
         try:
-            rows.append(simulate_layer(layer, accel.with_overrides(dataflow=dataflow),
-                                       scalesim_compat=scalesim_compat))
+            tilings = fusion_tilings(layer, accel)
         except InputError as exc:
-            errors.append(exc)
+            raise exc from None  # a width the array cannot run at all
+        for fusion_rows in tilings:
+            candidate = accel.with_overrides(dataflow=dataflow)
+            if fusion_rows is not None:
+                candidate = replace(candidate, array=replace(candidate.array,
+                                                             fusion_rows=fusion_rows))
+            try:
+                rows.append(simulate_layer(layer, candidate, scalesim_compat=scalesim_compat))
+            except InputError as exc:
+                errors.append(exc)
     if not rows:
         raise errors[0]
     if key not in rows[0]:

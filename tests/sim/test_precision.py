@@ -178,3 +178,30 @@ def test_precision_options_an_array_lacks_are_one_line(argv, option, capsys):
     assert main(["simulate", "--network", "alexnet", "-q", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert option in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_fusion_tilings_spend_k_on_rows_or_columns(dataflow):
+    accel = BASE.with_overrides(array_kind="bitfusion", dataflow=dataflow)
+    layer = Layer.gemm("g", 40, 70, 96)
+    at = lambda kr: row(layer, replace(accel, array=replace(accel.array, fusion_rows=kr)),  # noqa: E731
+                        weight_bits=4, act_bits=4)
+    cols = at(1)  # all 4 MACs widen the columns: a rows x 4*cols systolic array
+    wide = row(layer, BASE.with_overrides(cols=32, dataflow=dataflow), weight_bits=4, act_bits=4)
+    assert cols.total_cycles == wide.total_cycles and cols.tiling == "1x4"
+    assert at(4).tiling == "4x1" and at(2).tiling == "2x2"
+    with pytest.raises(InputError, match="does not divide"):
+        at(3)
+
+
+def test_search_covers_dataflows_and_tilings():
+    accel = BASE.with_overrides(array_kind="bitfusion")
+    layer = replace(Layer.gemm("g", 40, 70, 96), weight_bits=2, act_bits=2)
+    best = simulate(layer, accel, choose_dataflow="latency").layers.iloc[0]
+    every = [row(layer, BASE.with_overrides(array_kind="bitfusion", dataflow=d).__class__(
+        **{**BASE.__dict__, "array": replace(BASE.with_overrides(array_kind="bitfusion",
+                                                                  dataflow=d).array,
+                                               fusion_rows=kr)}))
+             for d in ("os", "ws", "is") for kr in (1, 2, 4, 8, 16)]
+    assert best.total_cycles == min(r.total_cycles for r in every)
+    assert best.tiling in {r.tiling for r in every if r.total_cycles == best.total_cycles}
