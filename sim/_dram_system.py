@@ -99,6 +99,7 @@ class _MemorySystem:
         streams = (events.ifmap, events.filter, events.ofmap)
         self.sizes = [s.words.size for s in streams]
         self.starts = tuple(np.zeros(n, dtype=np.int64) for n in self.sizes)
+        self.lasts = tuple(np.zeros(n, dtype=np.int64) for n in self.sizes)
         self.wanted = [env.event() for _ in READS]
         self.usable = [[env.event() for _ in range(self.sizes[op])] for op in READS]
         self.in_use = [[env.event() for _ in range(self.sizes[op])] for op in READS]
@@ -137,6 +138,7 @@ class _MemorySystem:
             yield env.timeout(port.planned - env.now)
             first, last = port.issue(0, env.now)
         starts[0] = first
+        self.lasts[op][0] = last
         self._at(self.usable[op][0], last + port.latency)
         free = last + 1
         for k in range(1, self.sizes[op]):
@@ -144,6 +146,7 @@ class _MemorySystem:
             if free > env.now:
                 yield env.timeout(free - env.now)
             starts[k], last = port.issue(k, env.now)
+            self.lasts[op][k] = last
             self._at(self.usable[op][k], last + port.latency)
             free = last + 1
 
@@ -154,6 +157,7 @@ class _MemorySystem:
             if j:
                 yield self.drained[j - 1]
             starts[j], last = port.issue(j, env.now)
+            self.lasts[OFMAP][j] = last
             self._at(self.drained[j], last + 1)
 
     def _compute(self):
@@ -258,7 +262,8 @@ def simulate_memory(events: MemoryEvents, accel: Accelerator, *,
     stall = system.run()
     timing = MemoryTiming(int(stall), np.array(system.stall_rows, dtype=np.int64),
                           np.array(system.stall_after, dtype=np.int64), system.starts,
-                          tuple(int(b) for b in bws), latency)
+                          tuple(int(b) for b in bws), latency,
+                          lasts=system.lasts if device is not None else None)
     return MemorySystemRun(timing, model.stats() if model is not None else None)
 
 

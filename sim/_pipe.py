@@ -38,6 +38,15 @@ class MemoryTiming:
     starts: tuple[np.ndarray, np.ndarray, np.ndarray]
     bandwidths: tuple[int, int, int]
     latency: int
+    #: Last cycle of each transfer when a DRAM device model timed it (None: a pipe, where
+    #: it is ``start + ceil(words / bandwidth) - 1``).
+    lasts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def transfer_lasts(self, operand: int, words: np.ndarray) -> np.ndarray:
+        """Last cycle of each of ``operand``'s transfers (0 ifmap, 1 filter, 2 ofmap)."""
+        if self.lasts is not None:
+            return self.lasts[operand]
+        return self.starts[operand] + -(-words // self.bandwidths[operand]) - 1
 
     def stall_at(self, rows: np.ndarray) -> np.ndarray:
         """Cumulative stall in effect at each stall-free row of ``rows``."""
@@ -77,20 +86,19 @@ def memory_fields(events: MemoryEvents, timing: MemoryTiming, groups: int = 1) -
     span = events.last_row + 1 + timing.stall_cycles
     fields: dict = {}
     read_starts = []
-    for name, words, starts, bw in zip(OPERANDS, transfer_words(events), timing.starts,
-                                       timing.bandwidths):
+    for index, (name, words, starts, bw) in enumerate(zip(OPERANDS, transfer_words(events),
+                                                          timing.starts, timing.bandwidths)):
         if words.size == 0:
             fields.update({f"dram_{name}_start": None, f"dram_{name}_stop": None,
                            f"avg_{name}_dram_bw": 0.0, f"peak_{name}_dram_bw": 0})
             continue
-        cycles = -(-words // bw)
         start = int(starts[0])
-        stop = int(starts[-1] + cycles[-1] - 1) + (groups - 1) * span
+        stop = int(timing.transfer_lasts(index, words)[-1]) + (groups - 1) * span
         if name != "ofmap":
             read_starts.append(start)
         fields[f"dram_{name}_start"] = start
         fields[f"dram_{name}_stop"] = stop
         fields[f"avg_{name}_dram_bw"] = groups * int(words.sum()) / (stop - start + 1)
-        fields[f"peak_{name}_dram_bw"] = int(min(bw, words.max()))
+        fields[f"peak_{name}_dram_bw"] = int(min(bw, words.max()))  # device: its peak rate
     fields["prefetch_cycles"] = max(0, -min(read_starts)) if read_starts else 0
     return fields

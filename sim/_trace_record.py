@@ -67,15 +67,19 @@ class LayerRecorder:
             cycles = rows + timing.stall_at(rows)
             self.writer.append("sram/cycle", cycles if wide else cycles.astype(np.int32),
                                attrs={"units": "cycle"})
-        for operand, stream, starts, bw in zip(OPERANDS, (events.ifmap, events.filter,
-                                                          events.ofmap), timing.starts,
-                                               timing.bandwidths):
+        for index, (operand, stream, starts, bw) in enumerate(zip(
+                OPERANDS, (events.ifmap, events.filter, events.ofmap), timing.starts,
+                timing.bandwidths)):
             name = f"{DRAM_STREAMS[operand]}/cycle"
             if stream.words.size == 0:
                 self.writer.append(f"{DRAM_STREAMS[operand]}/address", np.zeros(0, np.int32))
             narrow = _fits_int32(starts, stream.words, bw)
+            lasts = timing.lasts[index] if timing.lasts is not None else None
             for lo, hi in _slices(stream.words, _CYCLE_CHUNK):
-                cycles = word_cycles(starts[lo:hi], stream.words[lo:hi], bw)
+                if lasts is None:
+                    cycles = word_cycles(starts[lo:hi], stream.words[lo:hi], bw)
+                else:  # a device model: the words spread evenly over each transfer
+                    cycles = spread_cycles(starts[lo:hi], lasts[lo:hi], stream.words[lo:hi])
                 self.writer.append(name, cycles.astype(np.int32) if narrow else cycles,
                                    attrs={"units": "cycle"})
             if stream.words.size == 0:
@@ -98,6 +102,14 @@ def _slices(words: np.ndarray, limit: int):
             lo, total = k + 1, 0
     if lo < words.size:
         yield lo, words.size
+
+
+def spread_cycles(starts: np.ndarray, lasts: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """Each word's cycle when transfer ``k`` moves ``words[k]`` evenly in ``starts[k]..lasts[k]``."""
+    first = np.repeat(np.cumsum(words) - words, words)
+    index = np.arange(int(words.sum()), dtype=np.int64) - first
+    span = np.repeat(lasts - starts + 1, words)
+    return np.repeat(starts, words) + index * span // np.repeat(words, words)
 
 
 def word_cycles(starts: np.ndarray, words: np.ndarray, bandwidth: int) -> np.ndarray:

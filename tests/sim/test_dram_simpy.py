@@ -332,3 +332,26 @@ def test_simulate_with_a_dram_model():
     assert row.prefetch_cycles > 0
     with pytest.raises(InputError, match="lpddr4-3200"):
         simulate(CONV, accel.with_overrides(dram_model="hbm9"))
+
+
+def test_device_mode_reports_and_traces_each_transfers_real_end(tmp_path):
+    """The DRAM columns and trace cycles use the device model's last cycle per transfer."""
+    import h5py
+
+    from hwloop.arch import get_preset
+    from hwloop.sim import simulate
+    from hwloop.traces import Layer
+
+    layer = Layer(name="c", ifmap_h=12, ifmap_w=12, filter_h=3, filter_w=3, channels=8,
+                  num_filters=16)
+    accel = get_preset("scalesim_default").with_overrides(rows=8, cols=8, ifmap_kb=1,
+                                                          dram_model="lpddr4-3200")
+    path = tmp_path / "d.h5"
+    row = simulate(layer, accel, trace=path).layers.iloc[0]
+    with h5py.File(path) as f:
+        for op, stream in (("ifmap", "ifmap_read"), ("filter", "filter_read"),
+                           ("ofmap", "ofmap_write")):
+            cycles = f[f"layers/layer_0000/dram/{stream}/cycle"][:]
+            assert cycles.size == row[f"dram_{op}_{'writes' if op == 'ofmap' else 'reads'}"]
+            assert (cycles.min(), cycles.max()) == (row[f"dram_{op}_start"], row[f"dram_{op}_stop"])
+            assert np.all(np.diff(cycles) >= 0)
