@@ -10,7 +10,6 @@ Usage: ``python benchmarks/plot_precision.py [--out benchmarks/results/precision
 from __future__ import annotations
 
 import argparse
-import pathlib
 import sys
 from dataclasses import replace
 

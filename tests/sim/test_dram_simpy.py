@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from hwloop.arch import DDR4_3200, DRAM_DEVICES, LPDDR4_3200, Dram, DramDevice, get_dram_device, \
+from hwloop.arch import DDR4_3200, DRAM_DEVICES, LPDDR4_3200, Dram, get_dram_device, \
     get_preset
 from hwloop.sim import simulate
 from hwloop.sim._dram_device_model import CONFLICT, HIT, MISS, DramDeviceModel, time_transfers

@@ -4,13 +4,11 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from hwloop.arch import (HOROWITZ_45NM, ZIGZAG_TPU_LIKE, Accelerator, BitFusionArray,
-                         BitSerialArray, Sram, SystolicArray, TwoInOneArray, get_preset,
-                         load_config)
+                         BitSerialArray, Sram, SystolicArray, TwoInOneArray, get_preset)
 from hwloop.sim import COLUMNS, simulate
 from hwloop.sim._energy import BREAKDOWN_KEYS, area_mm2, layer_energy, pe_bit_products
 from hwloop.sim.cli import main
