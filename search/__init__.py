@@ -1,6 +1,29 @@
-"""Design-space search over accelerators and networks, with hwloop.sim as the cost oracle.
+"""Design-space search over accelerators, with ``hwloop.sim`` as the cost oracle.
 
-Built in a later issue; imports only the public ``hwloop.sim`` API.
+Spaces are TOML data (:func:`load_space`); the :class:`Oracle` simulates each design point once
+and caches it in SQLite; strategies wrap Optuna samplers (:data:`STRATEGIES`); and
+:func:`run_search` runs or resumes a stored Optuna study and writes its tables and plots.
+Imports only the public ``hwloop.sim``, ``hwloop.arch`` and ``hwloop.traces`` APIs.
 """
+from ._oracle import OBJECTIVES, Oracle, point_key
+from ._outputs import StudyResult, pareto_rows
+from ._space import Constraints, Param, Space, apply_point, load_space
+from ._strategies import STRATEGIES, Strategy, get_strategy
+from ._study import run_search
 
-__all__: list[str] = []
+__all__ = [
+    "OBJECTIVES",
+    "STRATEGIES",
+    "Constraints",
+    "Oracle",
+    "Param",
+    "Space",
+    "Strategy",
+    "StudyResult",
+    "apply_point",
+    "get_strategy",
+    "load_space",
+    "pareto_rows",
+    "point_key",
+    "run_search",
+]

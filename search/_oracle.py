@@ -1,0 +1,147 @@
+"""The cost oracle: a design point in, the simulator's objectives out, each point simulated once.
+
+Results live in a SQLite file (WAL mode) keyed by a SHA-256 of the accelerator, the network's
+layers and the hwloop version, so a resumed or repeated search, or another process sharing
+the file, is answered from disk. Every process opens its own connection. Before simulating, a
+process claims the key; another process that wants the same point waits for that result
+instead of simulating it again (a claim whose process has died is taken over).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from hwloop.arch import Accelerator
+from hwloop.traces import InputError, Network
+
+from ._space import apply_point
+
+#: The objectives the simulator gives, and the report total each one is.
+OBJECTIVES = {"latency": "total_cycles", "energy": "energy_pj", "edp": "edp", "area": "area_mm2"}
+_POLL_S = 0.01
+
+
+def point_key(accel: Accelerator, network: Network, version: str) -> str:
+    """A stable hash of what determines a simulation's result."""
+    layers = [dataclasses.asdict(layer) for layer in network.layers]
+    for layer in layers:
+        layer.pop("name", None)  # names do not change a number
+    blob = json.dumps({"accelerator": accel.to_dict(), "layers": layers, "version": version},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class Oracle:
+    """Evaluates design points of one network around one base accelerator, with a cache."""
+
+    def __init__(self, network: Network, base_accel: Accelerator,
+                 store_path: str | os.PathLike[str]) -> None:
+        from hwloop.sim import hwloop_version
+
+        self.network, self.base = network, base_accel
+        self.store_path = Path(store_path)
+        self.version = hwloop_version()
+        #: Simulations this object ran (cache misses); the rest came from the store.
+        self.simulations = 0
+        self._db: sqlite3.Connection | None = None
+        self._pid = -1
+
+    def evaluate(self, point: dict[str, Any]) -> dict[str, float]:
+        """Objectives of ``point`` (``latency``, ``energy``, ``edp``, ``area``). Raises
+        ``InputError`` for a point that is no valid accelerator (remembered as well)."""
+        accel, network = apply_point(point, self.base, self.network)
+        key = point_key(accel, network, self.version)
+        row = self._claim(key)
+        if row is None:
+            row = self._simulate(key, accel, network)
+        objectives, error = row
+        if error is not None:
+            raise InputError(error)
+        return objectives
+
+    def stored(self) -> int:
+        """Points in the store (each simulated once, by whichever process)."""
+        (count,) = self._conn().execute(
+            "SELECT COUNT(*) FROM results WHERE state = 'done'").fetchone()
+        return count
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __getstate__(self) -> dict:  # a connection never crosses a process boundary
+        state = dict(self.__dict__)
+        state["_db"], state["_pid"] = None, -1
+        return state
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None or self._pid != os.getpid():
+            self._db = sqlite3.connect(self.store_path, timeout=60, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, "
+                             "state TEXT NOT NULL, owner INTEGER, objectives TEXT, error TEXT)")
+            self._pid = os.getpid()
+        return self._db
+
+    def _claim(self, key: str) -> tuple[dict, str | None] | None:
+        """The stored result, or None once this process holds the right to simulate ``key``."""
+        db = self._conn()
+        while True:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                found = db.execute("SELECT state, owner, objectives, error FROM results "
+                                   "WHERE key = ?", (key,)).fetchone()
+                if found is None or (found[0] == "running" and not _alive(found[1])):
+                    db.execute("INSERT OR REPLACE INTO results (key, state, owner) "
+                               "VALUES (?, 'running', ?)", (key, os.getpid()))
+                    db.execute("COMMIT")
+                    return None
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            if found[0] == "done":
+                return (json.loads(found[2]) if found[2] else {}), found[3]
+            time.sleep(_POLL_S)  # another live process is simulating this point
+
+    def _simulate(self, key: str, accel: Accelerator,
+                  network: Network) -> tuple[dict, str | None]:
+        from hwloop.sim import simulate
+
+        self.simulations += 1
+        objectives: dict[str, float] = {}
+        error = None
+        try:
+            totals = simulate(network, accel).totals
+            objectives = {name: float(totals[total]) for name, total in OBJECTIVES.items()}
+        except InputError as exc:
+            error = exc.reason
+        except BaseException:
+            self._conn().execute("DELETE FROM results WHERE key = ? AND owner = ?",
+                                 (key, os.getpid()))
+            raise
+        self._conn().execute("UPDATE results SET state = 'done', objectives = ?, error = ? "
+                             "WHERE key = ?", (json.dumps(objectives), error, key))
+        return objectives, error
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether a process of this machine still runs (a claim of a killed one is stale)."""
+    if pid is None:
+        return False
+    if pid == os.getpid():
+        return False  # our own claim left by an interrupted evaluation
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
