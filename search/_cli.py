@@ -20,11 +20,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "--trials is the study's total.")
     p.add_argument("--space", required=True, metavar="SPACE.toml",
                    help="[params.NAME] tables and a [constraints] table")
-    workload = p.add_mutually_exclusive_group(required=True)
-    workload.add_argument("--network", metavar="NAME", help="built-in network")
+    workload = p.add_mutually_exclusive_group()
+    workload.add_argument("--network", metavar="NAME",
+                          help="built-in network (not with a space of net_* parameters, "
+                               "which builds each point's CNN)")
     workload.add_argument("--topology", metavar="FILE.csv", help="SCALE-Sim topology CSV")
     p.add_argument("--objectives", default="latency", metavar="LIST",
-                   help="comma-separated, minimised: latency, energy, edp, area")
+                   help="comma-separated: latency, energy, edp, area (minimised) and "
+                        "accuracy (maximised; needs net_* parameters, torch and scikit-learn)")
     p.add_argument("--sampler", default="tpe", choices=("random", "tpe", "nsga2", "gp", "grid"))
     p.add_argument("--trials", type=_positive_int, required=True, metavar="N",
                    help="finished trials the study should hold (a resumed study runs the rest)")
@@ -59,7 +62,15 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("hwloop search runs on Optuna, which is not installed: "
                          "pip install 'hwloop[search]'", field="search")
     space = load_space(args.space)
-    if args.topology:
+    network = None
+    if space.defines_network:
+        if args.network or args.topology:
+            raise InputError("the space builds its networks (net_* parameters); drop it",
+                             field="--network" if args.network else "--topology")
+    elif not (args.network or args.topology):
+        raise InputError("name a workload: --network or --topology (or give the space net_* "
+                         "parameters)", field="--network")
+    elif args.topology:
         network = traces.load_topology(args.topology)
     else:
         try:

@@ -24,6 +24,10 @@ from ._space import apply_point
 
 #: The objectives the simulator gives, and the report total each one is.
 OBJECTIVES = {"latency": "total_cycles", "energy": "energy_pj", "edp": "edp", "area": "area_mm2"}
+#: Objectives not from the simulator: the held-out accuracy of a network space's CNN.
+NETWORK_OBJECTIVES = ("accuracy",)
+#: Objectives searched upwards; every other one is minimised.
+MAXIMISED = frozenset({"accuracy"})
 _POLL_S = 0.01
 
 
@@ -40,7 +44,7 @@ def point_key(accel: Accelerator, network: Network, version: str) -> str:
 class Oracle:
     """Evaluates design points of one network around one base accelerator, with a cache."""
 
-    def __init__(self, network: Network, base_accel: Accelerator,
+    def __init__(self, network: Network | None, base_accel: Accelerator,
                  store_path: str | os.PathLike[str]) -> None:
         from hwloop.sim import hwloop_version
 
@@ -49,6 +53,8 @@ class Oracle:
         self.version = hwloop_version()
         #: Simulations this object ran (cache misses); the rest came from the store.
         self.simulations = 0
+        #: Networks this object trained for :meth:`accuracy` (the rest came from the store).
+        self.trainings = 0
         self._db: sqlite3.Connection | None = None
         self._pid = -1
 
@@ -64,6 +70,25 @@ class Oracle:
         if error is not None:
             raise InputError(error)
         return objectives
+
+    def accuracy(self, point: dict[str, Any]) -> float:
+        """Held-out digits accuracy of the point's CNN (``net_*``, ``weight_bits``,
+        ``act_bits``; the hardware does not change it), trained once per network and kept in
+        the store. Two processes may both train a network; they store the same number."""
+        from ._accuracy import accuracy_key, measure_accuracy
+        from ._network_space import net_spec
+
+        spec = net_spec(point)
+        key = accuracy_key(spec)
+        db = self._conn()
+        found = db.execute("SELECT value FROM accuracy WHERE key = ?", (key,)).fetchone()
+        if found is not None:
+            return found[0]
+        value = measure_accuracy(spec)
+        self.trainings += 1
+        db.execute("INSERT OR IGNORE INTO accuracy (key, net, value) VALUES (?, ?, ?)",
+                   (key, json.dumps(spec.as_dict(), sort_keys=True), value))
+        return value
 
     def stored(self) -> int:
         """Points in the store (each simulated once, by whichever process)."""
@@ -87,6 +112,8 @@ class Oracle:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, "
                              "state TEXT NOT NULL, owner INTEGER, objectives TEXT, error TEXT)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS accuracy (key TEXT PRIMARY KEY, "
+                             "net TEXT NOT NULL, value REAL NOT NULL)")
             self._pid = os.getpid()
         return self._db
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from ._oracle import MAXIMISED
 from ._space import Space
 
 
@@ -26,7 +27,7 @@ class StudyResult:
     #: One dict per finished trial: ``trial``, each parameter, each objective (None when the
     #: point was not simulated), ``feasible``, ``simulated``.
     trials: tuple[dict[str, Any], ...]
-    #: The feasible, non-dominated trials (all objectives minimised).
+    #: The feasible, non-dominated trials (``accuracy`` maximised, the rest minimised).
     pareto: tuple[dict[str, Any], ...]
     #: Simulations this call ran (the rest of its evaluations came from the cache).
     simulations: int
@@ -35,8 +36,9 @@ class StudyResult:
 
     @property
     def best(self) -> dict[str, Any] | None:
-        """The feasible trial with the smallest first objective."""
-        return min(self.pareto, key=lambda r: r[self.objectives[0]], default=None)
+        """The feasible trial with the best (smallest; largest accuracy) first objective."""
+        first = self.objectives[0]
+        return min(self.pareto, key=lambda r: _signed(first, r[first]), default=None)
 
 
 def trial_rows(study: Any, space: Space, objectives: Sequence[str]) -> list[dict[str, Any]]:
@@ -61,11 +63,14 @@ def pareto_rows(rows: Sequence[dict[str, Any]], objectives: Sequence[str]) -> li
     feasible = [r for r in rows if r["feasible"]]
     front: list[dict] = []
     seen: set[tuple] = set()
-    for row in sorted(feasible, key=lambda r: [r[o] for o in objectives] + [r["trial"]]):
-        values = tuple(row[o] for o in objectives)
+    def signed(row: dict) -> tuple:  # every objective as one to minimise
+        return tuple(_signed(o, row[o]) for o in objectives)
+
+    for row in sorted(feasible, key=lambda r: [*signed(r), r["trial"]]):
+        values = signed(row)
         if values in seen:
             continue
-        if not any(_dominates(tuple(f[o] for o in objectives), values) for f in front):
+        if not any(_dominates(signed(f), values) for f in front):
             front.append(row)
             seen.add(values)
     return front
@@ -101,9 +106,9 @@ def _plots(rows: Sequence[dict], front: Sequence[dict], objectives: Sequence[str
     ax.scatter([r["trial"] for r in done], [r[first] for r in done], s=10, label="feasible trial")
     best, xs, ys = float("inf"), [], []
     for r in sorted(done, key=lambda r: r["trial"]):
-        best = min(best, r[first])
+        best = min(best, _signed(first, r[first]))
         xs.append(r["trial"])
-        ys.append(best)
+        ys.append(_signed(first, best))
     ax.step(xs, ys, where="post", color="C3", label="best so far")
     ax.set(xlabel="trial", ylabel=first, title="optimisation history")
     ax.legend()
@@ -120,6 +125,11 @@ def _plots(rows: Sequence[dict], front: Sequence[dict], objectives: Sequence[str
         paths.append(out / "pareto.png")
         _save(fig, paths[1])
     return paths
+
+
+def _signed(objective: str, value: float) -> float:
+    """``value`` as a number to minimise (a maximised objective negated)."""
+    return -value if objective in MAXIMISED else value
 
 
 def _dominates(a: tuple, b: tuple) -> bool:

@@ -18,6 +18,8 @@ from hwloop.arch import ARRAY_KINDS, DEFAULT_PRESET, DRAM_DEVICES, ENERGY_TABLES
 from hwloop.arch import Accelerator, get_preset
 from hwloop.traces import InputError, Network
 
+from ._network_space import NET_PARAMS, build_network, defines_network, net_spec
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -27,14 +29,19 @@ else:  # pragma: no cover
 INT_PARAMS = {"rows": 1, "cols": 1, "ifmap_kb": 1, "filter_kb": 1, "ofmap_kb": 1,
               "bandwidth": 1, "ifmap_bandwidth": 1, "filter_bandwidth": 1,
               "ofmap_bandwidth": 1, "dram_latency": 0, "bits_per_cycle": 1,
-              "weight_bits": 1, "act_bits": 1}
+              "weight_bits": 1, "act_bits": 1,
+              **{name: low for name, (low, _) in NET_PARAMS.items()}}
+#: Largest values, where a parameter has one.
+INT_TOPS = {"weight_bits": 32, "act_bits": 32,
+            **{name: high for name, (_, high) in NET_PARAMS.items()}}
 #: Parameters that take one of a few names.
 CHOICE_PARAMS = {"dataflow": ("os", "ws", "is"), "array_kind": tuple(ARRAY_KINDS),
                  "serial_operand": ("weight", "act"), "energy": tuple(sorted(ENERGY_TABLES)),
                  "dram_model": tuple(sorted(DRAM_DEVICES))}
 BOOL_PARAMS = ("accumulate_psums",)
-#: Parameters set on every layer of the network rather than on the accelerator.
-NETWORK_PARAMS = ("weight_bits", "act_bits")
+#: Parameters of the network rather than the accelerator: widths set on every layer, and the
+#: ``net_*`` parameters that pick a member of the CNN family (see ``_network_space``).
+NETWORK_PARAMS = ("weight_bits", "act_bits", *NET_PARAMS)
 PARAM_NAMES = tuple(INT_PARAMS) + tuple(CHOICE_PARAMS) + BOOL_PARAMS
 #: Constraints checked on the accelerator alone, before any simulation.
 STATIC_CONSTRAINTS = ("max_pes", "max_sram_kb", "max_area_mm2")
@@ -132,6 +139,11 @@ class Space:
         for combo in itertools.product(*(p.choices() for p in self.params)):
             yield dict(zip(self.names, combo))
 
+    @property
+    def defines_network(self) -> bool:
+        """Whether points pick their network from the CNN family (``net_*`` parameters)."""
+        return defines_network(self.names)
+
     def base_accelerator(self) -> Accelerator:
         return get_preset(self.preset)
 
@@ -141,11 +153,17 @@ class Space:
 
 
 def apply_point(point: dict[str, Any], base: Accelerator,
-                network: Network) -> tuple[Accelerator, Network]:
+                network: Network | None) -> tuple[Accelerator, Network]:
     """The accelerator and network of a design point (``InputError`` if the combination is
-    not a valid accelerator, e.g. ``bits_per_cycle`` on a plain systolic array)."""
+    not a valid accelerator, e.g. ``bits_per_cycle`` on a plain systolic array). A point with
+    ``net_*`` parameters builds its own network from the CNN family; ``network`` is unused."""
     hardware = {k: v for k, v in point.items() if k not in NETWORK_PARAMS}
     accel = base.with_overrides(**hardware)
+    if defines_network(point):
+        return accel, build_network(net_spec(point))
+    if network is None:
+        raise InputError("the space has no net_* parameters, so name a network",
+                         field="--network")
     widths = {k: point[k] for k in NETWORK_PARAMS if k in point}
     if widths:
         layers = tuple(replace(layer, **widths) for layer in network.layers)
@@ -231,14 +249,20 @@ def _read_param(name: str, spec: Any, where: "_Locator") -> Param:
         raise where.error(table, "a log range cannot also have a step", key="step")
     if log and low < 1:
         raise where.error(table, "a log range must start at 1 or above", key="low")
+    if name == "net_kernel" and (low % 2 == 0 or step % 2):
+        raise where.error(table, "kernel sizes are odd: start at an odd low, with an even step",
+                          key="low" if low % 2 == 0 else "step")
     return Param(name=name, low=low, high=high, step=step, log=log)
 
 
 def _check_value(name: str, value: Any, where: "_Locator", table: str, key: str = "values") -> Any:
     if name in INT_PARAMS:
-        top = 32 if name in NETWORK_PARAMS else None
+        top = INT_TOPS.get(name)
         if isinstance(value, bool) or not isinstance(value, int):
             raise where.error(table, f"must be integers, got {value!r}", key=key)
+        if name == "net_kernel" and value % 2 == 0:
+            raise where.error(table, f"must be odd (a 'same' convolution), got {value}",
+                              key=key)
         if value < INT_PARAMS[name] or (top is not None and value > top):
             bound = f"from {INT_PARAMS[name]} to {top}" if top else f">= {INT_PARAMS[name]}"
             raise where.error(table, f"must be {bound}, got {value}", key=key)

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 from hwloop.arch import Accelerator
 from hwloop.traces import InputError, Network
 
-from ._oracle import OBJECTIVES, Oracle
+from ._oracle import MAXIMISED, NETWORK_OBJECTIVES, OBJECTIVES, Oracle
 from ._outputs import StudyResult, write_outputs
 from ._space import Space, apply_point
 from ._strategies import constraints_of, get_strategy, has_set_constraint
@@ -51,6 +51,8 @@ class _Objective:
             if any(v > 0 for v in violations.values()):
                 return self._reject(trial, names, violations, "static constraints")
             values = self.oracle.evaluate(point)
+            if "accuracy" in self.objectives:
+                values = {**values, "accuracy": self.oracle.accuracy(point)}
         except (InputError, ValueError, TypeError) as exc:  # not a valid accelerator
             return self._reject(trial, names, violations, str(exc), valid=False)
         violations.update(constraints.dynamic_violations(values))
@@ -64,7 +66,7 @@ class _Objective:
         """A point refused without simulating: worst values, its violations recorded."""
         trial.set_user_attr("rejected", reason)
         _record_constraints(trial, violations, valid=valid)
-        return [math.inf] * len(self.objectives)
+        return [-math.inf if name in MAXIMISED else math.inf for name in self.objectives]
 
 
 def _record_constraints(trial: Any, violations: dict[str, float], *, valid: bool) -> None:
@@ -77,16 +79,18 @@ def _record_constraints(trial: Any, violations: dict[str, float], *, valid: bool
             trial.set_constraint(name, value)
 
 
-def run_search(space: Space, network: Network, objectives: Sequence[str], sampler: str,
+def run_search(space: Space, network: Network | None, objectives: Sequence[str], sampler: str,
                trials: int, seed: int = 0, workers: int = 1, storage: str | None = None,
                study_name: str | None = None, out_dir: str | Path = "search-out", *,
                base: Accelerator | None = None, progress: bool = False) -> StudyResult:
     """Run (or resume) a search until the study holds ``trials`` finished trials, then write
-    ``trials.csv``, ``pareto.csv`` and plots into ``out_dir``. All objectives are minimised."""
+    ``trials.csv``, ``pareto.csv`` and plots into ``out_dir``. ``accuracy`` is maximised, the
+    other objectives minimised. A space with ``net_*`` parameters builds each point's network
+    (``network`` may then be None)."""
     import optuna
 
     objectives = tuple(objectives)
-    _check_objectives(objectives)
+    _check_objectives(objectives, space)
     strategy = get_strategy(sampler)
     strategy.check(space, len(objectives))
     out = Path(out_dir)
@@ -158,7 +162,7 @@ def _open_study(storage: str, name: str, space: Space, objectives: tuple[str, ..
     """Create the study, or load it and check it searches the same thing."""
     import optuna
 
-    directions = ["minimize"] * len(objectives)
+    directions = ["maximize" if o in MAXIMISED else "minimize" for o in objectives]
     try:
         study = optuna.create_study(storage=_storage(storage), study_name=name,
                                     directions=directions, load_if_exists=True)
@@ -212,16 +216,17 @@ def _storage(url: str) -> Any:
     return url
 
 
-def _check_objectives(objectives: tuple[str, ...]) -> None:
+def _check_objectives(objectives: tuple[str, ...], space: Space) -> None:
     if not objectives:
         raise InputError("name at least one objective", field="--objectives")
     for name in objectives:
-        if name == "accuracy":
-            raise InputError("the accuracy objective (network search) is not built yet",
-                             field="--objectives")
-        if name not in OBJECTIVES:
+        if name not in OBJECTIVES and name not in NETWORK_OBJECTIVES:
             raise InputError(f"unknown objective {name!r}; choose from "
-                             f"{', '.join(OBJECTIVES)}", field="--objectives")
+                             f"{', '.join((*OBJECTIVES, *NETWORK_OBJECTIVES))}",
+                             field="--objectives")
+        if name in NETWORK_OBJECTIVES and not space.defines_network:
+            raise InputError(f"the {name} objective needs a network space: [params.net_depth], "
+                             "net_width or net_kernel in the space file", field="--objectives")
     if len(set(objectives)) != len(objectives):
         raise InputError("an objective is named twice", field="--objectives")
 

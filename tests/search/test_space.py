@@ -86,7 +86,7 @@ def test_bad_space_is_one_located_line(case, tmp_path, topology, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--objectives", "latency,power"], "unknown objective 'power'"),
-    (["--objectives", "accuracy"], "not built yet"),
+    (["--objectives", "accuracy"], "needs a network space"),
     (["--trials", "0"], "must be a positive integer"),
     (["--sampler", "anneal"], "invalid choice"),
 ])

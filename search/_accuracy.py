@@ -1,0 +1,140 @@
+"""Accuracy measured for real: a family member trained briefly on scikit-learn's digits.
+
+The 1,797 8x8 images ship with scikit-learn (no download). A fixed stratified split keeps 30%
+aside; the network is trained on the rest for :data:`RECIPE` (seeded, CPU, one thread,
+deterministic algorithms), with weights and activations fake-quantised to the spec's bit
+widths (straight-through estimator), then evaluated on the held-out images. The same spec and
+seed give the same accuracy. torch and scikit-learn are imported only inside functions.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from typing import Any
+
+from hwloop.traces import InputError
+
+from ._network_space import CLASSES, IMAGE_SIZE, NetSpec
+
+#: The training recipe; part of the cache key, so changing it never reuses old numbers.
+RECIPE = {"epochs": 8, "batch": 32, "lr": 3e-3, "test_fraction": 0.3, "split_seed": 0,
+          "seed": 0}
+
+
+def accuracy_key(spec: NetSpec) -> str:
+    """A stable hash of what determines a measured accuracy (spec, recipe, torch version)."""
+    import torch
+
+    blob = json.dumps({"net": spec.as_dict(), "recipe": RECIPE, "torch": torch.__version__},
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def measure_accuracy(spec: NetSpec, seed: int | None = None) -> float:
+    """Held-out accuracy (a fraction) of ``spec`` after the recipe's training."""
+    torch = _require()
+    seed = RECIPE["seed"] if seed is None else seed
+    x_train, y_train, x_test, y_test = _digits()
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    try:
+        torch.manual_seed(seed)
+        model = quantised_module(spec)
+        _train(model, x_train, y_train, torch.Generator().manual_seed(seed))
+        model.eval()
+        with torch.no_grad():
+            predicted = model(x_test).argmax(dim=1)
+        return int((predicted == y_test).sum()) / len(y_test)
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+        torch.set_num_threads(threads)
+
+
+def _train(model: Any, x: Any, y: Any, generator: Any) -> None:
+    import torch
+
+    optimiser = torch.optim.Adam(model.parameters(), lr=RECIPE["lr"])
+    loss_fn = torch.nn.CrossEntropyLoss()
+    model.train()
+    for _ in range(RECIPE["epochs"]):
+        order = torch.randperm(len(x), generator=generator)
+        for start in range(0, len(x), RECIPE["batch"]):
+            batch = order[start:start + RECIPE["batch"]]
+            optimiser.zero_grad()
+            loss_fn(model(x[batch]), y[batch]).backward()
+            optimiser.step()
+
+
+@functools.lru_cache(maxsize=1)
+def _digits() -> tuple[Any, Any, Any, Any]:
+    """The fixed split: train images, labels, held-out images, labels (as tensors)."""
+    torch = _require()
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    data = load_digits()
+    images = (data.images / 16.0).astype("float32").reshape(-1, 1, IMAGE_SIZE, IMAGE_SIZE)
+    x_train, x_test, y_train, y_test = train_test_split(
+        images, data.target, test_size=RECIPE["test_fraction"],
+        random_state=RECIPE["split_seed"], stratify=data.target)
+    return (torch.from_numpy(x_train), torch.from_numpy(y_train).long(),
+            torch.from_numpy(x_test), torch.from_numpy(y_test).long())
+
+
+def _require() -> Any:
+    try:
+        import torch
+        import sklearn  # noqa: F401
+    except ImportError as exc:
+        raise InputError(f"the accuracy objective needs torch and scikit-learn ({exc.name} is "
+                         "missing): pip install 'hwloop[search]' torch==2.13.0",
+                         field="--objectives") from None
+    return torch
+
+
+def quantised_module(spec: NetSpec) -> Any:
+    """The torch module of ``spec`` (see :func:`hwloop.search._network_space.build_module`)."""
+    import torch
+    from torch import nn
+
+    def fake_quant(x: Any, scale: Any, low: int, high: int) -> Any:
+        q = torch.clamp(torch.round(x / scale), low, high) * scale
+        return x + (q - x).detach()  # straight-through: the gradient of the identity
+
+    class QuantAct(nn.Module):
+        """Unsigned activations (inputs in [0, 1], ReLU outputs) on ``bits`` bits."""
+
+        def __init__(self, bits: int, fixed_max: float | None = None) -> None:
+            super().__init__()
+            self.levels, self.fixed_max = 2 ** bits - 1, fixed_max
+
+        def forward(self, x: Any) -> Any:
+            top = self.fixed_max if self.fixed_max is not None else x.detach().max()
+            scale = torch.clamp(torch.as_tensor(top) / self.levels, min=1e-8)
+            return fake_quant(x, scale, 0, self.levels)
+
+    def quant_weight(weight: Any, bits: int) -> Any:
+        top = 2 ** (bits - 1) - 1  # symmetric, per tensor
+        scale = torch.clamp(weight.detach().abs().max() / top, min=1e-8)
+        return fake_quant(weight, scale, -top, top)
+
+    class QConv(nn.Conv2d):
+        def forward(self, x: Any) -> Any:
+            return self._conv_forward(x, quant_weight(self.weight, spec.weight_bits), self.bias)
+
+    class QLinear(nn.Linear):
+        def forward(self, x: Any) -> Any:
+            return nn.functional.linear(x, quant_weight(self.weight, spec.weight_bits),
+                                        self.bias)
+
+    layers: list[Any] = [QuantAct(spec.act_bits, fixed_max=1.0)]
+    channels = 1
+    for filters in spec.channels:
+        layers += [QConv(channels, filters, spec.kernel, padding=spec.kernel // 2), nn.ReLU(),
+                   QuantAct(spec.act_bits), nn.MaxPool2d(2)]
+        channels = filters
+    layers += [nn.Flatten(), QLinear(spec.features, CLASSES)]
+    return nn.Sequential(*layers)
