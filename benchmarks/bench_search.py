@@ -68,7 +68,6 @@ def _feasible_points(space):
 
 
 def _evaluate_chunk(space_path: str, cache: str, objective: str, points: list[dict]):
-    space = load_space(space_path)
     oracle = Oracle(builtin_network("resnet18"), _base(), cache)
     values = [oracle.evaluate(p)[objective] for p in points]
     oracle.close()

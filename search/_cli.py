@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--workers", type=_positive_int, default=1, metavar="K",
                    help="worker processes sharing the study storage (default 1)")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="run the --workers shares on this Dask scheduler (e.g. tcp://host:8786)")
     p.add_argument("--storage", metavar="URL", help="Optuna storage (default sqlite:///OUT/study.db)")
     p.add_argument("--study", metavar="NAME", help="study name (default hwloop-search)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
@@ -83,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     objectives = [o.strip() for o in args.objectives.split(",") if o.strip()]
     result = run_search(space, network, objectives, args.sampler, args.trials, seed=args.seed,
                         workers=args.workers, storage=args.storage, study_name=args.study,
-                        out_dir=args.out, progress=sys.stderr.isatty())
+                        out_dir=args.out, progress=sys.stderr.isatty(), dask=args.dask)
     feasible = sum(r["feasible"] for r in result.trials)
     print(f"{len(result.trials)} trials ({feasible} feasible, {result.simulations} simulated "
           f"now), Pareto front of {len(result.pareto)}; wrote "

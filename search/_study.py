@@ -82,11 +82,13 @@ def _record_constraints(trial: Any, violations: dict[str, float], *, valid: bool
 def run_search(space: Space, network: Network | None, objectives: Sequence[str], sampler: str,
                trials: int, seed: int = 0, workers: int = 1, storage: str | None = None,
                study_name: str | None = None, out_dir: str | Path = "search-out", *,
-               base: Accelerator | None = None, progress: bool = False) -> StudyResult:
+               base: Accelerator | None = None, progress: bool = False,
+               dask: str | None = None) -> StudyResult:
     """Run (or resume) a search until the study holds ``trials`` finished trials, then write
     ``trials.csv``, ``pareto.csv`` and plots into ``out_dir``. ``accuracy`` is maximised, the
     other objectives minimised. A space with ``net_*`` parameters builds each point's network
-    (``network`` may then be None)."""
+    (``network`` may then be None). ``dask`` runs the ``workers`` shares as tasks on the
+    Dask scheduler at that address instead of local processes."""
     import optuna
 
     objectives = tuple(objectives)
@@ -109,10 +111,15 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
                storage=storage, study_name=study_name)
     started = time.perf_counter()
     with _progress(total, _finished(study), progress) as bar:
-        if workers == 1:
+        seeds = [seed + i if strategy.seed_per_worker else seed for i in range(workers)]
+        if dask is not None:
+            from ._dask import run_on_dask
+
+            simulations = run_on_dask(dask, job, seeds, [s for s in shares if s], study, bar,
+                                      _finished)
+        elif workers == 1:
             simulations = _work(seed=seed, n_trials=remaining, bar=bar, **job)
         else:
-            seeds = [seed + i if strategy.seed_per_worker else seed for i in range(workers)]
             simulations = _pool(job, seeds, [s for s in shares if s], study, bar)
     elapsed = time.perf_counter() - started
     return write_outputs(study, space, objectives, out, simulations=simulations,
