@@ -142,13 +142,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         report = simulate(network, accel, progress=sys.stderr.isatty(), trace=args.trace, **options)
     except InputError as exc:
         raise _locate_hardware_error(exc, args) from None
-    print(_format(report, quiet=args.quiet))
-    if args.json:
-        report.to_json(args.json)
-    if args.csv:
-        report.to_csv(args.csv)
-    if args.plot:
-        _save_plot(report, args.plot)
+    _write_outputs(report, args)
     return 0
 
 
@@ -185,13 +179,7 @@ def run_replay(args: argparse.Namespace) -> int:
         report = replay(args.trace, accel, overrides=overrides)
     except InputError as exc:
         raise _locate_hardware_error(exc, args) from None
-    print(_format(report, quiet=args.quiet))
-    if args.json:
-        report.to_json(args.json)
-    if args.csv:
-        report.to_csv(args.csv)
-    if args.plot:
-        _save_plot(report, args.plot)
+    _write_outputs(report, args)
     return 0
 
 
@@ -224,6 +212,17 @@ def _check_writable(option: str, path: str) -> None:
     parent = Path(path).resolve().parent
     if not parent.is_dir():
         raise InputError(f"directory {str(parent)!r} does not exist", field=option)
+
+
+def _write_outputs(report, args: argparse.Namespace) -> None:
+    """Print the report and write the files ``--json``/``--csv``/``--plot`` asked for."""
+    print(_format(report, quiet=args.quiet))
+    if args.json:
+        report.to_json(args.json)
+    if args.csv:
+        report.to_csv(args.csv)
+    if args.plot:
+        _save_plot(report, args.plot)
 
 
 def _save_plot(report, path: str) -> None:
