@@ -3,7 +3,8 @@
 Cycles, utilisation and SRAM traffic follow in closed form from the fold structure (the
 same demand matrices SCALE-Sim builds, counted instead of built); DRAM reads follow in
 closed form for streams of distinct words and otherwise replay the exact demand stream
-through the double-buffered read scratchpad in Numba kernels.
+through the double-buffered read scratchpad in Numba kernels (on channel bitsets, in spans
+of demand that cannot turn the buffer over: ``kernels/_bitset_buffer``).
 
 Modelling choices kept from SCALE-Sim (see the README): total cycles are the index of the
 last demand row (rows - 1); reads of window elements that fall outside an input whose size
@@ -27,7 +28,7 @@ from hwloop.arch import Accelerator, Dataflow, Dram
 from hwloop.traces import InputError, Layer
 
 from .kernels._distinct_stream import _distinct_ifmap_fetches, _filter_fetches as _filter_kernel
-from .kernels._read_buffer import _ifmap_dram_reads
+from .kernels._bitset_buffer import _ifmap_dram_reads_bitset
 from .kernels._write_buffer import _scalesim_ofmap_drain
 
 #: Report columns only a finite memory system fills (None when DRAM is unlimited).
@@ -230,10 +231,10 @@ def _ifmap_fetches(layer: Layer, code: int, rows: int, cols: int, first: int, la
     if not windows_overlap(layer):  # every pass reads `unique` distinct words
         pixels, filters, _ = layer.gemm_mnk
         return int(_distinct_ifmap_fetches(code, cols, unique, filters, pixels, first, later))
-    return int(_ifmap_dram_reads(code, rows, cols, layer.ifmap_h, layer.ifmap_w, layer.filter_h,
-                                 layer.filter_w, layer.channel_group, layer.stride_h,
-                                 layer.stride_w, layer.ofmap_h, layer.ofmap_w, layer.num_filters,
-                                 first, later))
+    return int(_ifmap_dram_reads_bitset(
+        code, rows, cols, layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w,
+        layer.channel_group, layer.stride_h, layer.stride_w, layer.ofmap_h, layer.ofmap_w,
+        layer.num_filters, first, later))
 
 
 def _physical_memory_bytes() -> int:

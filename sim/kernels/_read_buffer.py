@@ -156,7 +156,8 @@ def _os_rows_cols(oy, ox_first, ox_last, stride_h, stride_w, filter_h, filter_w,
                   ifmap_w):
     """Input rows and covered input columns that output row ``oy``, pixels ``ox_first..ox_last``
     read (clipped to the input)."""
-    rows = min(filter_h, ifmap_h - oy * stride_h)
+    rows = max(0, min(filter_h, ifmap_h - oy * stride_h))  # SCALE-Sim's ceil may add an
+    # output row whose window starts past the input: it reads nothing
     x_stop = min(ox_last * stride_w + filter_w, ifmap_w)
     cols = 0
     for x in range(ox_first * stride_w, x_stop):

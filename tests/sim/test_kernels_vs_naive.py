@@ -95,6 +95,9 @@ CASES = [
     (conv("dw3x3", 12, 12, 3, 3, 4, 1, kind="depthwise"), 4, 4, "os", (1, 1, 1)),
     (conv("dw3x3_s2_m2", 11, 11, 3, 3, 3, 2, 2, kind="depthwise"), 3, 5, "ws", (1, 1, 1)),
     (conv("dw5x5", 12, 12, 5, 5, 5, 3, kind="depthwise"), 2, 2, "is", (1, 1, 1)),
+    # stride 4 over height 11 (filter 2): SCALE-Sim's ceil adds an output row starting past
+    # the input; its windows read nothing (an early walker let the window fill unturned here)
+    (conv("past_edge", 11, 12, 2, 3, 7, 6, 4, 1), 9, 4, "os", (1, 1, 1)),
 ]
 
 

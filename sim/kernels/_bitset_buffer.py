@@ -1,0 +1,256 @@
+"""Ifmap DRAM reads of the set-window read buffer, counted on channel bitsets instead of words.
+
+Same buffer and same demand order as ``_read_buffer`` (its walkers are the reference these
+kernels are tested against), but the demand is consumed in *runs*: "pixel ``p`` reads window
+elements ``a .. b-1``". Window elements run over channels fastest, so a run covers a few input
+positions and, at each, a contiguous range of channels; the buffer's window is one bitset of
+channels per input position, and a run costs one mask per 64 channels instead of one test per
+word. Every fold of every dataflow is a set of such runs:
+
+* OS: line ``c`` holds pixel ``base + c``; steps ``t0 .. t1-1`` read its elements
+  ``t0 - c .. t1 - c - 1``;
+* WS: line ``c`` holds element ``base + c``; steps ``t0 .. t1-1`` make pixel ``p`` read the
+  elements of the lines ``t0 - p .. t1 - p - 1``;
+* IS: a tile's step ``i`` is one window element (top row first), read by every pixel of the
+  tile.
+
+Inside a span of steps that cannot turn the buffer over, order does not matter: only the set
+of words read does. So each fold is consumed in the longest spans whose demand count (an
+upper bound on the new words they bring) stays below the room left in the window; once not
+even one step fits, that step's demands are replayed one by one in the exact order, and the
+buffer turns over on the exact demand. The count is exact, and the work is a few masks per
+(pixel, input position) per fold plus a few short replays per turnover.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._numba import njit, njit_inline
+
+_ONE = np.uint64(1)
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+_M1 = np.uint64(0x5555555555555555)
+_M2 = np.uint64(0x3333333333333333)
+_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
+_H01 = np.uint64(0x0101010101010101)
+_S1, _S2, _S4, _S56 = np.uint64(1), np.uint64(2), np.uint64(4), np.uint64(56)
+
+# Buffer state, one int64 array: see _new_state.
+STAMP, IN_WINDOW, WINDOW, FETCHED, TURNOVERS, LATER, LAST_TURNOVER = range(7)
+
+
+@njit_inline
+def _popcount(x):
+    x = x - ((x >> _S1) & _M1)
+    x = (x & _M2) + ((x >> _S2) & _M2)
+    x = (x + (x >> _S4)) & _M4
+    return np.int64((x * _H01) >> _S56)
+
+
+@njit_inline
+def _mask(lo, hi):
+    """Bits ``lo .. hi-1`` of a word (0 <= lo < hi <= 64)."""
+    if hi - lo == 64:
+        return _ALL
+    return ((_ONE << np.uint64(hi - lo)) - _ONE) << np.uint64(lo)
+
+
+@njit
+def _new_state(first_window, later_window):
+    st = np.zeros(7, dtype=np.int64)
+    st[STAMP] = 1
+    st[WINDOW] = first_window
+    st[LATER] = later_window
+    st[LAST_TURNOVER] = -1
+    return st
+
+
+@njit_inline
+def _run(bits, wstamp, stamp, r0, c0, a, b, ifmap_h, ifmap_w, filter_w, channels):
+    """A pixel whose window starts at input (r0, c0) reads elements ``a .. b-1``: set their
+    bits in the current window; returns how many were new.
+
+    Within one filter row the elements are consecutive input words, so a run is at most
+    ``filter_h`` ranges of addresses, each set a 64-bit word at a time."""
+    added = 0
+    row_len = filter_w * channels
+    width = min(row_len, (ifmap_w - c0) * channels)  # the window row's words inside the input
+    for dy in range(a // row_len, (b - 1) // row_len + 1):
+        y = r0 + dy
+        if y >= ifmap_h:
+            break
+        lo = max(a - dy * row_len, 0)
+        hi = min(b - dy * row_len, width)
+        if lo >= hi:
+            continue
+        origin = (y * ifmap_w + c0) * channels
+        first, last = origin + lo, origin + hi  # bit addresses first .. last-1
+        for j in range(first >> 6, ((last - 1) >> 6) + 1):
+            m = _mask(max(first - j * 64, 0), min(last - j * 64, 64))
+            if wstamp[j] != stamp:  # first touch since the last turnover: an empty word
+                wstamp[j] = stamp
+                old = np.uint64(0)
+            else:
+                old = bits[j]
+            new = old | m
+            bits[j] = new
+            added += _popcount(new ^ old)
+    return added
+
+
+@njit_inline
+def _count(st, added, position):
+    """Add ``added`` new words; turn the buffer over if that filled its window."""
+    st[FETCHED] += added
+    st[IN_WINDOW] += added
+    if st[IN_WINDOW] == st[WINDOW]:
+        st[STAMP] += 1
+        st[IN_WINDOW] = 0
+        st[WINDOW] = st[LATER]
+        st[TURNOVERS] += 1
+        st[LAST_TURNOVER] = position
+
+
+@njit
+def _step_demands(ru, temporal, t0, t1):
+    """Demand entries in steps ``t0 .. t1-1`` of a skewed fold (an upper bound on new words)."""
+    total = 0
+    for c in range(ru):
+        a, b = max(0, t0 - c), min(temporal, t1 - c)
+        if a < b:
+            total += b - a
+    return total
+
+
+@njit
+def _fitting_steps(ru, temporal, t, steps, room):
+    """Most steps from ``t`` whose demand count stays below ``room`` (binary search)."""
+    lo, hi = 0, steps - t
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _step_demands(ru, temporal, t, t + mid) < room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+@njit
+def _skewed_fold(kind, base, ru, temporal, fold_position, lines, pix_row, pix_col, bits,
+                 cstamp, st, ifmap_h, ifmap_w, filter_w, channels):
+    """One OS (``kind`` 0: line ``c`` holds pixel ``base + c``) or WS (1: line ``c`` holds
+    element ``base + c``, time runs over pixels) fold, steps ``0 .. temporal + ru - 2``."""
+    steps = temporal + ru - 1
+    t = 0
+    while t < steps:
+        s = _fitting_steps(ru, temporal, t, steps, st[WINDOW] - st[IN_WINDOW])
+        stamp = st[STAMP]
+        added = 0
+        if s > 0:  # no turnover possible: the span's words in any order
+            t1 = t + s
+            if kind == 0:
+                for c in range(ru):
+                    a, b = max(0, t - c), min(temporal, t1 - c)
+                    if a < b:
+                        p = base + c
+                        added += _run(bits, cstamp, stamp, pix_row[p], pix_col[p], a, b,
+                                      ifmap_h, ifmap_w, filter_w, channels)
+            else:
+                for p in range(max(0, t - ru + 1), min(temporal, t1)):
+                    c_lo, c_hi = max(0, t - p), min(ru, t1 - p)
+                    added += _run(bits, cstamp, stamp, pix_row[p], pix_col[p], base + c_lo,
+                                  base + c_hi, ifmap_h, ifmap_w, filter_w, channels)
+            _count(st, added, 0)
+            t = t1
+            continue
+        # one step, demand by demand in line order: the turnover lands on an exact demand
+        for c in range(max(0, t - temporal + 1), min(ru, t + 1)):
+            if kind == 0:
+                p, e = base + c, t - c
+            else:
+                p, e = t - c, base + c
+            added = _run(bits, cstamp, st[STAMP], pix_row[p], pix_col[p], e, e + 1, ifmap_h,
+                         ifmap_w, filter_w, channels)
+            _count(st, added, fold_position + t * lines + c)
+        t += 1
+
+
+@njit
+def _is_tile(first_pixel, cu, first_element, ru, pix_row, pix_col, bits, cstamp, st, ifmap_h,
+             ifmap_w, filter_w, channels):
+    """One IS tile: elements ``first_element + ru - 1`` down to ``first_element``, each read
+    by pixels ``first_pixel .. first_pixel + cu - 1`` in order."""
+    t = 0
+    while t < ru:
+        s = min(ru - t, (st[WINDOW] - st[IN_WINDOW] - 1) // cu)
+        top = first_element + ru - t  # steps t .. t+s-1 read elements top-s .. top-1
+        if s > 0:
+            added = 0
+            stamp = st[STAMP]
+            for p in range(first_pixel, first_pixel + cu):
+                added += _run(bits, cstamp, stamp, pix_row[p], pix_col[p], top - s, top,
+                              ifmap_h, ifmap_w, filter_w, channels)
+            _count(st, added, 0)
+            t += s
+            continue
+        e = top - 1
+        for p in range(first_pixel, first_pixel + cu):
+            added = _run(bits, cstamp, st[STAMP], pix_row[p], pix_col[p], e, e + 1, ifmap_h,
+                         ifmap_w, filter_w, channels)
+            _count(st, added, 0)
+        t += 1
+
+
+@njit
+def _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w):
+    pixels = ofmap_h * ofmap_w
+    pix_row = np.empty(pixels, dtype=np.int64)
+    pix_col = np.empty(pixels, dtype=np.int64)
+    for p in range(pixels):
+        pix_row[p] = (p // ofmap_w) * stride_h
+        pix_col[p] = (p % ofmap_w) * stride_w
+    return pix_row, pix_col
+
+
+@njit
+def _ifmap_dram_reads_bitset(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w,
+                             channels, stride_h, stride_w, ofmap_h, ofmap_w, num_filters,
+                             first_window, later_window):
+    """Words fetched from DRAM into the ifmap buffer (``dataflow``: 0 os, 1 ws, 2 is); equal
+    to ``_read_buffer._ifmap_dram_reads`` on every layer."""
+    pix_row, pix_col = _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w)
+    pixels = ofmap_h * ofmap_w
+    window = filter_h * filter_w * channels
+    words = (ifmap_h * ifmap_w * channels + 63) // 64
+    bits = np.empty(words, dtype=np.uint64)  # one bit per ifmap word; valid where stamped
+    cstamp = np.zeros(words, dtype=np.int64)
+    st = _new_state(first_window, later_window)
+    if dataflow == 2:
+        for fc in range((pixels + cols - 1) // cols):
+            cu = min(cols, pixels - fc * cols)
+            for fr in range((window + rows - 1) // rows):
+                _is_tile(fc * cols, cu, fr * rows, min(rows, window - fr * rows), pix_row,
+                         pix_col, bits, cstamp, st, ifmap_h, ifmap_w, filter_w, channels)
+        return st[FETCHED]
+    spatial = pixels if dataflow == 0 else window
+    temporal = window if dataflow == 0 else pixels
+    row_folds = (spatial + rows - 1) // rows
+    passes = (num_filters + cols - 1) // cols
+    fold_span = (temporal + rows) * rows  # positions reserved per fold (turnover offsets)
+    last_offset = -1
+    for rep in range(passes):
+        before, start_fetched = st[TURNOVERS], st[FETCHED]
+        pass_start = rep * row_folds * fold_span
+        for fr in range(row_folds):
+            ru = min(rows, spatial - fr * rows)
+            _skewed_fold(dataflow, fr * rows, ru, temporal, pass_start + fr * fold_span, rows,
+                         pix_row, pix_col, bits, cstamp, st, ifmap_h, ifmap_w, filter_w,
+                         channels)
+        if st[TURNOVERS] == before:
+            break  # everything this pass reads is resident: later passes fetch nothing
+        offset = st[LAST_TURNOVER] - pass_start  # as in _read_buffer: same offset, same state
+        if offset == last_offset:
+            st[FETCHED] += (passes - rep - 1) * (st[FETCHED] - start_fetched)
+            break
+        last_offset = offset
+    return st[FETCHED]
