@@ -66,21 +66,22 @@ def _new_state(first_window, later_window):
 
 
 @njit_inline
-def _run(bits, wstamp, stamp, r0, c0, a, b, ifmap_h, ifmap_w, filter_w, channels):
+def _run(bits, wstamp, stamp, r0, c0, a, b, ifmap_h, ifmap_w, row_len, channels, el_dy):
     """A pixel whose window starts at input (r0, c0) reads elements ``a .. b-1``: set their
     bits in the current window; returns how many were new.
 
     Within one filter row the elements are consecutive input words, so a run is at most
-    ``filter_h`` ranges of addresses, each set a 64-bit word at a time."""
+    ``filter_h`` ranges of addresses, each set a 64-bit word at a time. ``el_dy[e]`` is
+    element ``e``'s filter row (no division in the inner loops)."""
     added = 0
-    row_len = filter_w * channels
     width = min(row_len, (ifmap_w - c0) * channels)  # the window row's words inside the input
-    for dy in range(a // row_len, (b - 1) // row_len + 1):
+    for dy in range(el_dy[a], el_dy[b - 1] + 1):
         y = r0 + dy
         if y >= ifmap_h:
             break
-        lo = max(a - dy * row_len, 0)
-        hi = min(b - dy * row_len, width)
+        row_start = dy * row_len
+        lo = max(a - row_start, 0)
+        hi = min(b - row_start, width)
         if lo >= hi:
             continue
         origin = (y * ifmap_w + c0) * channels
@@ -111,24 +112,32 @@ def _count(st, added, position):
         st[LAST_TURNOVER] = position
 
 
-@njit
-def _step_demands(ru, temporal, t0, t1):
-    """Demand entries in steps ``t0 .. t1-1`` of a skewed fold (an upper bound on new words)."""
-    total = 0
-    for c in range(ru):
-        a, b = max(0, t0 - c), min(temporal, t1 - c)
-        if a < b:
-            total += b - a
-    return total
+@njit_inline
+def _ramp(n, temporal):
+    """``sum(clamp(x, 0, temporal) for x <= n)`` over integers ``x``."""
+    if n <= 0:
+        return 0
+    if n <= temporal:
+        return n * (n + 1) // 2
+    return temporal * (temporal + 1) // 2 + (n - temporal) * temporal
+
+
+@njit_inline
+def _demands_before(t, ru, temporal):
+    """Demand entries of a skewed fold in steps ``0 .. t-1``: the sum over lines ``c < ru``
+    of ``clamp(t - c, 0, temporal)``."""
+    return _ramp(t, temporal) - _ramp(t - ru, temporal)
 
 
 @njit
 def _fitting_steps(ru, temporal, t, steps, room):
-    """Most steps from ``t`` whose demand count stays below ``room`` (binary search)."""
+    """Most steps from ``t`` whose demand count (a bound on the new words they bring) stays
+    below ``room`` (binary search on the closed form)."""
+    before = _demands_before(t, ru, temporal)
     lo, hi = 0, steps - t
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if _step_demands(ru, temporal, t, t + mid) < room:
+        if _demands_before(t + mid, ru, temporal) - before < room:
             lo = mid
         else:
             hi = mid - 1
@@ -137,7 +146,7 @@ def _fitting_steps(ru, temporal, t, steps, room):
 
 @njit
 def _skewed_fold(kind, base, ru, temporal, fold_position, lines, pix_row, pix_col, bits,
-                 cstamp, st, ifmap_h, ifmap_w, filter_w, channels):
+                 wstamp, st, ifmap_h, ifmap_w, row_len, channels, el_dy):
     """One OS (``kind`` 0: line ``c`` holds pixel ``base + c``) or WS (1: line ``c`` holds
     element ``base + c``, time runs over pixels) fold, steps ``0 .. temporal + ru - 2``."""
     steps = temporal + ru - 1
@@ -153,13 +162,13 @@ def _skewed_fold(kind, base, ru, temporal, fold_position, lines, pix_row, pix_co
                     a, b = max(0, t - c), min(temporal, t1 - c)
                     if a < b:
                         p = base + c
-                        added += _run(bits, cstamp, stamp, pix_row[p], pix_col[p], a, b,
-                                      ifmap_h, ifmap_w, filter_w, channels)
+                        added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], a, b,
+                                      ifmap_h, ifmap_w, row_len, channels, el_dy)
             else:
                 for p in range(max(0, t - ru + 1), min(temporal, t1)):
                     c_lo, c_hi = max(0, t - p), min(ru, t1 - p)
-                    added += _run(bits, cstamp, stamp, pix_row[p], pix_col[p], base + c_lo,
-                                  base + c_hi, ifmap_h, ifmap_w, filter_w, channels)
+                    added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], base + c_lo,
+                                  base + c_hi, ifmap_h, ifmap_w, row_len, channels, el_dy)
             _count(st, added, 0)
             t = t1
             continue
@@ -169,15 +178,15 @@ def _skewed_fold(kind, base, ru, temporal, fold_position, lines, pix_row, pix_co
                 p, e = base + c, t - c
             else:
                 p, e = t - c, base + c
-            added = _run(bits, cstamp, st[STAMP], pix_row[p], pix_col[p], e, e + 1, ifmap_h,
-                         ifmap_w, filter_w, channels)
+            added = _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], e, e + 1, ifmap_h,
+                         ifmap_w, row_len, channels, el_dy)
             _count(st, added, fold_position + t * lines + c)
         t += 1
 
 
 @njit
-def _is_tile(first_pixel, cu, first_element, ru, pix_row, pix_col, bits, cstamp, st, ifmap_h,
-             ifmap_w, filter_w, channels):
+def _is_tile(first_pixel, cu, first_element, ru, pix_row, pix_col, bits, wstamp, st, ifmap_h,
+             ifmap_w, row_len, channels, el_dy):
     """One IS tile: elements ``first_element + ru - 1`` down to ``first_element``, each read
     by pixels ``first_pixel .. first_pixel + cu - 1`` in order."""
     t = 0
@@ -188,15 +197,15 @@ def _is_tile(first_pixel, cu, first_element, ru, pix_row, pix_col, bits, cstamp,
             added = 0
             stamp = st[STAMP]
             for p in range(first_pixel, first_pixel + cu):
-                added += _run(bits, cstamp, stamp, pix_row[p], pix_col[p], top - s, top,
-                              ifmap_h, ifmap_w, filter_w, channels)
+                added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], top - s, top,
+                              ifmap_h, ifmap_w, row_len, channels, el_dy)
             _count(st, added, 0)
             t += s
             continue
         e = top - 1
         for p in range(first_pixel, first_pixel + cu):
-            added = _run(bits, cstamp, st[STAMP], pix_row[p], pix_col[p], e, e + 1, ifmap_h,
-                         ifmap_w, filter_w, channels)
+            added = _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], e, e + 1, ifmap_h,
+                         ifmap_w, row_len, channels, el_dy)
             _count(st, added, 0)
         t += 1
 
@@ -221,16 +230,20 @@ def _ifmap_dram_reads_bitset(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, f
     pix_row, pix_col = _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w)
     pixels = ofmap_h * ofmap_w
     window = filter_h * filter_w * channels
+    row_len = filter_w * channels
+    el_dy = np.empty(window, dtype=np.int64)
+    for e in range(window):
+        el_dy[e] = e // row_len
     words = (ifmap_h * ifmap_w * channels + 63) // 64
     bits = np.empty(words, dtype=np.uint64)  # one bit per ifmap word; valid where stamped
-    cstamp = np.zeros(words, dtype=np.int64)
+    wstamp = np.zeros(words, dtype=np.int64)
     st = _new_state(first_window, later_window)
     if dataflow == 2:
         for fc in range((pixels + cols - 1) // cols):
             cu = min(cols, pixels - fc * cols)
             for fr in range((window + rows - 1) // rows):
                 _is_tile(fc * cols, cu, fr * rows, min(rows, window - fr * rows), pix_row,
-                         pix_col, bits, cstamp, st, ifmap_h, ifmap_w, filter_w, channels)
+                         pix_col, bits, wstamp, st, ifmap_h, ifmap_w, row_len, channels, el_dy)
         return st[FETCHED]
     spatial = pixels if dataflow == 0 else window
     temporal = window if dataflow == 0 else pixels
@@ -244,8 +257,8 @@ def _ifmap_dram_reads_bitset(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, f
         for fr in range(row_folds):
             ru = min(rows, spatial - fr * rows)
             _skewed_fold(dataflow, fr * rows, ru, temporal, pass_start + fr * fold_span, rows,
-                         pix_row, pix_col, bits, cstamp, st, ifmap_h, ifmap_w, filter_w,
-                         channels)
+                         pix_row, pix_col, bits, wstamp, st, ifmap_h, ifmap_w, row_len,
+                         channels, el_dy)
         if st[TURNOVERS] == before:
             break  # everything this pass reads is resident: later passes fetch nothing
         offset = st[LAST_TURNOVER] - pass_start  # as in _read_buffer: same offset, same state
