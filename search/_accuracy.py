@@ -122,19 +122,31 @@ def quantised_module(spec: NetSpec) -> Any:
         return fake_quant(weight, scale, -top, top)
 
     class QConv(nn.Conv2d):
+        def __init__(self, *args: Any, weight_bits: int, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.weight_bits = weight_bits
+
         def forward(self, x: Any) -> Any:
-            return self._conv_forward(x, quant_weight(self.weight, spec.weight_bits), self.bias)
+            return self._conv_forward(x, quant_weight(self.weight, self.weight_bits), self.bias)
 
     class QLinear(nn.Linear):
+        def __init__(self, *args: Any, weight_bits: int, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.weight_bits = weight_bits
+
         def forward(self, x: Any) -> Any:
-            return nn.functional.linear(x, quant_weight(self.weight, spec.weight_bits),
+            return nn.functional.linear(x, quant_weight(self.weight, self.weight_bits),
                                         self.bias)
 
-    layers: list[Any] = [QuantAct(spec.act_bits, fixed_max=1.0)]
+    # Layer i reads its activations at its own act_bits: the image is quantised for stage 1,
+    # and each stage's ReLU output for the layer after it (the next stage or the classifier).
+    bits = spec.layer_bits
+    layers: list[Any] = [QuantAct(bits[0][1], fixed_max=1.0)]
     channels = 1
-    for filters in spec.channels:
-        layers += [QConv(channels, filters, spec.kernel, padding=spec.kernel // 2), nn.ReLU(),
-                   QuantAct(spec.act_bits), nn.MaxPool2d(2)]
+    for i, (filters, kernel) in enumerate(zip(spec.channels, spec.kernels)):
+        layers += [QConv(channels, filters, kernel, padding=kernel // 2,
+                         weight_bits=bits[i][0]),
+                   nn.ReLU(), QuantAct(bits[i + 1][1]), nn.MaxPool2d(2)]
         channels = filters
-    layers += [nn.Flatten(), QLinear(spec.features, CLASSES)]
+    layers += [nn.Flatten(), QLinear(spec.features, CLASSES, weight_bits=bits[-1][0])]
     return nn.Sequential(*layers)

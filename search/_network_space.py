@@ -4,9 +4,28 @@ A point's ``net_*`` parameters (with ``weight_bits``/``act_bits``) pick one netw
 
 - ``net_depth`` (1-3): conv stages, each a stride-1 "same" convolution, ReLU and a 2x2 max
   pool (8x8 -> 4x4 -> 2x2 -> 1x1);
-- ``net_width``: output channels of the first stage; each later stage doubles them;
+- ``net_width``: output channels of the first stage; each later stage doubles them (stage
+  ``i`` has ``net_width * 2 ** (i - 1)``);
 - ``net_kernel`` (1, 3, 5 or 7, odd): the kernel size of every stage;
 - ``weight_bits``/``act_bits``: the operand widths of every layer (default 8).
+
+Per-stage and per-layer parameters override those for one stage or layer:
+
+- ``net_width_1``..``net_width_3`` (1-1024): output channels of stage ``i`` instead of the
+  doubling rule (the other stages keep the rule: ``net_width_1`` does not move stage 2);
+- ``net_kernel_1``..``net_kernel_3`` (odd, 1-7): the kernel of stage ``i`` instead of
+  ``net_kernel``;
+- ``weight_bits_1``..``weight_bits_3`` and ``weight_bits_fc``, ``act_bits_1``..``act_bits_3``
+  and ``act_bits_fc`` (2-32): the widths of conv stage ``i`` or of the classifier instead of
+  ``weight_bits``/``act_bits``. A layer's ``act_bits`` is the width of the activations it
+  reads (the image for stage 1, the previous stage's pooled output otherwise), which is also
+  the width hwloop stores its outputs at.
+
+A parameter naming a stage the network does not have (``net_width_3`` when ``net_depth`` is
+2) is ignored for that point, as are overrides equal to what the global parameters give: such
+points are the same network as without them (same :meth:`NetSpec.as_dict`, cache keys and
+layers). These parameters belong to the family, so a space that uses any of them builds its
+networks from it (for a named ``--network``, use ``weight_bits``/``act_bits``).
 
 A linear classifier to the 10 classes ends the network. :func:`build_network` gives the
 layers hwloop simulates (each conv given its padded input size, so its output matches
@@ -16,12 +35,27 @@ simulated) and :func:`build_module` the ``torch.nn.Module`` (torch imported only
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from hwloop.traces import InputError, Layer, Network
 
+#: Most conv stages a member has.
+MAX_DEPTH = 3
+#: Names of the layers that per-layer bit widths address: the stages, then the classifier.
+LAYER_SUFFIXES = (*(str(i) for i in range(1, MAX_DEPTH + 1)), "fc")
+#: Per-stage and per-layer parameters, each overriding a global one for one stage or layer:
+#: (smallest, largest) value each allows.
+OVERRIDE_PARAMS = {
+    **{f"net_width_{i}": (1, 1024) for i in range(1, MAX_DEPTH + 1)},
+    **{f"net_kernel_{i}": (1, 7) for i in range(1, MAX_DEPTH + 1)},
+    **{f"weight_bits_{s}": (2, 32) for s in LAYER_SUFFIXES},
+    **{f"act_bits_{s}": (2, 32) for s in LAYER_SUFFIXES},
+}
 #: The family's parameters: (smallest, largest) value each allows.
-NET_PARAMS = {"net_depth": (1, 3), "net_width": (1, 256), "net_kernel": (1, 7)}
+NET_PARAMS = {"net_depth": (1, MAX_DEPTH), "net_width": (1, 256), "net_kernel": (1, 7),
+              **OVERRIDE_PARAMS}
+#: Parameters whose values must be odd (kernel sizes of "same" convolutions).
+ODD_PARAMS = ("net_kernel", *(f"net_kernel_{i}" for i in range(1, MAX_DEPTH + 1)))
 #: The network a point gets for a ``net_*`` parameter its space does not search.
 NET_DEFAULTS = {"net_depth": 2, "net_width": 8, "net_kernel": 3, "weight_bits": 8,
                 "act_bits": 8}
@@ -29,35 +63,77 @@ IMAGE_SIZE = 8
 CLASSES = 10
 
 
+def _check_int(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(f"must be an integer from {low} to {high}, got {value!r}", field=name)
+    if name in ODD_PARAMS and value % 2 == 0:
+        raise InputError(f"must be odd (a 'same' convolution), got {value}", field=name)
+
+
 @dataclass(frozen=True, kw_only=True)
 class NetSpec:
-    """One member of the family; every field is validated."""
+    """One member of the family; every field is validated.
+
+    ``overrides`` maps per-stage/per-layer parameter names (:data:`OVERRIDE_PARAMS`) to
+    values; it is kept canonical: overrides of absent stages, and overrides equal to what the
+    global fields give, are dropped, and the rest is a tuple of ``(name, value)`` pairs in
+    :data:`OVERRIDE_PARAMS` order, so two specs of the same network compare equal.
+    """
 
     depth: int
     width: int
     kernel: int
     weight_bits: int
     act_bits: int
+    overrides: Mapping[str, int] | tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         for name, value in (("net_depth", self.depth), ("net_width", self.width),
                             ("net_kernel", self.kernel)):
-            low, high = NET_PARAMS[name]
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise InputError(f"must be an integer from {low} to {high}, got {value!r}",
-                                 field=name)
-        if self.kernel % 2 == 0:
-            raise InputError(f"must be odd (a 'same' convolution), got {self.kernel}",
-                             field="net_kernel")
+            _check_int(name, value, *NET_PARAMS[name])
         for name in ("weight_bits", "act_bits"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 32:
-                raise InputError(f"must be an integer from 2 to 32, got {value!r}", field=name)
+            _check_int(name, getattr(self, name), 2, 32)
+        given = dict(self.overrides)
+        for name, value in given.items():
+            if name not in OVERRIDE_PARAMS:
+                raise InputError(f"unknown network parameter; choose from "
+                                 f"{', '.join(OVERRIDE_PARAMS)}", field=str(name))
+            _check_int(name, value, *OVERRIDE_PARAMS[name])
+        implied = self._implied()
+        kept = tuple((name, given[name]) for name in OVERRIDE_PARAMS
+                     if name in given and name in implied and given[name] != implied[name])
+        object.__setattr__(self, "overrides", kept)
+
+    def _implied(self) -> dict[str, int]:
+        """What the global fields give each override parameter of the layers this spec has."""
+        implied: dict[str, int] = {}
+        for i in range(1, self.depth + 1):
+            implied[f"net_width_{i}"] = self.width * 2 ** (i - 1)
+            implied[f"net_kernel_{i}"] = self.kernel
+        for suffix in (*(str(i) for i in range(1, self.depth + 1)), "fc"):
+            implied[f"weight_bits_{suffix}"] = self.weight_bits
+            implied[f"act_bits_{suffix}"] = self.act_bits
+        return implied
+
+    def _resolved(self, name: str) -> int:
+        return dict(self.overrides).get(name, self._implied()[name])
 
     @property
     def channels(self) -> tuple[int, ...]:
         """Output channels of each stage."""
-        return tuple(self.width * 2 ** i for i in range(self.depth))
+        return tuple(self._resolved(f"net_width_{i}") for i in range(1, self.depth + 1))
+
+    @property
+    def kernels(self) -> tuple[int, ...]:
+        """Kernel size of each stage."""
+        return tuple(self._resolved(f"net_kernel_{i}") for i in range(1, self.depth + 1))
+
+    @property
+    def layer_bits(self) -> tuple[tuple[int, int], ...]:
+        """``(weight_bits, act_bits)`` of each layer: the stages, then the classifier."""
+        suffixes = (*(str(i) for i in range(1, self.depth + 1)), "fc")
+        return tuple((self._resolved(f"weight_bits_{s}"), self._resolved(f"act_bits_{s}"))
+                     for s in suffixes)
 
     @property
     def features(self) -> int:
@@ -66,8 +142,11 @@ class NetSpec:
         return self.channels[-1] * side * side
 
     def as_dict(self) -> dict[str, int]:
+        """The global parameters, plus the overrides that change the network (so a network
+        the global parameters alone describe gives the same dict as before overrides)."""
         return {"net_depth": self.depth, "net_width": self.width, "net_kernel": self.kernel,
-                "weight_bits": self.weight_bits, "act_bits": self.act_bits}
+                "weight_bits": self.weight_bits, "act_bits": self.act_bits,
+                **dict(self.overrides)}
 
 
 def defines_network(point: dict[str, Any] | tuple[str, ...]) -> bool:
@@ -76,25 +155,32 @@ def defines_network(point: dict[str, Any] | tuple[str, ...]) -> bool:
 
 
 def net_spec(point: dict[str, Any]) -> NetSpec:
-    """The family member of a design point (defaults for what it does not set)."""
+    """The family member of a design point (defaults for what it does not set; overrides of
+    stages the point's network does not have are ignored)."""
     values = {name: point.get(name, default) for name, default in NET_DEFAULTS.items()}
     return NetSpec(depth=values["net_depth"], width=values["net_width"],
                    kernel=values["net_kernel"], weight_bits=values["weight_bits"],
-                   act_bits=values["act_bits"])
+                   act_bits=values["act_bits"],
+                   overrides={name: point[name] for name in OVERRIDE_PARAMS if name in point})
 
 
 def build_network(spec: NetSpec) -> Network:
     """The layers hwloop simulates for ``spec``."""
-    pad = spec.kernel - 1  # "same" padding on both sides: (kernel - 1) / 2 each
-    bits = {"weight_bits": spec.weight_bits, "act_bits": spec.act_bits}
     layers, side, channels = [], IMAGE_SIZE, 1
-    for i, filters in enumerate(spec.channels):
+    bits = spec.layer_bits
+    for i, (filters, kernel) in enumerate(zip(spec.channels, spec.kernels)):
+        pad = kernel - 1  # "same" padding on both sides: (kernel - 1) / 2 each
+        weight_bits, act_bits = bits[i]
         layers.append(Layer(name=f"conv{i + 1}", ifmap_h=side + pad, ifmap_w=side + pad,
-                            filter_h=spec.kernel, filter_w=spec.kernel, channels=channels,
-                            num_filters=filters, **bits))
+                            filter_h=kernel, filter_w=kernel, channels=channels,
+                            num_filters=filters, weight_bits=weight_bits, act_bits=act_bits))
         side, channels = side // 2, filters
-    layers.append(Layer.gemm("fc", 1, CLASSES, spec.features, **bits))
+    weight_bits, act_bits = bits[-1]
+    layers.append(Layer.gemm("fc", 1, CLASSES, spec.features, weight_bits=weight_bits,
+                             act_bits=act_bits))
     name = f"cnn-d{spec.depth}-w{spec.width}-k{spec.kernel}-{spec.weight_bits}w{spec.act_bits}a"
+    if spec.overrides:
+        name += "-" + "-".join(f"{key}={value}" for key, value in spec.overrides)
     return Network(name=name, layers=tuple(layers))
 
 

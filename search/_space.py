@@ -18,7 +18,7 @@ from hwloop.arch import ARRAY_KINDS, DEFAULT_PRESET, DRAM_DEVICES, ENERGY_TABLES
 from hwloop.arch import Accelerator, get_preset
 from hwloop.traces import InputError, Network
 
-from ._network_space import NET_PARAMS, build_network, defines_network, net_spec
+from ._network_space import NET_PARAMS, ODD_PARAMS, build_network, defines_network, net_spec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,7 +40,9 @@ CHOICE_PARAMS = {"dataflow": ("os", "ws", "is"), "array_kind": tuple(ARRAY_KINDS
                  "dram_model": tuple(sorted(DRAM_DEVICES))}
 BOOL_PARAMS = ("accumulate_psums",)
 #: Parameters of the network rather than the accelerator: widths set on every layer, and the
-#: ``net_*`` parameters that pick a member of the CNN family (see ``_network_space``).
+#: ``net_*`` parameters that pick a member of the CNN family, with their per-stage and
+#: per-layer overrides (``net_width_2``, ``net_kernel_1``, ``weight_bits_fc``, ...; see
+#: ``_network_space``).
 NETWORK_PARAMS = ("weight_bits", "act_bits", *NET_PARAMS)
 PARAM_NAMES = tuple(INT_PARAMS) + tuple(CHOICE_PARAMS) + BOOL_PARAMS
 #: Constraints checked on the accelerator alone, before any simulation.
@@ -249,7 +251,7 @@ def _read_param(name: str, spec: Any, where: "_Locator") -> Param:
         raise where.error(table, "a log range cannot also have a step", key="step")
     if log and low < 1:
         raise where.error(table, "a log range must start at 1 or above", key="low")
-    if name == "net_kernel" and (low % 2 == 0 or step % 2):
+    if name in ODD_PARAMS and (low % 2 == 0 or step % 2):
         raise where.error(table, "kernel sizes are odd: start at an odd low, with an even step",
                           key="low" if low % 2 == 0 else "step")
     return Param(name=name, low=low, high=high, step=step, log=log)
@@ -260,7 +262,7 @@ def _check_value(name: str, value: Any, where: "_Locator", table: str, key: str 
         top = INT_TOPS.get(name)
         if isinstance(value, bool) or not isinstance(value, int):
             raise where.error(table, f"must be integers, got {value!r}", key=key)
-        if name == "net_kernel" and value % 2 == 0:
+        if name in ODD_PARAMS and value % 2 == 0:
             raise where.error(table, f"must be odd (a 'same' convolution), got {value}",
                               key=key)
         if value < INT_PARAMS[name] or (top is not None and value > top):
