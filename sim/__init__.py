@@ -15,6 +15,7 @@ _EXPORTS = {
     "hwloop_version": ".api",
     "simulate": ".api",
     "simulate_layer": ".api",
+    "simulate_totals": ".api",
     "plot_report": "._plot",
     "ArrayModel": "._models",
     "register_model": "._models",

@@ -79,17 +79,8 @@ class Report:
     def from_records(cls, records: list[dict[str, Any]], config: dict[str, Any],
                      num_pes: int, extra_totals: dict[str, Any] | None = None) -> "Report":
         frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
-        totals: dict[str, Any] = {key: _plain(frame[key].sum()) for key in _SUMMED}
-        cycles = frame["total_cycles"].to_numpy(dtype=float)
-        weight = cycles.sum() or 1.0
-        totals["compute_util"] = float((frame["compute_util"] * cycles).sum() / weight)
-        totals["mapping_eff"] = float((frame["mapping_eff"] * cycles).sum() / weight)
-        peak = frame["macs_per_pe_cycle"].fillna(1.0).to_numpy(dtype=float) * num_pes
-        busy = float((cycles * peak).sum()) or float(num_pes)  # peak MACs over the run
-        totals["overall_util"] = 100.0 * totals["macs"] / busy
-        totals["layers"] = len(frame)
-        totals.update(extra_totals or {})
-        return cls(layers=frame, totals=totals, config=config)
+        return cls(layers=frame, totals=run_totals(records, num_pes, extra_totals),
+                   config=config)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"hwloop_version", "config", "layers": [...], "totals": {...}}`` in plain types."""
@@ -104,6 +95,23 @@ class Report:
     def to_csv(self, path: str | os.PathLike[str]) -> None:
         """The layer table; ``energy_breakdown`` spreads into ``energy_<component>_pj`` columns."""
         _write_atomic(Path(path), _flat_breakdown(self.layers).to_csv(index=False))
+
+
+def run_totals(records: list[dict[str, Any]], num_pes: int,
+               extra_totals: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A run's totals from its layer rows (see :class:`Report`), in plain Python: the search
+    oracle takes them without building the table."""
+    totals: dict[str, Any] = {key: sum(_plain(r.get(key)) or 0 for r in records)
+                              for key in _SUMMED}
+    weight = float(sum(r["total_cycles"] for r in records)) or 1.0
+    totals["compute_util"] = sum(r["compute_util"] * r["total_cycles"] for r in records) / weight
+    totals["mapping_eff"] = sum(r["mapping_eff"] * r["total_cycles"] for r in records) / weight
+    busy = float(sum(r["total_cycles"] * (r.get("macs_per_pe_cycle") or 1.0) * num_pes
+                     for r in records)) or float(num_pes)  # peak MACs over the run
+    totals["overall_util"] = 100.0 * totals["macs"] / busy
+    totals["layers"] = len(records)
+    totals.update(extra_totals or {})
+    return totals
 
 
 def _flat_breakdown(frame: pd.DataFrame) -> pd.DataFrame:

@@ -20,6 +20,7 @@ SCALE-Sim defects hwloop corrects unless ``scalesim_compat`` is set:
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, replace
@@ -73,6 +74,7 @@ def fold_plan(layer: Layer, rows: int, cols: int, dataflow: Dataflow) -> FoldPla
     return FoldPlan(sr, sc, t, math.ceil(sr / rows), math.ceil(sc / cols), per_fold, fold_cycles)
 
 
+@functools.lru_cache(maxsize=1024)
 def buffer_windows(words: int, active_fraction: float) -> tuple[int, int]:
     """Distinct words a read buffer takes before turning over: (first, later) windows.
 
@@ -210,18 +212,21 @@ def _sram_traffic(plan: FoldPlan, df: Dataflow, pixels: int, filters: int,
 
 def touched_ifmap_words(layer: Layer) -> int:
     """Distinct input words some window reads (one channel group); strides may skip some."""
-    def covered(size: int, filt: int, stride: int, outputs: int) -> int:
-        end = 0
-        total = 0
-        for o in range(outputs):
-            lo, hi = o * stride, min(o * stride + filt, size)
-            total += max(0, hi - max(lo, end))
-            end = max(end, hi)
-        return total
-
-    return (covered(layer.ifmap_h, layer.filter_h, layer.stride_h, layer.ofmap_h)
-            * covered(layer.ifmap_w, layer.filter_w, layer.stride_w, layer.ofmap_w)
+    return (_covered(layer.ifmap_h, layer.filter_h, layer.stride_h, layer.ofmap_h)
+            * _covered(layer.ifmap_w, layer.filter_w, layer.stride_w, layer.ofmap_w)
             * layer.channel_group)
+
+
+@functools.lru_cache(maxsize=4096)
+def _covered(size: int, filt: int, stride: int, outputs: int) -> int:
+    """Input positions along one axis that some of ``outputs`` windows covers."""
+    end = 0
+    total = 0
+    for o in range(outputs):
+        lo, hi = o * stride, min(o * stride + filt, size)
+        total += max(0, hi - max(lo, end))
+        end = max(end, hi)
+    return total
 
 
 def _ifmap_fetches(layer: Layer, code: int, rows: int, cols: int, first: int, later: int) -> int:
@@ -231,12 +236,24 @@ def _ifmap_fetches(layer: Layer, code: int, rows: int, cols: int, first: int, la
     if not windows_overlap(layer):  # every pass reads `unique` distinct words
         pixels, filters, _ = layer.gemm_mnk
         return int(_distinct_ifmap_fetches(code, cols, unique, filters, pixels, first, later))
-    return int(_ifmap_dram_reads_bitset(
-        code, rows, cols, layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w,
-        layer.channel_group, layer.stride_h, layer.stride_w, layer.ofmap_h, layer.ofmap_w,
-        layer.num_filters, first, later))
+    return _walked_ifmap_fetches(code, rows, cols, layer.ifmap_h, layer.ifmap_w, layer.filter_h,
+                                 layer.filter_w, layer.channel_group, layer.stride_h,
+                                 layer.stride_w, layer.ofmap_h, layer.ofmap_w,
+                                 layer.num_filters, first, later)
 
 
+#: Walked ifmap counts kept per process. The count is a pure function of these integers, and
+#: in a design-space search many points share them (every ofmap size, filter size, bandwidth
+#: and energy table with the same array, dataflow and ifmap buffer), so each is walked once.
+IFMAP_MEMO_SIZE = 1 << 16
+
+
+@functools.lru_cache(maxsize=IFMAP_MEMO_SIZE)
+def _walked_ifmap_fetches(*args: int) -> int:
+    return int(_ifmap_dram_reads_bitset(*args))
+
+
+@functools.lru_cache(maxsize=1)
 def _physical_memory_bytes() -> int:
     try:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")

@@ -1,16 +1,18 @@
 """The pipeline, chained in one place: workload + accelerator -> per-layer model -> Report."""
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import replace
 from importlib import metadata
+from typing import Any
 
 from hwloop.arch import Accelerator
 from hwloop.traces import InputError, Layer, Network
 
 from ._energy import add_energy, energy_totals
-from ._report import Report
+from ._report import Report, run_totals
 from ._models import model_for
 
 logger = logging.getLogger(__name__)
@@ -70,10 +72,29 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
                              field="--trace")
         records = _simulate_traced(network, layers, accel, scalesim_compat, config, trace)
         return _report(records, config, accel)
+    return _report(_records(network, layers, accel, scalesim_compat, choose_dataflow), config,
+                   accel)
+
+
+def simulate_totals(network: Network | Layer, accel: Accelerator, *,
+                    scalesim_compat: bool = False,
+                    choose_dataflow: str | None = None) -> dict[str, Any]:
+    """``simulate(network, accel, ...).totals`` without the per-layer table: the search
+    oracle's call, where building a DataFrame per design point would cost more than
+    simulating it."""
+    if isinstance(network, Layer):
+        network = Network(name=network.name, layers=(network,))
+    model_for(accel).check(accel)
+    records = _records(network, network.layers, accel, scalesim_compat, choose_dataflow)
+    return run_totals(records, accel.array.num_pes, energy_totals(records, accel))
+
+
+def _records(network: Network, layers, accel: Accelerator, scalesim_compat: bool,
+             choose_dataflow: str | None) -> list[dict]:
+    """One report row per layer; identical shapes (ResNet blocks, attention heads) run once."""
     records = []
-    done: dict[Layer, dict] = {}  # identical shapes (ResNet blocks, attention heads) run once
-    for index, layer in enumerate(layers):
-        shape = replace(layer, name="")
+    done: dict[Layer, dict] = {}
+    for index, (layer, shape) in enumerate(zip(layers, _shapes(network))):
         if shape not in done:
             try:
                 if choose_dataflow is None:
@@ -83,7 +104,13 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
             except InputError as exc:
                 raise network.locate(exc, index) from None
         records.append({**done[shape], "name": layer.name})
-    return _report(records, config, accel)
+    return records
+
+
+@functools.lru_cache(maxsize=256)
+def _shapes(network: Network) -> tuple[Layer, ...]:
+    """Each layer without its name: equal shapes simulate alike (worked out once per network)."""
+    return tuple(replace(layer, name="") for layer in network.layers)
 
 
 def _report(records: list[dict], config: dict, accel: Accelerator) -> Report:

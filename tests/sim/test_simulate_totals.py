@@ -1,0 +1,42 @@
+"""``simulate_totals`` (the search oracle's call) gives exactly ``simulate(...).totals``."""
+from __future__ import annotations
+
+import pytest
+
+from hwloop.arch import PRESETS
+from hwloop.sim import simulate, simulate_totals
+from hwloop.sim._systolic import _walked_ifmap_fetches
+from hwloop.traces import builtin_network
+
+CASES = [
+    {"dataflow": "os"}, {"dataflow": "ws", "rows": 8, "cols": 16, "ifmap_kb": 32},
+    {"dataflow": "is", "rows": 64, "cols": 8, "filter_kb": 16, "ofmap_kb": 16},
+    {"array_kind": "bitfusion", "weight_bits": 4, "act_bits": 4},
+    {"dataflow": "os", "bandwidth": 8},
+]
+
+
+@pytest.mark.parametrize("overrides", CASES, ids=[str(i) for i in range(len(CASES))])
+def test_totals_equal_the_reports(overrides):
+    widths = {k: overrides.pop(k) for k in ("weight_bits", "act_bits") if k in overrides}
+    accel = PRESETS["scalesim_default"].with_overrides(**overrides)
+    network = builtin_network("alexnet")
+    if widths:
+        from dataclasses import replace
+
+        from hwloop.traces import Network
+        network = Network(name=network.name,
+                          layers=tuple(replace(layer, **widths) for layer in network.layers))
+    assert simulate_totals(network, accel) == simulate(network, accel).totals
+
+
+def test_memoised_ifmap_counts_equal_fresh_walks():
+    """The per-process memo of walked ifmap counts returns what a fresh walk gives."""
+    network = builtin_network("resnet18")
+    accel = PRESETS["scalesim_default"].with_overrides(rows=16, cols=16, ifmap_kb=32)
+    _walked_ifmap_fetches.cache_clear()
+    fresh = simulate(network, accel).layers["dram_ifmap_reads"].tolist()
+    assert _walked_ifmap_fetches.cache_info().currsize > 0
+    again = simulate(network, accel.with_overrides(ofmap_kb=16)).layers["dram_ifmap_reads"]
+    assert again.tolist() == fresh
+    assert _walked_ifmap_fetches.cache_info().hits > 0
