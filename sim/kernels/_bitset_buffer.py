@@ -10,7 +10,9 @@ word. Every fold of every dataflow is a set of such runs:
 * OS: line ``c`` holds pixel ``base + c``; steps ``t0 .. t1-1`` read its elements
   ``t0 - c .. t1 - c - 1``;
 * WS: line ``c`` holds element ``base + c``; steps ``t0 .. t1-1`` make pixel ``p`` read the
-  elements of the lines ``t0 - p .. t1 - p - 1``;
+  elements of the lines ``t0 - p .. t1 - p - 1``. Here the bits are laid out channel-major
+  instead, where line ``c`` reading pixels ``t0 - c .. t1 - c - 1`` is one address range
+  (every column-stride-th bit) per output row;
 * IS: a tile's step ``i`` is one window element (top row first), read by every pixel of the
   tile.
 
@@ -85,17 +87,72 @@ def _run(bits, wstamp, stamp, r0, c0, a, b, ifmap_h, ifmap_w, row_len, channels,
         if lo >= hi:
             continue
         origin = (y * ifmap_w + c0) * channels
-        first, last = origin + lo, origin + hi  # bit addresses first .. last-1
-        for j in range(first >> 6, ((last - 1) >> 6) + 1):
-            m = _mask(max(first - j * 64, 0), min(last - j * 64, 64))
-            if wstamp[j] != stamp:  # first touch since the last turnover: an empty word
-                wstamp[j] = stamp
-                old = np.uint64(0)
+        added += _set_range(bits, wstamp, stamp, origin + lo, origin + hi)
+    return added
+
+
+@njit_inline
+def _set_range(bits, wstamp, stamp, first, last):
+    """Set bits ``first .. last-1`` of the window; returns how many were new."""
+    added = 0
+    for j in range(first >> 6, ((last - 1) >> 6) + 1):
+        m = _mask(max(first - j * 64, 0), min(last - j * 64, 64))
+        if wstamp[j] != stamp:  # first touch since the last turnover: an empty word
+            wstamp[j] = stamp
+            old = np.uint64(0)
+        else:
+            old = bits[j]
+        new = old | m
+        bits[j] = new
+        added += _popcount(new ^ old)
+    return added
+
+
+@njit_inline
+def _set_strided(bits, wstamp, stamp, first, last, stride, patterns):
+    """Set every ``stride``-th bit from ``first`` up to ``last - 1``; ``patterns[ph]`` holds
+    the bits ``ph, ph + stride, ...`` of a word. Returns how many were new."""
+    added = 0
+    for j in range(first >> 6, ((last - 1) >> 6) + 1):
+        m = _mask(max(first - j * 64, 0), min(last - j * 64, 64))
+        m &= patterns[(first - j * 64) % stride]
+        if wstamp[j] != stamp:  # first touch since the last turnover: an empty word
+            wstamp[j] = stamp
+            old = np.uint64(0)
+        else:
+            old = bits[j]
+        new = old | m
+        bits[j] = new
+        added += _popcount(new ^ old)
+    return added
+
+
+@njit_inline
+def _line_pixels(bits, wstamp, stamp, e, pa, pb, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w,
+                 el_dy, el_dx, el_ch, patterns):
+    """WS on channel-major bits (``(ch * ifmap_h + y) * ifmap_w + x``): the line of element
+    ``e`` reads pixels ``pa .. pb-1``: per output row, every ``stride_w``-th bit of a range."""
+    dy, dx, plane = el_dy[e], el_dx[e], el_ch[e] * ifmap_h
+    added = 0
+    oy = pa // ofmap_w
+    p = pa
+    while p < pb:
+        row_first = oy * ofmap_w
+        row_end = min(pb, row_first + ofmap_w)
+        y = oy * stride_h + dy
+        if y >= ifmap_h:
+            break
+        x0 = (p - row_first) * stride_w + dx
+        x1 = min((row_end - 1 - row_first) * stride_w + dx + 1, ifmap_w)
+        if x0 < x1:
+            origin = (plane + y) * ifmap_w
+            if stride_w == 1:
+                added += _set_range(bits, wstamp, stamp, origin + x0, origin + x1)
             else:
-                old = bits[j]
-            new = old | m
-            bits[j] = new
-            added += _popcount(new ^ old)
+                added += _set_strided(bits, wstamp, stamp, origin + x0, origin + x1, stride_w,
+                                      patterns)
+        p = row_end
+        oy += 1
     return added
 
 
@@ -185,6 +242,37 @@ def _skewed_fold(kind, base, ru, temporal, fold_position, lines, pix_row, pix_co
 
 
 @njit
+def _ws_fold(base, ru, pixels, fold_position, lines, bits, wstamp, st, ofmap_w, stride_h,
+             stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch, patterns):
+    """One WS fold (line ``c`` holds element ``base + c``; time runs over pixels) on
+    channel-major bits: as :func:`_skewed_fold`, but a span costs a (strided) range per line
+    and output row instead of a run per pixel."""
+    steps = pixels + ru - 1
+    t = 0
+    while t < steps:
+        s = _fitting_steps(ru, pixels, t, steps, st[WINDOW] - st[IN_WINDOW])
+        if s > 0:  # no turnover possible: the span's words in any order
+            t1 = t + s
+            stamp = st[STAMP]
+            added = 0
+            for c in range(ru):
+                pa, pb = max(0, t - c), min(pixels, t1 - c)
+                if pa < pb:
+                    added += _line_pixels(bits, wstamp, stamp, base + c, pa, pb, ofmap_w,
+                                          stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx,
+                                          el_ch, patterns)
+            _count(st, added, 0)
+            t = t1
+            continue
+        for c in range(max(0, t - pixels + 1), min(ru, t + 1)):
+            added = _line_pixels(bits, wstamp, st[STAMP], base + c, t - c, t - c + 1, ofmap_w,
+                                 stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch,
+                                 patterns)
+            _count(st, added, fold_position + t * lines + c)
+        t += 1
+
+
+@njit
 def _is_tile(first_pixel, cu, first_element, ru, pix_row, pix_col, bits, wstamp, st, ifmap_h,
              ifmap_w, row_len, channels, el_dy):
     """One IS tile: elements ``first_element + ru - 1`` down to ``first_element``, each read
@@ -224,16 +312,36 @@ def _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w):
 @njit
 def _ifmap_dram_reads_bitset(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w,
                              channels, stride_h, stride_w, ofmap_h, ofmap_w, num_filters,
-                             first_window, later_window):
+                             first_window, later_window, layout=-1):
     """Words fetched from DRAM into the ifmap buffer (``dataflow``: 0 os, 1 ws, 2 is); equal
-    to ``_read_buffer._ifmap_dram_reads`` on every layer."""
+    to ``_read_buffer._ifmap_dram_reads`` on every layer. ``layout`` forces WS's bit layout
+    (0 pixel-major, 1 channel-major; default: the cheaper one), for tests."""
     pix_row, pix_col = _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w)
     pixels = ofmap_h * ofmap_w
     window = filter_h * filter_w * channels
     row_len = filter_w * channels
     el_dy = np.empty(window, dtype=np.int64)
+    el_dx = np.empty(window, dtype=np.int64)
+    el_ch = np.empty(window, dtype=np.int64)
     for e in range(window):
         el_dy[e] = e // row_len
+        el_dx[e] = (e % row_len) // channels
+        el_ch[e] = e % channels
+    # WS spans cost about a run per pixel pixel-major, or a (strided) range per line and
+    # output row channel-major: take the cheaper layout (weights measured on ResNet-18).
+    lines_used = min(rows, window)
+    pixel_major_cost = 4 * pixels * (lines_used // row_len + 2)
+    channel_major_cost = (lines_used * ofmap_h * ((ofmap_w * stride_w) // 64 + 2)
+                          * (1 if stride_w == 1 else 5))
+    if layout < 0:
+        channel_major = (dataflow == 1 and stride_w <= 64
+                         and channel_major_cost < pixel_major_cost)
+    else:
+        channel_major = dataflow == 1 and layout == 1 and stride_w <= 64
+    patterns = np.zeros(max(1, min(stride_w, 64)), dtype=np.uint64)  # bits ph, ph+stride, ..
+    for ph in range(patterns.size):
+        for b in range(ph, 64, patterns.size):
+            patterns[ph] |= _ONE << np.uint64(b)
     words = (ifmap_h * ifmap_w * channels + 63) // 64
     bits = np.empty(words, dtype=np.uint64)  # one bit per ifmap word; valid where stamped
     wstamp = np.zeros(words, dtype=np.int64)
@@ -241,6 +349,13 @@ def _ifmap_dram_reads_bitset(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, f
     if dataflow == 2:
         for fc in range((pixels + cols - 1) // cols):
             cu = min(cols, pixels - fc * cols)
+            if st[IN_WINDOW] + cu * window < st[WINDOW]:  # no turnover in this column fold:
+                added = 0  # its tiles' words in any order, a whole window per pixel
+                for p in range(fc * cols, fc * cols + cu):
+                    added += _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], 0, window,
+                                  ifmap_h, ifmap_w, row_len, channels, el_dy)
+                _count(st, added, 0)
+                continue
             for fr in range((window + rows - 1) // rows):
                 _is_tile(fc * cols, cu, fr * rows, min(rows, window - fr * rows), pix_row,
                          pix_col, bits, wstamp, st, ifmap_h, ifmap_w, row_len, channels, el_dy)
@@ -250,20 +365,34 @@ def _ifmap_dram_reads_bitset(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, f
     row_folds = (spatial + rows - 1) // rows
     passes = (num_filters + cols - 1) // cols
     fold_span = (temporal + rows) * rows  # positions reserved per fold (turnover offsets)
-    last_offset = -1
+    # The buffer after a pass holds exactly the words read since its last turnover, so two
+    # passes whose last turnovers sit at the same place leave the same state, and the passes
+    # after them repeat: once an offset recurs, the rest of the passes cycle.
+    seen = {np.int64(0): np.int64(0)}
+    seen.clear()
+    per_pass = np.zeros(passes, dtype=np.int64)
     for rep in range(passes):
         before, start_fetched = st[TURNOVERS], st[FETCHED]
         pass_start = rep * row_folds * fold_span
         for fr in range(row_folds):
             ru = min(rows, spatial - fr * rows)
-            _skewed_fold(dataflow, fr * rows, ru, temporal, pass_start + fr * fold_span, rows,
-                         pix_row, pix_col, bits, wstamp, st, ifmap_h, ifmap_w, row_len,
-                         channels, el_dy)
+            if channel_major:
+                _ws_fold(fr * rows, ru, temporal, pass_start + fr * fold_span, rows, bits,
+                         wstamp, st, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w, el_dy,
+                         el_dx, el_ch, patterns)
+            else:
+                _skewed_fold(dataflow, fr * rows, ru, temporal, pass_start + fr * fold_span,
+                             rows, pix_row, pix_col, bits, wstamp, st, ifmap_h, ifmap_w,
+                             row_len, channels, el_dy)
+        per_pass[rep] = st[FETCHED] - start_fetched
         if st[TURNOVERS] == before:
             break  # everything this pass reads is resident: later passes fetch nothing
-        offset = st[LAST_TURNOVER] - pass_start  # as in _read_buffer: same offset, same state
-        if offset == last_offset:
-            st[FETCHED] += (passes - rep - 1) * (st[FETCHED] - start_fetched)
+        offset = st[LAST_TURNOVER] - pass_start
+        if offset in seen:
+            first = seen[offset]  # passes first+1 .. rep repeat from here on
+            period = rep - first
+            for i in range(passes - rep - 1):
+                st[FETCHED] += per_pass[first + 1 + i % period]
             break
-        last_offset = offset
+        seen[offset] = rep
     return st[FETCHED]
