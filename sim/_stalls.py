@@ -1,8 +1,9 @@
 """A layer with a finite memory system: stream the demand, collect events, time them."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from hwloop.arch import Accelerator
@@ -48,6 +49,24 @@ def collect_layer_events(layer: Layer, accel: Accelerator, *,
                           on_words=on_words, record_addresses=record_addresses)
 
 
+#: Untraced events kept per process. They depend on the layer, array and buffers only, not on
+#: the DRAM: a search over bandwidth, latency or energy re-times them instead of re-walking
+#: the demand. Each holds a few integers per buffer block.
+EVENTS_MEMO_SIZE = 512
+
+
+@functools.lru_cache(maxsize=EVENTS_MEMO_SIZE)
+def _untraced_events(shape: Layer, array, sram) -> MemoryEvents:
+    from hwloop.arch import Dram
+
+    events = collect_layer_events(shape, Accelerator(array=array, sram=sram, dram=Dram()))
+    for part in (events.ifmap, events.filter, events.ofmap):  # shared: nobody may change them
+        for value in vars(part).values():
+            if value is not None:
+                value.flags.writeable = False
+    return events
+
+
 def time_layer_events(events: MemoryEvents, accel: Accelerator, groups: int) -> MemoryRun:
     """Time ``events`` on ``accel``'s DRAM (a fixed pipe, or the named device model)."""
     if accel.dram.model is not None:
@@ -66,7 +85,9 @@ def run_memory(layer: Layer, accel: Accelerator, groups: int, *,
 
     A ``recorder`` receives the demand as it streams and the timed events at the end.
     """
-    if events is None:
+    if events is None and recorder is None and accel.dram.model is None:
+        events = _untraced_events(replace(layer, name=""), accel.array, accel.sram)
+    elif events is None:
         on_chunk = recorder.sram_chunk if recorder is not None else None
         on_words = recorder.dram_words if recorder is not None else None
         events = collect_layer_events(layer, accel, on_chunk=on_chunk, on_words=on_words,

@@ -40,3 +40,20 @@ def test_memoised_ifmap_counts_equal_fresh_walks():
     again = simulate(network, accel.with_overrides(ofmap_kb=16)).layers["dram_ifmap_reads"]
     assert again.tolist() == fresh
     assert _walked_ifmap_fetches.cache_info().hits > 0
+
+
+def test_events_are_reused_across_bandwidths_and_retimed_exactly():
+    """Finite-bandwidth events depend on the layer, array and buffers only: a second DRAM
+    re-times the memoised events and gives what a fresh walk gives."""
+    from hwloop.sim._stalls import _untraced_events
+
+    network = builtin_network("alexnet")
+    base = PRESETS["scalesim_default"].with_overrides(rows=16, cols=16)
+    _untraced_events.cache_clear()
+    first = simulate(network, base.with_overrides(bandwidth=4)).totals
+    walked = _untraced_events.cache_info().misses
+    second = simulate_totals(network, base.with_overrides(bandwidth=16))
+    assert _untraced_events.cache_info().misses == walked  # no new walk
+    _untraced_events.cache_clear()
+    assert second == simulate(network, base.with_overrides(bandwidth=16)).totals
+    assert first["stall_cycles"] > second["stall_cycles"]
