@@ -74,6 +74,13 @@ def fold_plan(layer: Layer, rows: int, cols: int, dataflow: Dataflow) -> FoldPla
     return FoldPlan(sr, sc, t, math.ceil(sr / rows), math.ceil(sc / cols), per_fold, fold_cycles)
 
 
+def resets_on_turnover(sram) -> bool:
+    """Whether the read buffers' active and prefetch parts hold the same number of sets, so a
+    window turnover drops every resident word (SCALE-Sim's default split, 0.5)."""
+    active = int(round(sram.active_fraction, 2) * 100)
+    return active == 100 - active
+
+
 @functools.lru_cache(maxsize=1024)
 def buffer_windows(words: int, active_fraction: float) -> tuple[int, int]:
     """Distinct words a read buffer takes before turning over: (first, later) windows.
@@ -121,6 +128,14 @@ def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat
         if accel.dram.finite:
             stalls = run.timing.stall_cycles
             memory.update(run.fields)
+    elif not resets_on_turnover(sram):
+        # SCALE-Sim's read window slides by the prefetch sets and keeps the newest active
+        # ones; only at an even split is that a reset, which the closed forms assume. Walk.
+        from ._stalls import _untraced_events
+
+        events = _untraced_events(replace(layer, name=""), array, sram)
+        dram_ifmap = int(events.ifmap.words.sum())
+        dram_filter = int(events.filter.words.sum())
     else:
         code = _DATAFLOW_CODE[df]
         if_first, if_later = buffer_windows(sram.words("ifmap"), sram.active_fraction)

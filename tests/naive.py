@@ -264,9 +264,10 @@ class SetReadBuffer:
         return self.fetched
 
 
-def replay_reads(demand: np.ndarray, words: int) -> int:
+def replay_reads(demand: np.ndarray, words: int,
+                 active_fraction: float = ACTIVE_FRACTION) -> int:
     """Words fetched from DRAM for a demand matrix (rows top to bottom, left to right)."""
-    buf = SetReadBuffer(words)
+    buf = SetReadBuffer(words, active_fraction)
     for addr in demand.ravel().tolist():
         if addr != -1:
             buf.read(addr)
@@ -369,7 +370,7 @@ def _layer_params(layer):
 
 
 def naive_both(layer, rows: int, cols: int, dataflow: str, ifmap_kb: int, filter_kb: int,
-               ofmap_kb: int) -> tuple[dict, dict]:
+               ofmap_kb: int, active_fraction: float = ACTIVE_FRACTION) -> tuple[dict, dict]:
     """The naive results for (scalesim_compat=False, scalesim_compat=True)."""
     dataflow = getattr(dataflow, "value", dataflow)
     groups, params = _layer_params(layer)
@@ -378,8 +379,8 @@ def naive_both(layer, rows: int, cols: int, dataflow: str, ifmap_kb: int, filter
     filters = filt.shape[1]
     d = demand_matrices(ifmap, filt, ofmap, rows, cols, dataflow)
     demand_rows = d["ofmap"].shape[0]
-    dram_ifmap = replay_reads(d["ifmap"], ifmap_kb * WORDS_PER_KB)
-    dram_filter = replay_reads(d["filter"], filter_kb * WORDS_PER_KB)
+    dram_ifmap = replay_reads(d["ifmap"], ifmap_kb * WORDS_PER_KB, active_fraction)
+    dram_filter = replay_reads(d["filter"], filter_kb * WORDS_PER_KB, active_fraction)
     compat_ofmap, compat_stalls, compat_total = replay_writes(
         d["ofmap"], ofmap_kb * WORDS_PER_KB, cols)
     assert compat_total == demand_rows - 1 + compat_stalls
