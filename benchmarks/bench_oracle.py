@@ -17,7 +17,10 @@ Two regimes, reported separately:
   nothing (the cost of a point no earlier point shares anything with).
 
 With ``--bandwidth N`` the DRAM ports move N words per cycle, so every layer also streams its
-demand through the buffers and times the transfers (stalls).
+demand through the buffers and times the transfers (stalls); ``--bandwidth 4,8,16,32`` makes
+the bandwidth one more dimension of the space (the oracle then re-times a layer's memoised
+transfer events for each bandwidth instead of re-walking its demand; ``raw`` clears that memo
+too).
 
 A sample of the points (``--check``) is re-simulated with :func:`hwloop.sim.simulate` in this
 process, and the oracle's objectives must equal it.
@@ -57,16 +60,19 @@ def _base(bandwidth: int | None):
 def _warm(bandwidth: int | None) -> int:
     """Compile every kernel in this worker on a small network (not the measured one)."""
     from hwloop.sim import simulate_totals
+    from hwloop.sim._stalls import _untraced_events
     from hwloop.sim._systolic import _walked_ifmap_fetches
 
     net = builtin_network("alexnet")
     for dataflow in SPACE["dataflow"]:
         simulate_totals(net, _base(bandwidth).with_overrides(dataflow=dataflow, rows=8, cols=8))
     _walked_ifmap_fetches.cache_clear()
+    _untraced_events.cache_clear()
     return os.getpid()
 
 
 def _evaluate(store: str, bandwidth: int | None, points: list[dict], raw: bool) -> list[dict]:
+    from hwloop.sim._stalls import _untraced_events
     from hwloop.sim._systolic import _walked_ifmap_fetches
 
     oracle = Oracle(builtin_network(NETWORK), _base(bandwidth), store)
@@ -75,6 +81,7 @@ def _evaluate(store: str, bandwidth: int | None, points: list[dict], raw: bool) 
         out.append(oracle.evaluate(point))
         if raw:
             _walked_ifmap_fetches.cache_clear()
+            _untraced_events.cache_clear()
     oracle.close()
     return out
 
@@ -116,19 +123,26 @@ def main(argv=None) -> int:
     parser.add_argument("--points", type=int, default=2000)
     parser.add_argument("--raw-points", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--bandwidth", type=int, default=None)
+    parser.add_argument("--bandwidth", default=None,
+                        help="DRAM words per cycle per port; a comma list adds a dimension")
     parser.add_argument("--check", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=pathlib.Path, default=None)
     args = parser.parse_args(argv)
-    grid = [dict(zip(SPACE, combo)) for combo in itertools.product(*SPACE.values())]
+    space = dict(SPACE)
+    bandwidths = [int(b) for b in args.bandwidth.split(",")] if args.bandwidth else []
+    if len(bandwidths) > 1:
+        space["bandwidth"] = bandwidths
+    args.bandwidth = bandwidths[0] if bandwidths else None  # the base (or the only) DRAM
+    grid = [dict(zip(space, combo)) for combo in itertools.product(*space.values())]
     rng = random.Random(args.seed)
     rng.shuffle(grid)
-    regime = "stall-free" if args.bandwidth is None else f"{args.bandwidth} words/cycle DRAM"
+    regime = ("stall-free" if not bandwidths else
+              f"DRAM {'/'.join(map(str, bandwidths))} words/cycle per port")
     lines = [f"hwloop oracle throughput ({datetime.date.today()}), {NETWORK}, {regime}, "
              f"{args.workers} workers on {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}",
-             f"space: {len(grid)} points ({', '.join(f'{k} {len(v)}' for k, v in SPACE.items())})"]
-    data: dict = {"space": SPACE, "bandwidth": args.bandwidth, "workers": args.workers}
+             f"space: {len(grid)} points ({', '.join(f'{k} {len(v)}' for k, v in space.items())})"]
+    data: dict = {"space": space, "bandwidth": bandwidths, "workers": args.workers}
     for name, count, raw in (("oracle", args.points, False), ("raw", args.raw_points, True)):
         if count <= 0:
             continue
