@@ -3,6 +3,7 @@
 ``arch`` never names a simulator class; ``hwloop.sim`` maps configs to models.
 """
 from ._accelerator import Accelerator
+from ._analog import ANALOG_DEVICES, PCM, RRAM, AnalogArray, AnalogDevice, get_analog_device
 from ._dram_device import DDR4_3200, DRAM_DEVICES, LPDDR4_3200, DramDevice, get_dram_device
 from ._energy import (DEFAULT_ENERGY, ENERGY_TABLES, HOROWITZ_45NM, ZIGZAG_TPU_LIKE, EnergyTable,
                       get_energy_table)
@@ -13,6 +14,12 @@ from ._systolic import Dataflow, SystolicArray, parse_dataflow
 from .presets import DEFAULT_PRESET, PRESETS, get_preset
 
 __all__ = [
+    "ANALOG_DEVICES",
+    "AnalogArray",
+    "AnalogDevice",
+    "PCM",
+    "RRAM",
+    "get_analog_device",
     "ARRAY_KINDS",
     "Accelerator",
     "BitFusionArray",

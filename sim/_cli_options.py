@@ -60,8 +60,9 @@ def _bits(text: str) -> int:
 
 
 def _add_precision_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--array-kind", choices=("systolic", "bitfusion", "bitserial", "2in1"),
-                   help="PE array: plain systolic, Bit Fusion, bit-serial or 2-in-1")
+    p.add_argument("--array-kind", choices=("systolic", "bitfusion", "bitserial", "2in1", "analog"),
+                   help="PE array: plain systolic, Bit Fusion, bit-serial, 2-in-1 or analog "
+                        "in-memory-compute tiles (rows x cols devices per tile)")
     p.add_argument("--weight-bits", type=_bits, metavar="W",
                    help="weight width of layers that do not set their own (default 8)")
     p.add_argument("--act-bits", type=_bits, metavar="A",
@@ -80,6 +81,49 @@ def _add_precision_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision-switch", metavar="SPEC",
                    help="random precision switch, e.g. '8:0.5,4:0.3,4x2:0.2' (bits or WxA : "
                         "probability): report expected and worst-case cost")
+
+
+#: Analog-tile fields a ``simulate`` option sets, and that option.
+ANALOG_OPTIONS = {"tiles": "--tiles", "dac_bits": "--dac-bits", "adc_bits": "--adc-bits",
+                  "columns_per_adc": "--columns-per-adc", "device": "--analog-device"}
+
+
+def _integer(text: str) -> int:
+    """An integer; its range is the analog tile's to check (one error naming the option)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+
+
+def add_analog_options(p: argparse.ArgumentParser) -> None:
+    """Options of analog in-memory-compute chips (``--array-kind analog``, analog presets)."""
+    p.add_argument("--tiles", type=_integer, metavar="N", help="analog: crossbar tiles on the chip")
+    p.add_argument("--dac-bits", type=_integer, metavar="B",
+                   help="analog: input DAC resolution (default 7)")
+    p.add_argument("--adc-bits", type=_integer, metavar="B",
+                   help="analog: output ADC resolution (default 9)")
+    p.add_argument("--columns-per-adc", type=_integer, metavar="N",
+                   help="analog: device columns one ADC converts in turn (default 8)")
+    p.add_argument("--analog-device", metavar="NAME", help="analog: device preset, pcm or rram")
+
+
+def analog_overrides(accel, args: argparse.Namespace):
+    """``accel`` with the analog options given; an error for a non-analog array."""
+    from dataclasses import replace
+
+    from hwloop.traces import InputError
+
+    changes = {name: getattr(args, option.lstrip("-").replace("-", "_"))
+               for name, option in ANALOG_OPTIONS.items()}
+    changes = {name: value for name, value in changes.items() if value is not None}
+    if not changes:
+        return accel
+    if accel.array.kind != "analog":
+        raise InputError("applies to analog tiles only; add --array-kind analog or use an "
+                         "analog --preset (pcm_chip, rram_chip)",
+                         field=ANALOG_OPTIONS[next(iter(changes))])
+    return replace(accel, array=replace(accel.array, **changes))
 
 
 def _with_widths(network, weight_bits: int | None, act_bits: int | None):

@@ -95,7 +95,12 @@ def pe_bit_products(accel: Accelerator) -> float:
 
 
 def area_mm2(accel: Accelerator) -> float:
-    """Silicon area: PEs (sized by their bit products per cycle), SRAM buffers, fixed part."""
+    """Silicon area: PEs (sized by their bit products per cycle), SRAM buffers, fixed part.
+    Analog tiles are priced by their own model (``sim/_analog.py``)."""
+    if accel.array.kind == "analog":
+        from ._analog import analog_area_mm2
+
+        return analog_area_mm2(accel)
     table, sram = accel.energy, accel.sram
     pes = accel.array.num_pes * table.pe_area_um2(pe_bit_products(accel)) * 1e-6
     buffers = (sram.ifmap_kb + sram.filter_kb + sram.ofmap_kb) * table.sram_area_mm2_per_kib
@@ -103,8 +108,14 @@ def area_mm2(accel: Accelerator) -> float:
 
 
 def add_energy(row: dict, accel: Accelerator) -> dict:
-    """``row`` with ``energy_pj``, ``energy_breakdown`` and ``edp`` (energy x cycles) set."""
-    energy, breakdown = layer_energy(row, accel)
+    """``row`` with ``energy_pj``, ``energy_breakdown`` and ``edp`` (energy x cycles) set.
+    Analog tiles have their own components (``sim/_analog.py``: dac, array, adc, ...)."""
+    if accel.array.kind == "analog":
+        from ._analog import analog_energy
+
+        energy, breakdown = analog_energy(row, accel)
+    else:
+        energy, breakdown = layer_energy(row, accel)
     row["energy_pj"] = energy
     row["energy_breakdown"] = breakdown
     row["edp"] = energy * row["total_cycles"]
@@ -113,8 +124,8 @@ def add_energy(row: dict, accel: Accelerator) -> dict:
 
 def energy_totals(records: list[dict], accel: Accelerator) -> dict[str, Any]:
     """Run totals: summed breakdown and energy, EDP (total energy x total cycles), area."""
-    breakdown = {key: float(sum(r["energy_breakdown"][key] for r in records))
-                 for key in BREAKDOWN_KEYS}
+    keys = list(records[0]["energy_breakdown"]) if records else BREAKDOWN_KEYS  # analog: its own
+    breakdown = {key: float(sum(r["energy_breakdown"][key] for r in records)) for key in keys}
     energy = sum(breakdown.values())
     cycles = sum(r["total_cycles"] for r in records)
     return {"energy_pj": energy, "energy_breakdown": breakdown, "edp": energy * cycles,

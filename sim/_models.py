@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from hwloop.arch import Accelerator, BitFusionArray, BitSerialArray, SystolicArray, TwoInOneArray
+from hwloop.arch import (Accelerator, AnalogArray, BitFusionArray, BitSerialArray, SystolicArray,
+                         TwoInOneArray)
 from hwloop.traces import InputError, Layer
 
 from ._systolic import check_buffers, simulate_systolic_layer
@@ -54,11 +55,23 @@ class PrecisionScalableModel(SystolicModel):
                                         recorder=recorder)
 
 
+class AnalogModel(ArrayModel):
+    """Analog in-memory-compute tiles: crossbar mapping, ADC-bound cycles (``sim/_analog.py``)."""
+
+    def simulate_layer(self, layer: Layer, accel: Accelerator, *, scalesim_compat: bool,
+                       recorder=None) -> dict:
+        from ._analog import simulate_analog_layer
+
+        return simulate_analog_layer(layer, accel, scalesim_compat=scalesim_compat,
+                                     recorder=recorder)
+
+
 _MODELS: dict[type, ArrayModel] = {
     SystolicArray: SystolicModel(),
     BitFusionArray: PrecisionScalableModel(),
     BitSerialArray: PrecisionScalableModel(),
     TwoInOneArray: PrecisionScalableModel(),
+    AnalogArray: AnalogModel(),
 }
 
 

@@ -17,8 +17,9 @@ from typing import Callable, Sequence
 
 from hwloop.traces import InputError
 
-from ._cli_options import (_add_precision_options, _dataflow, _positive_int, _run_precision_switch,
-                           _with_widths, add_memory_options, memory_overrides)
+from ._cli_options import (ANALOG_OPTIONS, _add_precision_options, _dataflow, _positive_int,
+                           _run_precision_switch, _with_widths, add_analog_options,
+                           add_memory_options, analog_overrides, memory_overrides)
 
 ENTRY_POINT_GROUP = "hwloop.commands"
 DEFAULT_NETWORK = "resnet18"
@@ -31,7 +32,7 @@ _OVERRIDE_OPTIONS = {"rows": "--rows", "cols": "--cols", "dataflow": "--dataflow
                      "array_kind": "--array-kind", "weight_bits": "--weight-bits",
                      "act_bits": "--act-bits", "bits_per_cycle": "--bits-per-cycle",
                      "serial_operand": "--serial-operand", "energy": "--energy",
-                     "accumulate_psums": "--accumulate-psums"}
+                     "accumulate_psums": "--accumulate-psums", **ANALOG_OPTIONS}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,6 +75,7 @@ def _register_simulate(subparsers: argparse._SubParsersAction) -> None:
                        help=f"override {operand} SRAM size in KiB")
     add_memory_options(p)
     _add_precision_options(p)
+    add_analog_options(p)
     p.add_argument("--scalesim-compat", action="store_true",
                    help="reproduce SCALE-Sim v3's numbers, known defects included")
     p.add_argument("--trace", metavar="OUT.h5",
@@ -98,7 +100,9 @@ def run_simulate(args: argparse.Namespace) -> int:
     if args.list_presets:
         for name, preset in sorted(arch.PRESETS.items()):
             a = preset.array
-            print(f"{name:20s} {a.rows}x{a.cols} {a.dataflow.value}  "
+            kind = "" if a.kind == "systolic" else f" {a.kind}" + (
+                f" x{a.tiles} tiles" if a.kind == "analog" else "")
+            print(f"{name:20s} {a.rows}x{a.cols}{kind} {a.dataflow.value}  "
                   f"SRAM {preset.sram.ifmap_kb}/{preset.sram.filter_kb}/{preset.sram.ofmap_kb} KiB")
         return 0
     outputs = {"--json": args.json, "--csv": args.csv, "--plot": args.plot,
@@ -128,6 +132,7 @@ def run_simulate(args: argparse.Namespace) -> int:
                                      bits_per_cycle=args.bits_per_cycle, energy=args.energy,
                                      accumulate_psums=True if args.accumulate_psums else None,
                                      **memory_overrides(args))
+        accel = analog_overrides(accel, args)
     except InputError as exc:
         raise _locate_hardware_error(exc, args) from None
     network = _with_widths(network, args.weight_bits, args.act_bits)
@@ -241,6 +246,9 @@ def _format(report, quiet: bool) -> str:
     accel = report.config["accelerator"]
     array = accel["array"]
     kind = "" if array.get("kind", "systolic") == "systolic" else f" {array['kind']}"
+    analog = array.get("kind") == "analog"
+    if analog:
+        kind = _analog_summary(array, accel["clock_ghz"])
     widths = sorted({(w, a) for w, a in zip(report.layers.get("weight_bits", []),
                                             report.layers.get("act_bits", []))})
     bits = "" if widths in ([], [(8, 8)]) else " at " + ", ".join(f"{w}x{a}" for w, a in widths) + " bits"
@@ -258,15 +266,33 @@ def _format(report, quiet: bool) -> str:
             + (f", energy {t['energy_pj'] / 1e6:,.1f} uJ ({accel['energy']['name']}), "
                f"EDP {t['edp']:.4g} pJ x cycles, area {t['area_mm2']:.3f} mm^2"
                if t.get("energy_pj") is not None else ""))
+    if analog:
+        parts = ", ".join(f"{k} {v / 1e6:,.1f}" for k, v in t["energy_breakdown"].items())
+        tail += f"\nenergy breakdown (uJ): {parts}"
     if quiet:
         return f"{head}\n{tail}"
-    columns = ["name", "total_cycles", "overall_util", "compute_util", "mapping_eff",
-               "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes", "dram_ifmap_reads",
-               "dram_filter_reads", "dram_ofmap_writes"]
+    if analog:
+        columns = ["name", "total_cycles", "tiles_used", "tile_util", "tile_replication",
+                   "tile_passes", "adc_conversions", "energy_pj"]
+        counted = ["adc_conversions", "total_cycles"]
+    else:
+        columns = ["name", "total_cycles", "overall_util", "compute_util", "mapping_eff",
+                   "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes",
+                   "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes"]
+        counted = columns[5:] + ["total_cycles"]
     table = report.layers[columns].to_string(
         index=False, float_format=lambda v: f"{v:.2f}",
-        formatters={c: "{:,}".format for c in columns[5:] + ["total_cycles"]})
+        formatters={c: "{:,}".format for c in counted})
     return f"{head}\n{table}\n{tail}"
+
+
+def _analog_summary(array: dict, clock_ghz: float) -> str:
+    """`` analog x64 tiles (pcm, DAC 7 b, ADC 9 b, ...)``: an analog chip in the report head."""
+    cycles = array["adc_conversion_ns"] * clock_ghz
+    return (f" analog tiles x{array['tiles']} ({array['device']}, {array['devices_per_weight']} "
+            f"devices/weight, DAC {array['dac_bits']} b, ADC {array['adc_bits']} b per "
+            f"{array['columns_per_adc']} columns, {array['adc_conversion_ns']:g} ns/conversion"
+            f" = {cycles:g} cycles at {clock_ghz:g} GHz)")
 
 
 def _memory_summary(dram: dict) -> str:
