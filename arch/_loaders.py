@@ -10,13 +10,13 @@ import logging
 import os
 import re
 import sys
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 from hwloop.traces import InputError
 
-from ._accelerator import Accelerator
+from ._accelerator import Accelerator, _array_with
 from ._energy import ENERGY_FIELDS, EnergyTable, get_energy_table
 from ._memory import Dram, Sram
 from ._systolic import SystolicArray
@@ -41,7 +41,7 @@ _CFG_REQUIRED = ("ArrayHeight", "ArrayWidth", "IfmapSramSzkB", "FilterSramSzkB",
                  "OfmapSramSzkB", "Dataflow")
 _TOML_SCHEMA: dict[str, Any] = {
     "name": str, "preset": str, "clock_ghz": (int, float), "operand_bits": int,
-    "array": {"rows": int, "cols": int, "dataflow": str},
+    "array": {"rows": int, "cols": int, "dataflow": str, "kind": str},  # + kinds' fields
     "sram": {"ifmap_kb": int, "filter_kb": int, "ofmap_kb": int, "word_bytes": int,
              "active_fraction": (int, float), "accumulate_psums": bool},
     "dram": {"bandwidth": int, "ifmap_bandwidth": int, "filter_bandwidth": int,
@@ -206,7 +206,7 @@ def _from_toml(text: str, source: str) -> Accelerator:
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise InputError(f"not valid TOML: {reason}", source=source,
                          line=int(match.group(1)) if match else None) from None
-    _check_schema(data, _TOML_SCHEMA, text, source, section=None)
+    _check_schema(data, _toml_schema(), text, source, section=None)
     try:
         base = get_preset(data["preset"]) if "preset" in data else SCALESIM_DEFAULT
     except InputError as exc:
@@ -220,6 +220,16 @@ def _from_toml(text: str, source: str) -> Accelerator:
     return _build(source, text, name=base.name, base=base, array=data.get("array", {}),
                   sram=data.get("sram", {}), dram=data.get("dram"),
                   key_of=lambda part, field: (field, part))
+
+
+def _toml_schema() -> dict[str, Any]:
+    """The TOML schema, with every array kind's own fields allowed in ``[array]`` (each
+    kind's dataclass checks its values, and names a field the chosen kind lacks)."""
+    from ._precision import ARRAY_KINDS
+
+    extra = {f.name: object for cls in ARRAY_KINDS.values() for f in fields(cls)
+             if f.name not in _TOML_SCHEMA["array"]}
+    return {**_TOML_SCHEMA, "array": {**_TOML_SCHEMA["array"], **extra}}
 
 
 def _toml_energy(table: dict, text: str, source: str) -> EnergyTable:
@@ -266,9 +276,17 @@ def _build(source: str, text: str, *, name: str, array: dict, sram: dict, dram: 
     built = {}
     for part, _cls, default, values in parts:
         try:
-            built[part] = replace(default, **values)
+            if part == "array" and ("kind" in values or set(values) - {"rows", "cols",
+                                                                       "dataflow"}):
+                changes = dict(values)
+                if "kind" in changes:
+                    changes["array_kind"] = changes.pop("kind")
+                built[part] = _array_with(default, changes)
+            else:
+                built[part] = replace(default, **values)
         except InputError as exc:
-            key, section = key_of(part, exc.field)
+            field = "kind" if exc.field == "array_kind" else exc.field
+            key, section = key_of(part, field)
             raise InputError(exc.reason, source=source, line=_line_of(text, key, section),
                              field=key) from None
     dram_obj = base.dram
