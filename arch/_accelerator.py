@@ -38,8 +38,9 @@ class Accelerator:
 
     def with_overrides(self, **changes: object) -> "Accelerator":
         """A copy with flat overrides (None = keep): ``rows``, ``cols``, ``dataflow``,
-        ``ifmap_kb`` …, and the DRAM's ``bandwidth``, ``ifmap_bandwidth`` …,
-        ``dram_latency`` and ``dram_model``; ``energy`` takes an energy table or its name."""
+        ``ifmap_kb`` …, the DRAM's ``bandwidth``, ``ifmap_bandwidth`` …, ``dram_latency`` and
+        ``dram_model``, an analog tile's ``tiles``, ``adc_bits`` … and ``analog_device``;
+        ``energy`` takes an energy table or its name."""
         from dataclasses import replace
 
         changes = dict(changes)
@@ -47,8 +48,10 @@ class Accelerator:
         if isinstance(energy, str):
             energy = get_energy_table(energy)
 
+        if "analog_device" in changes:  # the analog tile's ``device``, named for a flat list
+            changes["device"] = changes.pop("analog_device")
         groups = {"array": ("rows", "cols", "dataflow", "array_kind", "bits_per_cycle",
-                            "serial_operand"),
+                            "serial_operand", *ANALOG_OVERRIDES),
                   "sram": ("ifmap_kb", "filter_kb", "ofmap_kb", "word_bytes", "accumulate_psums"),
                   "dram": ("bandwidth", "ifmap_bandwidth", "filter_bandwidth", "ofmap_bandwidth",
                            "dram_latency", "dram_model")}
@@ -89,6 +92,12 @@ class Accelerator:
             "operand_bits": self.operand_bits,
             "energy": self.energy.to_dict(),
         }
+
+
+#: Analog tile fields :meth:`Accelerator.with_overrides` takes (``analog_device`` sets
+#: ``device``).
+ANALOG_OVERRIDES = ("tiles", "devices_per_weight", "dac_bits", "adc_bits", "columns_per_adc",
+                    "adc_conversion_ns", "device")
 
 
 def _array_with(array: SystolicArray, changes: dict) -> SystolicArray:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
-from hwloop.arch import ARRAY_KINDS, DEFAULT_PRESET, DRAM_DEVICES, ENERGY_TABLES, PRESETS
+from hwloop.arch import (ANALOG_DEVICES, ARRAY_KINDS, DEFAULT_PRESET, DRAM_DEVICES, ENERGY_TABLES,
+                         PRESETS)
 from hwloop.arch import Accelerator, get_preset
 from hwloop.traces import InputError, Network
 
@@ -29,7 +30,8 @@ else:  # pragma: no cover
 INT_PARAMS = {"rows": 1, "cols": 1, "ifmap_kb": 1, "filter_kb": 1, "ofmap_kb": 1,
               "bandwidth": 1, "ifmap_bandwidth": 1, "filter_bandwidth": 1,
               "ofmap_bandwidth": 1, "dram_latency": 0, "bits_per_cycle": 1,
-              "weight_bits": 1, "act_bits": 1,
+              "weight_bits": 1, "act_bits": 1, "tiles": 1, "devices_per_weight": 1,
+              "dac_bits": 1, "adc_bits": 1, "columns_per_adc": 1,
               **{name: low for name, (low, _) in NET_PARAMS.items()}}
 #: Largest values, where a parameter has one.
 INT_TOPS = {"weight_bits": 32, "act_bits": 32,
@@ -37,7 +39,8 @@ INT_TOPS = {"weight_bits": 32, "act_bits": 32,
 #: Parameters that take one of a few names.
 CHOICE_PARAMS = {"dataflow": ("os", "ws", "is"), "array_kind": tuple(ARRAY_KINDS),
                  "serial_operand": ("weight", "act"), "energy": tuple(sorted(ENERGY_TABLES)),
-                 "dram_model": tuple(sorted(DRAM_DEVICES))}
+                 "dram_model": tuple(sorted(DRAM_DEVICES)),
+                 "analog_device": tuple(sorted(ANALOG_DEVICES))}
 BOOL_PARAMS = ("accumulate_psums",)
 #: Parameters of the network rather than the accelerator: widths set on every layer, and the
 #: ``net_*`` parameters that pick a member of the CNN family, with their per-stage and
