@@ -4,15 +4,19 @@
 1. Exhaustive optimum: every statically feasible point of ``SPACE`` (rows x cols x dataflow x
    ifmap_kb x filter_kb, DRAM at ``BANDWIDTH`` words/cycle, an area cap) is simulated once
    through the cached :class:`hwloop.search.Oracle` (``--jobs`` processes share the cache).
-2. For seeds 0..N-1, ``gp``, ``tpe`` and ``random`` each run :func:`hwloop.search.run_search`
-   with a budget of ``--budget`` (15%) of the space's points as trials, against the same cache
-   (so only the exhaustive pass simulates). The samplers see only their own trials' values
-   and constraint violations; the optimum is used only afterwards, to score them.
+2. For seeds ``--first-seed`` .. ``--first-seed`` + N-1 (0..N-1 by default), each of
+   ``--strategies`` (``gp``, ``tpe`` and ``random`` by default) runs
+   :func:`hwloop.search.run_search` with a budget of ``--budget`` (15%) of the space's points
+   as trials, against the same cache (so only the exhaustive pass simulates). The samplers
+   see only their own trials' values and constraint violations; the optimum is used only
+   afterwards, to score them.
 3. Per seed: the best feasible latency found and its gap to the optimum; per strategy: the
    fraction of seeds within ``--tolerance`` (2%).
 
-Usage: ``python benchmarks/bench_search.py [--seeds 10] [--out benchmarks/results/NAME]``
-(writes NAME.txt and NAME.json).
+Usage: ``python benchmarks/bench_search.py [--seeds 10] [--first-seed 0]
+[--strategies gp,tpe,random] [--cache PATH] [--out benchmarks/results/NAME]`` (writes
+NAME.txt and NAME.json). With ``--cache`` an existing cache is reused, so the exhaustive pass
+only reads it.
 """
 from __future__ import annotations
 
@@ -90,13 +94,13 @@ def exhaustive(space_path, cache, objective, jobs):
     return best, point, len(points), time.perf_counter() - started
 
 
-def search_runs(space_path, cache, objective, trials, seeds, work):
-    """{strategy: [(best value, seconds, simulations), ...] per seed}."""
+def search_runs(space_path, cache, objective, trials, seeds, work, strategies=STRATEGIES):
+    """{strategy: [(best value, seconds, simulations), ...] per seed in ``seeds``}."""
     space = load_space(space_path)
     network = builtin_network("resnet18")
-    runs: dict[str, list] = {name: [] for name in STRATEGIES}
-    for name in STRATEGIES:
-        for seed in range(seeds):
+    runs: dict[str, list] = {name: [] for name in strategies}
+    for name in strategies:
+        for seed in seeds:
             out = work / f"{name}{seed}"
             out.mkdir()
             shutil.copy(cache, out / "cache.db")  # the oracle cache the exhaustive pass filled
@@ -117,15 +121,16 @@ def report(args, space_size, feasible, optimum, point, runs, trials, seconds_exh
              f"{feasible} simulations)",
              f"budget: {trials} trials = {trials / space_size:.1%} of the space; "
              f"within {args.tolerance:.0%} = best <= {optimum * (1 + args.tolerance):,.0f}", "",
-             f"{'seed':>4}  " + "  ".join(f"{n + ' best':>12} {'gap':>7}" for n in STRATEGIES)]
-    for seed in range(args.seeds):
+             f"{'seed':>4}  " + "  ".join(f"{n + ' best':>12} {'gap':>7}"
+                                          for n in args.strategies)]
+    for i, seed in enumerate(range(args.first_seed, args.first_seed + args.seeds)):
         cells = []
-        for name in STRATEGIES:
-            best = runs[name][seed][0]
+        for name in args.strategies:
+            best = runs[name][i][0]
             cells.append(f"{best:>12,.0f} {best / optimum - 1:>7.2%}")
         lines.append(f"{seed:>4}  " + "  ".join(cells))
     summary = {}
-    for name in STRATEGIES:
+    for name in args.strategies:
         gaps = [r[0] / optimum - 1 for r in runs[name]]
         hits = sum(g <= args.tolerance for g in gaps)
         exact = sum(g == 0 for g in gaps)
@@ -138,9 +143,20 @@ def report(args, space_size, feasible, optimum, point, runs, trials, seconds_exh
     return "\n".join(lines), summary
 
 
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("name at least one sampler")
+    return names
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=10, help="how many seeds")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds FIRST_SEED .. FIRST_SEED+SEEDS-1 (10 for held-out seeds)")
+    parser.add_argument("--strategies", type=_names, default=STRATEGIES,
+                        help=f"comma-separated samplers (default {','.join(STRATEGIES)})")
     parser.add_argument("--budget", type=float, default=0.15, help="fraction of the space")
     parser.add_argument("--tolerance", type=float, default=0.02)
     parser.add_argument("--objective", default="latency")
@@ -160,7 +176,9 @@ def main(argv=None) -> int:
                                                            args.jobs)
         trials = int(args.budget * space.size)
         started = time.perf_counter()
-        runs = search_runs(space_path, cache, args.objective, trials, args.seeds, work)
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        runs = search_runs(space_path, cache, args.objective, trials, seeds, work,
+                           args.strategies)
         seconds_search = time.perf_counter() - started
     text, summary = report(args, space.size, feasible, optimum, point, runs, trials,
                            seconds_exh)
@@ -172,8 +190,9 @@ def main(argv=None) -> int:
         data = {"space": SPACE, "bandwidth": BANDWIDTH, "objective": args.objective,
                 "optimum": optimum, "optimum_point": point, "feasible_points": feasible,
                 "space_size": space.size, "trials": trials, "tolerance": args.tolerance,
-                "runs": {n: [{"seed": i, "best": r[0], "seconds": r[1], "simulations": r[2]}
-                             for i, r in enumerate(runs[n])] for n in STRATEGIES},
+                "runs": {n: [{"seed": args.first_seed + i, "best": r[0], "seconds": r[1],
+                              "simulations": r[2]}
+                             for i, r in enumerate(runs[n])] for n in args.strategies},
                 "summary": summary, "exhaustive_seconds": seconds_exh,
                 "search_seconds": seconds_search}
         args.out.with_suffix(".json").write_text(json.dumps(data, indent=1) + "\n")

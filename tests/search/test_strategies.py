@@ -70,3 +70,23 @@ def test_tpe_repeats_fewer_points_than_plain_tpe(space_file, network, tmp_path, 
                         optuna.samplers.TPESampler(seed=seed, multivariate=True,
                                                    n_startup_trials=self.n_startup_trials))
     assert fresh > unique(tmp_path / "plain")
+
+
+def test_tpe_gets_the_tuned_prior_and_candidates(space_file):
+    from hwloop.search._strategies import TPEStrategy, constraints_of
+
+    sampler = get_strategy("tpe").sampler(load_space(space_file), 0, 1, constraints_of)
+    assert isinstance(sampler, optuna.samplers.TPESampler)
+    assert sampler._parzen_estimator_parameters.prior_weight == TPEStrategy.prior_weight
+    assert sampler._parzen_estimator_parameters.multivariate
+    assert sampler._n_ei_candidates == TPEStrategy.n_ei_candidates
+    assert sampler._n_startup_trials == TPEStrategy.n_startup_trials
+
+
+def test_tpe_same_seed_same_search_within_the_constraints(space_file, network, tmp_path):
+    space = load_space(space_file)
+    runs = [run_search(space, network, ["latency"], "tpe", 30, seed=3,
+                       out_dir=tmp_path / f"r{i}") for i in range(2)]
+    assert [tuple(r[n] for n in space.names) for r in runs[0].trials] == \
+        [tuple(r[n] for n in space.names) for r in runs[1].trials]
+    assert runs[0].best["rows"] * runs[0].best["cols"] <= 64
