@@ -118,16 +118,19 @@ class Oracle:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None or self._pid != os.getpid():
-            self._db = sqlite3.connect(self.store_path, timeout=60, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # Commits reach the WAL without an fsync each: a killed process loses nothing
-            # committed (only a power cut could), and a commit costs microseconds, not ms.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, "
-                             "state TEXT NOT NULL, owner INTEGER, objectives TEXT, error TEXT)")
-            self._db.execute("CREATE TABLE IF NOT EXISTS accuracy (key TEXT PRIMARY KEY, "
-                             "net TEXT NOT NULL, value REAL NOT NULL)")
-            self._pid = os.getpid()
+            db = sqlite3.connect(self.store_path, timeout=60, isolation_level=None)
+            # Workers starting together race to create the store and switch it to WAL; the
+            # loser of that race gets "database is locked" at once (no busy wait), so retry.
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    _set_up(db)
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(_POLL_S)
+            self._db, self._pid = db, os.getpid()
         return self._db
 
     def _claim(self, key: str) -> tuple[dict, str | None] | None:
@@ -170,6 +173,17 @@ class Oracle:
         self._conn().execute("UPDATE results SET state = 'done', objectives = ?, error = ? "
                              "WHERE key = ?", (json.dumps(objectives), error, key))
         return objectives, error
+
+
+def _set_up(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA journal_mode=WAL")
+    # Commits reach the WAL without an fsync each: a killed process loses nothing committed
+    # (only a power cut could), and a commit costs microseconds, not milliseconds.
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, "
+               "state TEXT NOT NULL, owner INTEGER, objectives TEXT, error TEXT)")
+    db.execute("CREATE TABLE IF NOT EXISTS accuracy (key TEXT PRIMARY KEY, "
+               "net TEXT NOT NULL, value REAL NOT NULL)")
 
 
 def _alive(pid: int | None) -> bool:

@@ -73,3 +73,25 @@ def test_a_dead_processes_claim_is_taken_over(network, tmp_path):
     state, stored = db.execute("SELECT state, objectives FROM results WHERE key = ?",
                                (key,)).fetchone()
     assert state == "done" and json.loads(stored)["latency"] > 0
+
+
+def _open_and_count(store: str) -> int:
+    from hwloop.arch import PRESETS
+    from hwloop.search import Oracle
+
+    oracle = Oracle(None, PRESETS["scalesim_default"], store)
+    try:
+        return oracle.stored()
+    finally:
+        oracle.close()
+
+
+def test_workers_creating_the_store_together_do_not_fail(tmp_path):
+    """Processes that open a new store at the same moment race to switch it to WAL; the
+    losers wait instead of failing with 'database is locked'."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    for attempt in range(5):
+        store = str(tmp_path / f"cache{attempt}.db")
+        with ProcessPoolExecutor(4) as pool:
+            assert list(pool.map(_open_and_count, [store] * 8)) == [0] * 8
