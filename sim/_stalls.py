@@ -59,7 +59,13 @@ EVENTS_MEMO_SIZE = 512
 def _untraced_events(shape: Layer, array, sram) -> MemoryEvents:
     from hwloop.arch import Dram
 
-    events = collect_layer_events(shape, Accelerator(array=array, sram=sram, dram=Dram()))
+    from ._fast_events import fast_events
+    from ._systolic import resets_on_turnover
+
+    if resets_on_turnover(sram):
+        events = fast_events(shape, array, sram)
+    else:
+        events = collect_layer_events(shape, Accelerator(array=array, sram=sram, dram=Dram()))
     for part in (events.ifmap, events.filter, events.ofmap):  # shared: nobody may change them
         for value in vars(part).values():
             if value is not None:

@@ -38,7 +38,8 @@ _H01 = np.uint64(0x0101010101010101)
 _S1, _S2, _S4, _S56 = np.uint64(1), np.uint64(2), np.uint64(4), np.uint64(56)
 
 # Buffer state, one int64 array: see _new_state.
-STAMP, IN_WINDOW, WINDOW, FETCHED, TURNOVERS, LATER, LAST_TURNOVER = range(7)
+STAMP, IN_WINDOW, WINDOW, FETCHED, TURNOVERS, LATER, LAST_TURNOVER, RECORD, PENDING, BLOCKS = \
+    range(10)
 
 
 @njit_inline
@@ -59,7 +60,7 @@ def _mask(lo, hi):
 
 @njit
 def _new_state(first_window, later_window):
-    st = np.zeros(7, dtype=np.int64)
+    st = np.zeros(10, dtype=np.int64)
     st[STAMP] = 1
     st[WINDOW] = first_window
     st[LATER] = later_window
@@ -158,7 +159,8 @@ def _line_pixels(bits, wstamp, stamp, e, pa, pb, ofmap_w, stride_h, stride_w, if
 
 @njit_inline
 def _count(st, added, position):
-    """Add ``added`` new words; turn the buffer over if that filled its window."""
+    """Add ``added`` new words; turn the buffer over if that filled its window (and, when
+    recording blocks, wait for the next block's first word)."""
     st[FETCHED] += added
     st[IN_WINDOW] += added
     if st[IN_WINDOW] == st[WINDOW]:
@@ -167,6 +169,17 @@ def _count(st, added, position):
         st[WINDOW] = st[LATER]
         st[TURNOVERS] += 1
         st[LAST_TURNOVER] = position
+        st[PENDING] = st[RECORD]
+
+
+@njit_inline
+def _count_demand(st, added, position, row, need):
+    """:func:`_count` for one demand in exact order: a block's first word gives its row."""
+    if added and st[PENDING]:
+        need[st[BLOCKS]] = row
+        st[BLOCKS] += 1
+        st[PENDING] = 0
+    _count(st, added, position)
 
 
 @njit_inline
@@ -202,14 +215,17 @@ def _fitting_steps(ru, temporal, t, steps, room):
 
 
 @njit
-def _skewed_fold(kind, base, ru, temporal, fold_position, lines, pix_row, pix_col, bits,
-                 wstamp, st, ifmap_h, ifmap_w, row_len, channels, el_dy):
+def _skewed_fold(kind, base, ru, temporal, fold_position, lines, row0, pix_row, pix_col, bits,
+                 wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy):
     """One OS (``kind`` 0: line ``c`` holds pixel ``base + c``) or WS (1: line ``c`` holds
-    element ``base + c``, time runs over pixels) fold, steps ``0 .. temporal + ru - 2``."""
+    element ``base + c``, time runs over pixels) fold, steps ``0 .. temporal + ru - 2``;
+    step ``t`` is demand row ``row0 + t``."""
     steps = temporal + ru - 1
     t = 0
     while t < steps:
-        s = _fitting_steps(ru, temporal, t, steps, st[WINDOW] - st[IN_WINDOW])
+        s = 0
+        if not st[PENDING]:
+            s = _fitting_steps(ru, temporal, t, steps, st[WINDOW] - st[IN_WINDOW])
         stamp = st[STAMP]
         added = 0
         if s > 0:  # no turnover possible: the span's words in any order
@@ -237,20 +253,22 @@ def _skewed_fold(kind, base, ru, temporal, fold_position, lines, pix_row, pix_co
                 p, e = t - c, base + c
             added = _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], e, e + 1, ifmap_h,
                          ifmap_w, row_len, channels, el_dy)
-            _count(st, added, fold_position + t * lines + c)
+            _count_demand(st, added, fold_position + t * lines + c, row0 + t, need)
         t += 1
 
 
 @njit
-def _ws_fold(base, ru, pixels, fold_position, lines, bits, wstamp, st, ofmap_w, stride_h,
-             stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch, patterns):
+def _ws_fold(base, ru, pixels, fold_position, lines, row0, bits, wstamp, st, need, ofmap_w,
+             stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch, patterns):
     """One WS fold (line ``c`` holds element ``base + c``; time runs over pixels) on
     channel-major bits: as :func:`_skewed_fold`, but a span costs a (strided) range per line
     and output row instead of a run per pixel."""
     steps = pixels + ru - 1
     t = 0
     while t < steps:
-        s = _fitting_steps(ru, pixels, t, steps, st[WINDOW] - st[IN_WINDOW])
+        s = 0
+        if not st[PENDING]:
+            s = _fitting_steps(ru, pixels, t, steps, st[WINDOW] - st[IN_WINDOW])
         if s > 0:  # no turnover possible: the span's words in any order
             t1 = t + s
             stamp = st[STAMP]
@@ -268,18 +286,21 @@ def _ws_fold(base, ru, pixels, fold_position, lines, bits, wstamp, st, ofmap_w, 
             added = _line_pixels(bits, wstamp, st[STAMP], base + c, t - c, t - c + 1, ofmap_w,
                                  stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch,
                                  patterns)
-            _count(st, added, fold_position + t * lines + c)
+            _count_demand(st, added, fold_position + t * lines + c, row0 + t, need)
         t += 1
 
 
 @njit
-def _is_tile(first_pixel, cu, first_element, ru, pix_row, pix_col, bits, wstamp, st, ifmap_h,
-             ifmap_w, row_len, channels, el_dy):
+def _is_tile(first_pixel, cu, first_element, ru, row0, pix_row, pix_col, bits, wstamp, st,
+             need, ifmap_h, ifmap_w, row_len, channels, el_dy):
     """One IS tile: elements ``first_element + ru - 1`` down to ``first_element``, each read
-    by pixels ``first_pixel .. first_pixel + cu - 1`` in order."""
+    by pixels ``first_pixel .. first_pixel + cu - 1`` in order; step ``i`` is row
+    ``row0 + i``."""
     t = 0
     while t < ru:
-        s = min(ru - t, (st[WINDOW] - st[IN_WINDOW] - 1) // cu)
+        s = 0
+        if not st[PENDING]:
+            s = min(ru - t, (st[WINDOW] - st[IN_WINDOW] - 1) // cu)
         top = first_element + ru - t  # steps t .. t+s-1 read elements top-s .. top-1
         if s > 0:
             added = 0
@@ -294,7 +315,7 @@ def _is_tile(first_pixel, cu, first_element, ru, pix_row, pix_col, bits, wstamp,
         for p in range(first_pixel, first_pixel + cu):
             added = _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], e, e + 1, ifmap_h,
                          ifmap_w, row_len, channels, el_dy)
-            _count(st, added, 0)
+            _count_demand(st, added, 0, row0 + t, need)
         t += 1
 
 
@@ -309,17 +330,24 @@ def _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w):
     return pix_row, pix_col
 
 
+#: Read programs: the order folds stream an operand through its buffer.
+#: PASSES: ``passes`` identical passes, each folds over ``spatial`` in lines of ``rows``
+#: (skewed; ``kind`` 0 lines hold pixels, 1 lines hold elements): the ifmap of OS and WS,
+#: the filter of IS. TILES: for each group of ``cols`` pixels, tiles of ``rows`` elements
+#: (the ifmap of IS, the filters of WS). COLUMN_FOLDS: for each group of ``cols`` lines, the
+#: same skewed fold once per row fold (the filters of OS).
+PASSES, TILES, COLUMN_FOLDS = 0, 1, 2
+
+
 @njit
-def _ifmap_dram_reads_bitset(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w,
-                             channels, stride_h, stride_w, ofmap_h, ofmap_w, num_filters,
-                             first_window, later_window, layout=-1):
-    """Words fetched from DRAM into the ifmap buffer (``dataflow``: 0 os, 1 ws, 2 is); equal
-    to ``_read_buffer._ifmap_dram_reads`` on every layer. ``layout`` forces WS's bit layout
-    (0 pixel-major, 1 channel-major; default: the cheaper one), for tests."""
-    pix_row, pix_col = _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w)
-    pixels = ofmap_h * ofmap_w
-    window = filter_h * filter_w * channels
-    row_len = filter_w * channels
+def _walk_program(program, kind, rows, cols, spatial, temporal, passes, row_folds, per_fold,
+                  row_shift, pix_row, pix_col, ifmap_h, ifmap_w, row_len, channels, ofmap_w,
+                  stride_h, stride_w, channel_major, first_window, later_window, record,
+                  need):
+    """Words fetched by one read buffer over a whole program; with ``record``, ``need[k]``
+    is the demand row of block ``k``'s first word (returns (fetched, blocks))."""
+    # elements: what lines hold in a WS-like pass and what tiles step through, else time
+    window = spatial if (program == TILES or (program == PASSES and kind == 1)) else temporal
     el_dy = np.empty(window, dtype=np.int64)
     el_dx = np.empty(window, dtype=np.int64)
     el_ch = np.empty(window, dtype=np.int64)
@@ -327,6 +355,115 @@ def _ifmap_dram_reads_bitset(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, f
         el_dy[e] = e // row_len
         el_dx[e] = (e % row_len) // channels
         el_ch[e] = e % channels
+    patterns = np.zeros(max(1, min(stride_w, 64)), dtype=np.uint64)  # bits ph, ph+stride, ..
+    for ph in range(patterns.size):
+        for b in range(ph, 64, patterns.size):
+            patterns[ph] |= _ONE << np.uint64(b)
+    words = (ifmap_h * ifmap_w * channels + 63) // 64
+    bits = np.empty(words, dtype=np.uint64)  # one bit per operand word; valid where stamped
+    wstamp = np.zeros(words, dtype=np.int64)
+    st = _new_state(first_window, later_window)
+    st[RECORD] = record
+    st[PENDING] = record  # block 0 waits for its first word
+    if program == TILES:
+        pixels = temporal
+        for fc in range((pixels + cols - 1) // cols):
+            cu = min(cols, pixels - fc * cols)
+            if not st[PENDING] and st[IN_WINDOW] + cu * spatial < st[WINDOW]:
+                added = 0  # no turnover in this column fold: its words in any order
+                for p in range(fc * cols, fc * cols + cu):
+                    added += _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], 0, spatial,
+                                  ifmap_h, ifmap_w, row_len, channels, el_dy)
+                _count(st, added, 0)
+                continue
+            for fr in range(row_folds):
+                ru = min(rows, spatial - fr * rows)
+                _is_tile(fc * cols, cu, fr * rows, ru,
+                         (fc * row_folds + fr) * per_fold + rows - ru, pix_row, pix_col, bits,
+                         wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy)
+        return st[FETCHED], st[BLOCKS]
+    if program == COLUMN_FOLDS:
+        for fc in range(passes):
+            cu = min(cols, spatial - fc * cols)
+            for fr in range(row_folds):
+                _skewed_fold(0, fc * cols, cu, temporal, 0, cols, (fc * row_folds + fr) * per_fold,
+                             pix_row, pix_col, bits, wstamp, st, need, ifmap_h, ifmap_w,
+                             row_len, channels, el_dy)
+        return st[FETCHED], st[BLOCKS]
+    fold_span = (temporal + rows) * rows  # positions reserved per fold (turnover offsets)
+    pass_rows = row_folds * per_fold
+    # The buffer after a pass holds exactly the words read since its last turnover, so two
+    # passes whose last turnovers sit at the same place leave the same state, and the passes
+    # after them repeat: once an offset recurs, the rest of the passes cycle.
+    seen = {np.int64(0): np.int64(0)}
+    seen.clear()
+    per_pass = np.zeros(passes, dtype=np.int64)
+    pass_blocks = np.zeros(passes + 1, dtype=np.int64)
+    for rep in range(passes):
+        before, start_fetched = st[TURNOVERS], st[FETCHED]
+        pass_start = rep * row_folds * fold_span
+        pass_blocks[rep] = st[BLOCKS]
+        for fr in range(row_folds):
+            ru = min(rows, spatial - fr * rows)
+            row0 = (rep * row_folds + fr) * per_fold + row_shift
+            if channel_major:
+                _ws_fold(fr * rows, ru, temporal, pass_start + fr * fold_span, rows, row0, bits,
+                         wstamp, st, need, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w, el_dy,
+                         el_dx, el_ch, patterns)
+            else:
+                _skewed_fold(kind, fr * rows, ru, temporal, pass_start + fr * fold_span, rows,
+                             row0, pix_row, pix_col, bits, wstamp, st, need, ifmap_h, ifmap_w,
+                             row_len, channels, el_dy)
+        per_pass[rep] = st[FETCHED] - start_fetched
+        pass_blocks[rep + 1] = st[BLOCKS]
+        if st[TURNOVERS] == before:
+            break  # everything this pass reads is resident: later passes fetch nothing
+        offset = st[LAST_TURNOVER] - pass_start
+        if offset in seen:
+            first = seen[offset]  # passes first+1 .. rep repeat from here on
+            period = rep - first
+            for i in range(passes - rep - 1):
+                source = first + 1 + i % period
+                st[FETCHED] += per_pass[source]
+                if record:
+                    shift = (rep + 1 + i - source) * pass_rows
+                    for k in range(pass_blocks[source], pass_blocks[source + 1]):
+                        need[st[BLOCKS]] = need[k] + shift
+                        st[BLOCKS] += 1
+            break
+        seen[offset] = rep
+    return st[FETCHED], st[BLOCKS]
+
+
+@njit
+def _ifmap_dram_reads_bitset(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w,
+                             channels, stride_h, stride_w, ofmap_h, ofmap_w, num_filters,
+                             first_window, later_window, layout=-1):
+    """Words fetched from DRAM into the ifmap buffer (``dataflow``: 0 os, 1 ws, 2 is); equal
+    to ``_read_buffer._ifmap_dram_reads`` on every layer. ``layout`` forces WS's bit layout
+    (0 pixel-major, 1 channel-major; default: the cheaper one), for tests."""
+    need = np.zeros(1, dtype=np.int64)
+    fetched, _ = _ifmap_walk(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w,
+                             channels, stride_h, stride_w, ofmap_h, ofmap_w, num_filters,
+                             first_window, later_window, layout, 0, need)
+    return fetched
+
+
+@njit
+def _ifmap_walk(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels, stride_h,
+                stride_w, ofmap_h, ofmap_w, num_filters, first_window, later_window, layout,
+                record, need):
+    """The ifmap stream of ``dataflow`` through its buffer: (words fetched, blocks)."""
+    pix_row, pix_col = _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w)
+    pixels = ofmap_h * ofmap_w
+    window = filter_h * filter_w * channels
+    row_len = filter_w * channels
+    if dataflow == 2:
+        per_fold = 2 * rows + cols + num_filters - 2
+        return _walk_program(TILES, 0, rows, cols, window, pixels, 0,
+                             (window + rows - 1) // rows, per_fold, 0, pix_row, pix_col,
+                             ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w,
+                             False, first_window, later_window, record, need)
     # WS spans cost about a run per pixel pixel-major, or a (strided) range per line and
     # output row channel-major: take the cheaper layout (weights measured on ResNet-18).
     lines_used = min(rows, window)
@@ -338,61 +475,104 @@ def _ifmap_dram_reads_bitset(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, f
                          and channel_major_cost < pixel_major_cost)
     else:
         channel_major = dataflow == 1 and layout == 1 and stride_w <= 64
-    patterns = np.zeros(max(1, min(stride_w, 64)), dtype=np.uint64)  # bits ph, ph+stride, ..
-    for ph in range(patterns.size):
-        for b in range(ph, 64, patterns.size):
-            patterns[ph] |= _ONE << np.uint64(b)
-    words = (ifmap_h * ifmap_w * channels + 63) // 64
-    bits = np.empty(words, dtype=np.uint64)  # one bit per ifmap word; valid where stamped
-    wstamp = np.zeros(words, dtype=np.int64)
-    st = _new_state(first_window, later_window)
-    if dataflow == 2:
-        for fc in range((pixels + cols - 1) // cols):
-            cu = min(cols, pixels - fc * cols)
-            if st[IN_WINDOW] + cu * window < st[WINDOW]:  # no turnover in this column fold:
-                added = 0  # its tiles' words in any order, a whole window per pixel
-                for p in range(fc * cols, fc * cols + cu):
-                    added += _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], 0, window,
-                                  ifmap_h, ifmap_w, row_len, channels, el_dy)
-                _count(st, added, 0)
-                continue
-            for fr in range((window + rows - 1) // rows):
-                _is_tile(fc * cols, cu, fr * rows, min(rows, window - fr * rows), pix_row,
-                         pix_col, bits, wstamp, st, ifmap_h, ifmap_w, row_len, channels, el_dy)
-        return st[FETCHED]
     spatial = pixels if dataflow == 0 else window
     temporal = window if dataflow == 0 else pixels
+    if dataflow == 0:
+        per_fold, shift = temporal + rows + cols - 2, 0
+    else:
+        per_fold, shift = 2 * rows + cols + temporal - 2, rows
+    return _walk_program(PASSES, dataflow, rows, cols, spatial, temporal,
+                         (num_filters + cols - 1) // cols, (spatial + rows - 1) // rows,
+                         per_fold, shift, pix_row, pix_col, ifmap_h, ifmap_w, row_len, channels,
+                         ofmap_w, stride_h, stride_w, channel_major, first_window, later_window,
+                         record, need)
+
+
+@njit
+def _filter_walk(dataflow, rows, cols, window, num_filters, pixels, first_window, later_window,
+                 record, need):
+    """The filter stream of ``dataflow`` through its buffer: (words fetched, blocks). The
+    filters are laid out as a 1 x ``num_filters`` image of ``window`` channels, so filter
+    ``n`` element ``w`` is word ``n * window + w``, as in the demand matrices."""
+    pix_row = np.zeros(num_filters, dtype=np.int64)
+    pix_col = np.arange(num_filters)
+    row_folds = (window + rows - 1) // rows
+    if dataflow == 0:  # column c holds filter c0 + c; time runs over its elements
+        pixel_folds = (pixels + rows - 1) // rows
+        return _walk_program(COLUMN_FOLDS, 0, rows, cols, num_filters, window,
+                             (num_filters + cols - 1) // cols, pixel_folds,
+                             window + rows + cols - 2, 0, pix_row, pix_col, 1, num_filters,
+                             window, window, num_filters, 1, 1, False, first_window,
+                             later_window, record, need)
+    per_fold = 2 * rows + cols + (pixels if dataflow == 1 else num_filters) - 2
+    if dataflow == 1:  # stationary: row fold fr's elements bottom-up, across the columns
+        return _walk_program(TILES, 0, rows, cols, window, num_filters, 0, row_folds, per_fold,
+                             0, pix_row, pix_col, 1, num_filters, window, window, num_filters,
+                             1, 1, False, first_window, later_window, record, need)
+    # IS: row r holds element r0 + r; time runs over the filters; once per pixel fold
+    return _walk_program(PASSES, 1, rows, cols, window, num_filters,
+                         (pixels + cols - 1) // cols, row_folds, per_fold, rows, pix_row,
+                         pix_col, 1, num_filters, window, window, num_filters, 1, 1, False,
+                         first_window, later_window, record, need)
+
+
+@njit
+def _write_chunks(dataflow, rows, cols, spatial, other, temporal, per_fold, half):
+    """The ofmap buffer's halves in closed form: for each chunk of ``half`` words written, the
+    demand rows of its first and last write (the last chunk may be partial).
+
+    In every fold the written tile is a skewed band: column ``j`` writes ``length`` words on
+    consecutive rows starting ``j`` rows after the band's first row (OS: ``length`` is the
+    fold's pixels, after the ``temporal - 1`` rows of accumulation and the flip; WS and IS:
+    ``length`` is the temporal extent, after ``2 * rows - 1`` rows), so the writes up to any
+    row follow from :func:`_demands_before`."""
     row_folds = (spatial + rows - 1) // rows
-    passes = (num_filters + cols - 1) // cols
-    fold_span = (temporal + rows) * rows  # positions reserved per fold (turnover offsets)
-    # The buffer after a pass holds exactly the words read since its last turnover, so two
-    # passes whose last turnovers sit at the same place leave the same state, and the passes
-    # after them repeat: once an offset recurs, the rest of the passes cycle.
-    seen = {np.int64(0): np.int64(0)}
-    seen.clear()
-    per_pass = np.zeros(passes, dtype=np.int64)
-    for rep in range(passes):
-        before, start_fetched = st[TURNOVERS], st[FETCHED]
-        pass_start = rep * row_folds * fold_span
+    col_folds = (other + cols - 1) // cols
+    total = 0
+    for fc in range(col_folds):
+        cu = min(cols, other - fc * cols)
         for fr in range(row_folds):
             ru = min(rows, spatial - fr * rows)
-            if channel_major:
-                _ws_fold(fr * rows, ru, temporal, pass_start + fr * fold_span, rows, bits,
-                         wstamp, st, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w, el_dy,
-                         el_dx, el_ch, patterns)
+            total += cu * (ru if dataflow == 0 else temporal)
+    chunks = (total + half - 1) // half
+    start_row = np.zeros(chunks, dtype=np.int64)
+    fill_row = np.zeros(chunks, dtype=np.int64)
+    words = np.full(chunks, half, dtype=np.int64)
+    if chunks:
+        words[-1] = total - (chunks - 1) * half
+    written = 0
+    k_start = 0  # next chunk whose first word is still to come
+    k_fill = 0  # next chunk whose last word is still to come
+    for fc in range(col_folds):
+        cu = min(cols, other - fc * cols)
+        for fr in range(row_folds):
+            ru = min(rows, spatial - fr * rows)
+            if dataflow == 0:
+                length, offset = ru, temporal - 1 + rows - ru
             else:
-                _skewed_fold(dataflow, fr * rows, ru, temporal, pass_start + fr * fold_span,
-                             rows, pix_row, pix_col, bits, wstamp, st, ifmap_h, ifmap_w,
-                             row_len, channels, el_dy)
-        per_pass[rep] = st[FETCHED] - start_fetched
-        if st[TURNOVERS] == before:
-            break  # everything this pass reads is resident: later passes fetch nothing
-        offset = st[LAST_TURNOVER] - pass_start
-        if offset in seen:
-            first = seen[offset]  # passes first+1 .. rep repeat from here on
-            period = rep - first
-            for i in range(passes - rep - 1):
-                st[FETCHED] += per_pass[first + 1 + i % period]
-            break
-        seen[offset] = rep
-    return st[FETCHED]
+                length, offset = temporal, 2 * rows - 1
+            band = (fc * row_folds + fr) * per_fold + offset
+            here = cu * length
+            while k_start < chunks and k_start * half < written + here:
+                start_row[k_start] = band + _row_of_write(k_start * half - written + 1, cu,
+                                                          length)
+                k_start += 1
+            while k_fill < chunks and min((k_fill + 1) * half, total) <= written + here:
+                fill_row[k_fill] = band + _row_of_write(
+                    min((k_fill + 1) * half, total) - written, cu, length)
+                k_fill += 1
+            written += here
+    return start_row, fill_row, words
+
+
+@njit
+def _row_of_write(m, cu, length):
+    """Band row of the ``m``-th write (1-based) of a band of ``cu`` columns x ``length``."""
+    lo, hi = 0, cu + length - 2  # the smallest u with writes through row u >= m
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _demands_before(mid + 1, cu, length) >= m:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
