@@ -330,13 +330,64 @@ def _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w):
     return pix_row, pix_col
 
 
-#: Read programs: the order folds stream an operand through its buffer.
-#: PASSES: ``passes`` identical passes, each folds over ``spatial`` in lines of ``rows``
-#: (skewed; ``kind`` 0 lines hold pixels, 1 lines hold elements): the ifmap of OS and WS,
-#: the filter of IS. TILES: for each group of ``cols`` pixels, tiles of ``rows`` elements
-#: (the ifmap of IS, the filters of WS). COLUMN_FOLDS: for each group of ``cols`` lines, the
-#: same skewed fold once per row fold (the filters of OS).
-PASSES, TILES, COLUMN_FOLDS = 0, 1, 2
+@njit
+def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_rows, row_base,
+            channel_major, pix_row, pix_col, bits, wstamp, st, need, ifmap_h, ifmap_w, row_len,
+            channels, ofmap_w, stride_h, stride_w, el_dy, el_dx, el_ch, patterns):
+    """``passes`` identical passes of ``folds`` skewed folds (lines ``base + fr * rows ..``,
+    ``spatial`` of them in all); pass ``p`` fold ``fr`` starts at demand row
+    ``row_base + p * pass_rows + fr * per_fold``.
+
+    The buffer after a pass holds exactly the words read since its last turnover, so two
+    passes whose last turnovers sit at the same place leave the same state and the passes
+    after them repeat: once an offset recurs the rest cycle (their blocks shifted by whole
+    passes), and after a pass without a turnover everything it reads is resident."""
+    record = st[RECORD]
+    fold_span = (temporal + rows) * rows  # positions reserved per fold (turnover offsets)
+    seen = {np.int64(0): np.int64(0)}
+    seen.clear()
+    per_pass = np.zeros(passes, dtype=np.int64)
+    pass_blocks = np.zeros(passes + 1, dtype=np.int64)
+    for rep in range(passes):
+        before, start_fetched = st[TURNOVERS], st[FETCHED]
+        pass_start = rep * folds * fold_span
+        pass_blocks[rep] = st[BLOCKS]
+        for fr in range(folds):
+            ru = min(rows, spatial - fr * rows)
+            row0 = row_base + rep * pass_rows + fr * per_fold
+            if channel_major:
+                _ws_fold(base + fr * rows, ru, temporal, pass_start + fr * fold_span, rows, row0,
+                         bits, wstamp, st, need, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w,
+                         el_dy, el_dx, el_ch, patterns)
+            else:
+                _skewed_fold(kind, base + fr * rows, ru, temporal, pass_start + fr * fold_span,
+                             rows, row0, pix_row, pix_col, bits, wstamp, st, need, ifmap_h,
+                             ifmap_w, row_len, channels, el_dy)
+        per_pass[rep] = st[FETCHED] - start_fetched
+        pass_blocks[rep + 1] = st[BLOCKS]
+        if st[TURNOVERS] == before:
+            break  # everything this pass reads is resident: later passes fetch nothing
+        offset = st[LAST_TURNOVER] - pass_start
+        if offset in seen:
+            first = seen[offset]  # passes first+1 .. rep repeat from here on
+            period = rep - first
+            for i in range(passes - rep - 1):
+                source = first + 1 + i % period
+                st[FETCHED] += per_pass[source]
+                if record:
+                    shift = (rep + 1 + i - source) * pass_rows
+                    for k in range(pass_blocks[source], pass_blocks[source + 1]):
+                        need[st[BLOCKS]] = need[k] + shift
+                        st[BLOCKS] += 1
+            break
+        seen[offset] = rep
+
+
+#: Read programs: the order folds stream the ifmap through its buffer. PASSES: ``passes``
+#: identical passes, each folds over ``spatial`` in lines of ``rows`` (skewed; ``kind`` 0
+#: lines hold pixels (OS), 1 lines hold elements (WS)). TILES: for each group of ``cols``
+#: pixels, tiles of ``rows`` elements (IS).
+PASSES, TILES = 0, 1
 
 
 @njit
@@ -382,56 +433,10 @@ def _walk_program(program, kind, rows, cols, spatial, temporal, passes, row_fold
                          (fc * row_folds + fr) * per_fold + rows - ru, pix_row, pix_col, bits,
                          wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy)
         return st[FETCHED], st[BLOCKS]
-    if program == COLUMN_FOLDS:
-        for fc in range(passes):
-            cu = min(cols, spatial - fc * cols)
-            for fr in range(row_folds):
-                _skewed_fold(0, fc * cols, cu, temporal, 0, cols, (fc * row_folds + fr) * per_fold,
-                             pix_row, pix_col, bits, wstamp, st, need, ifmap_h, ifmap_w,
-                             row_len, channels, el_dy)
-        return st[FETCHED], st[BLOCKS]
-    fold_span = (temporal + rows) * rows  # positions reserved per fold (turnover offsets)
-    pass_rows = row_folds * per_fold
-    # The buffer after a pass holds exactly the words read since its last turnover, so two
-    # passes whose last turnovers sit at the same place leave the same state, and the passes
-    # after them repeat: once an offset recurs, the rest of the passes cycle.
-    seen = {np.int64(0): np.int64(0)}
-    seen.clear()
-    per_pass = np.zeros(passes, dtype=np.int64)
-    pass_blocks = np.zeros(passes + 1, dtype=np.int64)
-    for rep in range(passes):
-        before, start_fetched = st[TURNOVERS], st[FETCHED]
-        pass_start = rep * row_folds * fold_span
-        pass_blocks[rep] = st[BLOCKS]
-        for fr in range(row_folds):
-            ru = min(rows, spatial - fr * rows)
-            row0 = (rep * row_folds + fr) * per_fold + row_shift
-            if channel_major:
-                _ws_fold(fr * rows, ru, temporal, pass_start + fr * fold_span, rows, row0, bits,
-                         wstamp, st, need, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w, el_dy,
-                         el_dx, el_ch, patterns)
-            else:
-                _skewed_fold(kind, fr * rows, ru, temporal, pass_start + fr * fold_span, rows,
-                             row0, pix_row, pix_col, bits, wstamp, st, need, ifmap_h, ifmap_w,
-                             row_len, channels, el_dy)
-        per_pass[rep] = st[FETCHED] - start_fetched
-        pass_blocks[rep + 1] = st[BLOCKS]
-        if st[TURNOVERS] == before:
-            break  # everything this pass reads is resident: later passes fetch nothing
-        offset = st[LAST_TURNOVER] - pass_start
-        if offset in seen:
-            first = seen[offset]  # passes first+1 .. rep repeat from here on
-            period = rep - first
-            for i in range(passes - rep - 1):
-                source = first + 1 + i % period
-                st[FETCHED] += per_pass[source]
-                if record:
-                    shift = (rep + 1 + i - source) * pass_rows
-                    for k in range(pass_blocks[source], pass_blocks[source + 1]):
-                        need[st[BLOCKS]] = need[k] + shift
-                        st[BLOCKS] += 1
-            break
-        seen[offset] = rep
+    _repeat(kind, passes, row_folds, 0, spatial, rows, temporal, per_fold,
+            row_folds * per_fold, row_shift, channel_major, pix_row, pix_col, bits, wstamp, st,
+            need, ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w, el_dy,
+            el_dx, el_ch, patterns)
     return st[FETCHED], st[BLOCKS]
 
 
@@ -491,29 +496,63 @@ def _ifmap_walk(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, chan
 @njit
 def _filter_walk(dataflow, rows, cols, window, num_filters, pixels, first_window, later_window,
                  record, need):
-    """The filter stream of ``dataflow`` through its buffer: (words fetched, blocks). The
-    filters are laid out as a 1 x ``num_filters`` image of ``window`` channels, so filter
-    ``n`` element ``w`` is word ``n * window + w``, as in the demand matrices."""
-    pix_row = np.zeros(num_filters, dtype=np.int64)
-    pix_col = np.arange(num_filters)
+    """The filter stream of ``dataflow`` through its buffer: (words fetched, blocks), in
+    closed form. ``record`` is accepted for symmetry with :func:`_ifmap_walk`.
+
+    Every filter stream repeats runs of distinct words (filter ``n`` element ``w`` is word
+    ``n * window + w``): OS reads column fold ``fc``'s ``cu * window`` weights once per pixel
+    fold, WS every weight once, IS every weight once per pixel fold. Within a window the
+    demands of a run are all misses until the window fills (a turnover) or holds the whole
+    run (then the run's later repeats all hit), so blocks start every window's worth of
+    demands, and a block's need row is the row of the demand it starts at."""
+    fetched, blocks, in_window, size = 0, 0, 0, first_window
+    if dataflow == 0:
+        segments, repeats, per_fold = (num_filters + cols - 1) // cols, (pixels + rows - 1) // rows, \
+            window + rows + cols - 2
+    elif dataflow == 1:
+        segments, repeats, per_fold = 1, 1, 2 * rows + cols + pixels - 2
+    else:
+        segments, repeats, per_fold = 1, (pixels + cols - 1) // cols, \
+            2 * rows + cols + num_filters - 2
+    for seg in range(segments):
+        cu = min(cols, num_filters - seg * cols)
+        run = cu * window if dataflow == 0 else window * num_filters
+        total = repeats * run
+        pos = 0
+        in_run = 0  # this run's words in the current window
+        while pos < total and in_run < run:
+            if in_window == 0:  # a new block: its first word is the demand at pos
+                need[blocks] = _filter_row(dataflow, rows, cols, window, num_filters, seg,
+                                           repeats, per_fold, pos // run, pos % run)
+                blocks += 1
+            can = min(size - in_window, run - in_run, total - pos)
+            fetched += can
+            in_window += can
+            in_run += can
+            pos += can
+            if in_window == size:
+                in_window, size, in_run = 0, later_window, 0
+    return fetched, blocks
+
+
+@njit
+def _filter_row(dataflow, rows, cols, window, num_filters, seg, repeats, per_fold, rep, q):
+    """Demand row of the ``q``-th demand of repeat ``rep`` of run ``seg``."""
     row_folds = (window + rows - 1) // rows
-    if dataflow == 0:  # column c holds filter c0 + c; time runs over its elements
-        pixel_folds = (pixels + rows - 1) // rows
-        return _walk_program(COLUMN_FOLDS, 0, rows, cols, num_filters, window,
-                             (num_filters + cols - 1) // cols, pixel_folds,
-                             window + rows + cols - 2, 0, pix_row, pix_col, 1, num_filters,
-                             window, window, num_filters, 1, 1, False, first_window,
-                             later_window, record, need)
-    per_fold = 2 * rows + cols + (pixels if dataflow == 1 else num_filters) - 2
-    if dataflow == 1:  # stationary: row fold fr's elements bottom-up, across the columns
-        return _walk_program(TILES, 0, rows, cols, window, num_filters, 0, row_folds, per_fold,
-                             0, pix_row, pix_col, 1, num_filters, window, window, num_filters,
-                             1, 1, False, first_window, later_window, record, need)
-    # IS: row r holds element r0 + r; time runs over the filters; once per pixel fold
-    return _walk_program(PASSES, 1, rows, cols, window, num_filters,
-                         (pixels + cols - 1) // cols, row_folds, per_fold, rows, pix_row,
-                         pix_col, 1, num_filters, window, window, num_filters, 1, 1, False,
-                         first_window, later_window, record, need)
+    if dataflow == 0:  # skewed: line c holds filter c0 + c, time over its elements
+        cu = min(cols, num_filters - seg * cols)
+        return (seg * repeats + rep) * per_fold + _row_of_write(q + 1, cu, window)
+    if dataflow == 1:  # column folds of tiles: elements bottom-up, filters across
+        fc = q // (cols * window)
+        cu = min(cols, num_filters - fc * cols)
+        q -= fc * cols * window
+        fr = q // (cu * rows)
+        ru = min(rows, window - fr * rows)
+        return (fc * row_folds + fr) * per_fold + rows - ru + (q - fr * cu * rows) // cu
+    fr = q // (rows * num_filters)  # IS: skewed, line r holds element r0 + r
+    ru = min(rows, window - fr * rows)
+    return ((rep * row_folds + fr) * per_fold + rows
+            + _row_of_write(q - fr * rows * num_filters + 1, ru, num_filters))
 
 
 @njit
