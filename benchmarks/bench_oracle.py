@@ -10,9 +10,9 @@ Numba kernels compiled on another network before the clock starts.
 Two regimes, reported separately:
 
 * ``oracle``: the oracle as shipped. It walks an ifmap buffer once per (layer, array,
-  dataflow, ifmap buffer) and reuses that exact count for every other point sharing it
-  (``hwloop.sim._systolic._walked_ifmap_fetches``), so the rate depends on how a space
-  shares those; the space here varies every buffer and the array.
+  dataflow, ifmap buffer) and reuses that exact walk (count and block rows) for every other
+  point sharing it (``hwloop.sim._systolic._walked_ifmap``), so the rate depends on how a
+  space shares those; the space here varies every buffer and the array.
 * ``raw``: that memo is cleared after every point, so every point is simulated from
   nothing (the cost of a point no earlier point shares anything with).
 
@@ -61,26 +61,26 @@ def _warm(bandwidth: int | None) -> int:
     """Compile every kernel in this worker on a small network (not the measured one)."""
     from hwloop.sim import simulate_totals
     from hwloop.sim._stalls import _untraced_events
-    from hwloop.sim._systolic import _walked_ifmap_fetches
+    from hwloop.sim._systolic import _walked_ifmap
 
     net = builtin_network("alexnet")
     for dataflow in SPACE["dataflow"]:
         simulate_totals(net, _base(bandwidth).with_overrides(dataflow=dataflow, rows=8, cols=8))
-    _walked_ifmap_fetches.cache_clear()
+    _walked_ifmap.cache_clear()
     _untraced_events.cache_clear()
     return os.getpid()
 
 
 def _evaluate(store: str, bandwidth: int | None, points: list[dict], raw: bool) -> list[dict]:
     from hwloop.sim._stalls import _untraced_events
-    from hwloop.sim._systolic import _walked_ifmap_fetches
+    from hwloop.sim._systolic import _walked_ifmap
 
     oracle = Oracle(builtin_network(NETWORK), _base(bandwidth), store)
     out = []
     for point in points:
         out.append(oracle.evaluate(point))
         if raw:
-            _walked_ifmap_fetches.cache_clear()
+            _walked_ifmap.cache_clear()
             _untraced_events.cache_clear()
     oracle.close()
     return out

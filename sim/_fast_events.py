@@ -19,7 +19,7 @@ from hwloop.traces import Layer
 
 from ._demand import demand_row_count
 from ._memory_events import MemoryEvents, ReadBlocks, WriteChunks
-from .kernels._bitset_buffer import _filter_walk, _ifmap_walk, _write_chunks
+from .kernels._bitset_buffer import _filter_walk, _write_chunks
 
 _CODE = {Dataflow.OS: 0, Dataflow.WS: 1, Dataflow.IS: 2}
 
@@ -27,7 +27,7 @@ _CODE = {Dataflow.OS: 0, Dataflow.WS: 1, Dataflow.IS: 2}
 def fast_events(layer: Layer, array: SystolicArray, sram: Sram) -> MemoryEvents:
     """The events :func:`hwloop.sim._stalls.collect_layer_events` gives (one channel group),
     for buffers whose turnover resets them (see :func:`hwloop.sim._systolic.resets_on_turnover`)."""
-    from ._systolic import _sram_traffic, buffer_windows, fold_plan
+    from ._systolic import _sram_traffic, _walked_ifmap, buffer_windows, fold_plan
 
     code = _CODE[array.dataflow]
     rows, cols = array.rows, array.cols
@@ -37,17 +37,18 @@ def fast_events(layer: Layer, array: SystolicArray, sram: Sram) -> MemoryEvents:
     blocks = []
     for operand, reads in (("ifmap", ifmap_reads), ("filter", filter_reads)):
         first, later = buffer_windows(sram.words(operand), sram.active_fraction)
-        need = np.zeros(3 + reads // max(1, min(first, later)), dtype=np.int64)
-        if operand == "ifmap":
-            fetched, count = _ifmap_walk(
+        if operand == "ifmap":  # the stall-free engine's walk, shared through its memo
+            fetched, need = _walked_ifmap(
                 code, rows, cols, layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w,
                 layer.channel_group, layer.stride_h, layer.stride_w, layer.ofmap_h,
-                layer.ofmap_w, layer.num_filters, first, later, -1, 1, need)
+                layer.ofmap_w, layer.num_filters, first, later)
+            count = need.size
         else:
+            need = np.zeros(3 + reads // max(1, min(first, later)), dtype=np.int64)
             fetched, count = _filter_walk(code, rows, cols, window, filters, pixels, first,
                                           later, 1, need)
-        blocks.append(ReadBlocks(need[:count].copy(), _block_words(int(fetched), first, later,
-                                                                    int(count))))
+            need = need[:count].copy()
+        blocks.append(ReadBlocks(need, _block_words(int(fetched), first, later, int(count))))
     half = max(1, math.ceil(sram.words("ofmap") * sram.active_fraction))
     start, fill, words = _write_chunks(code, rows, cols, plan.spatial_rows, plan.spatial_cols,
                                        plan.temporal, plan.rows_per_fold, half)

@@ -23,13 +23,15 @@ from __future__ import annotations
 import functools
 import math
 import os
+
+import numpy as np
 from dataclasses import dataclass, replace
 
 from hwloop.arch import Accelerator, Dataflow, Dram
 from hwloop.traces import InputError, Layer
 
 from .kernels._distinct_stream import _distinct_ifmap_fetches, _filter_fetches as _filter_kernel
-from .kernels._bitset_buffer import _ifmap_dram_reads_bitset
+from .kernels._bitset_buffer import _ifmap_walk
 from .kernels._write_buffer import _scalesim_ofmap_drain
 
 #: Report columns only a finite memory system fills (None when DRAM is unlimited).
@@ -257,15 +259,32 @@ def _ifmap_fetches(layer: Layer, code: int, rows: int, cols: int, first: int, la
                                  layer.num_filters, first, later)
 
 
-#: Walked ifmap counts kept per process. The count is a pure function of these integers, and
-#: in a design-space search many points share them (every ofmap size, filter size, bandwidth
-#: and energy table with the same array, dataflow and ifmap buffer), so each is walked once.
-IFMAP_MEMO_SIZE = 1 << 16
+#: Walked ifmap buffers kept per process (at most this many). A walk is a pure function of
+#: these integers, and in a design-space search many points share them (every ofmap size,
+#: filter size, bandwidth and energy table with the same array, dataflow and ifmap buffer),
+#: so each is walked once; the stall-free count and the finite-bandwidth events share it.
+IFMAP_MEMO_SIZE = 1 << 14
+
+
+def _walked_ifmap_fetches(*args: int) -> int:
+    return _walked_ifmap(*args)[0]
 
 
 @functools.lru_cache(maxsize=IFMAP_MEMO_SIZE)
-def _walked_ifmap_fetches(*args: int) -> int:
-    return int(_ifmap_dram_reads_bitset(*args))
+def _walked_ifmap(code: int, rows: int, cols: int, ifmap_h: int, ifmap_w: int, filter_h: int,
+                  filter_w: int, channels: int, stride_h: int, stride_w: int, ofmap_h: int,
+                  ofmap_w: int, num_filters: int, first: int,
+                  later: int) -> tuple[int, np.ndarray]:
+    """(words fetched, demand row of each buffer block's first word) of the ifmap walk."""
+    pixels, window = ofmap_h * ofmap_w, filter_h * filter_w * channels
+    passes = 1 if code == 2 else -(-num_filters // cols)
+    need = np.zeros(3 + passes * pixels * window // max(1, min(first, later)), dtype=np.int64)
+    fetched, blocks = _ifmap_walk(code, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w,
+                                  channels, stride_h, stride_w, ofmap_h, ofmap_w, num_filters,
+                                  first, later, -1, 1, need)
+    rows_of_blocks = need[:blocks].copy()
+    rows_of_blocks.flags.writeable = False  # shared by every caller
+    return int(fetched), rows_of_blocks
 
 
 @functools.lru_cache(maxsize=1)
