@@ -58,13 +58,11 @@ def fast_events(layer: Layer, array: SystolicArray, sram: Sram) -> MemoryEvents:
 
 def _block_words(fetched: int, first: int, later: int, count: int) -> np.ndarray:
     """Words per block: the first window, then later windows, the last one partial."""
-    if fetched == 0:
-        return np.zeros(0, dtype=np.int64)
-    words = [min(fetched, first)]
-    left = fetched - words[0]
-    while left > 0:
-        words.append(min(left, later))
-        left -= words[-1]
-    if len(words) != count:  # pragma: no cover - a kernel bug, not an input error
-        raise AssertionError(f"{count} block rows for {len(words)} blocks")
-    return np.array(words, dtype=np.int64)
+    blocks = 0 if fetched == 0 else 1 + -(-max(0, fetched - first) // later)
+    if blocks != count:  # pragma: no cover - a kernel bug, not an input error
+        raise AssertionError(f"{count} block rows for {blocks} blocks")
+    words = np.full(blocks, later, dtype=np.int64)
+    if blocks:
+        words[0] = min(fetched, first)
+        words[-1] = fetched - (words[0] + (blocks - 2) * later if blocks > 1 else 0)
+    return words
