@@ -26,6 +26,14 @@ _EXPORTS = {
     "MemoryTiming": "._pipe",
     "simulate_scalesim_user": "._scalesim_user",
     "time_events_simpy": "._dram_system",
+    # analog noise on accuracy (these import torch when first used)
+    "AnalogNoise": "._analog_noise",
+    "PCMNoiseModel": "._analog_noise",
+    "Converters": "._analog_noise",
+    "convert_to_analog": "._analog_noise",
+    "program_analog": "._analog_noise",
+    "drift_analog": "._analog_noise",
+    "accuracy_over_time": "._analog_accuracy",
 }
 
 __all__ = sorted(_EXPORTS)
