@@ -34,8 +34,53 @@ def accuracy_key(spec: NetSpec) -> str:
 def measure_accuracy(spec: NetSpec, seed: int | None = None) -> float:
     """Held-out accuracy (a fraction) of ``spec`` after the recipe's training."""
     torch = _require()
+    _, _, x_test, y_test = _digits()
+    model = trained_module(spec, seed)
+    with torch.no_grad():
+        predicted = model(x_test).argmax(dim=1)
+    return int((predicted == y_test).sum()) / len(y_test)
+
+
+#: Analog accuracy: the trained network's conv and linear layers on PCM crossbars (hwloop's
+#: default noise model: programming and read noise, drift with global compensation, 7-bit
+#: DACs, 9-bit ADCs), read after this long, averaged over these noise seeds.
+ANALOG_RECIPE = {"time_s": 86400.0, "seeds": 3}
+
+
+def analog_noise(dac_bits: int = 7, adc_bits: int = 9) -> Any:
+    """hwloop's default analog noise with the chip's converter resolutions."""
+    from hwloop.sim import AnalogNoise, Converters
+
+    return AnalogNoise(converters=Converters(dac_bits=dac_bits, adc_bits=adc_bits))
+
+
+def analog_accuracy_key(spec: NetSpec, noise: Any) -> str:
+    """:func:`accuracy_key` extended by the analog noise model and recipe."""
+    blob = json.dumps({"digital": accuracy_key(spec), "noise": noise.as_dict(),
+                       "analog": ANALOG_RECIPE}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def measure_analog_accuracy(spec: NetSpec, noise: Any) -> float:
+    """Held-out accuracy of ``spec`` run on analog tiles with ``noise`` after
+    :data:`ANALOG_RECIPE`'s drift time (mean over its noise seeds): what an AnalogNAS-style
+    search maximises."""
+    _require()
+    from hwloop.sim import accuracy_over_time
+    from hwloop.sim._analog_accuracy import DigitsData
+
+    data = DigitsData(*_digits())
+    result = accuracy_over_time(trained_module(spec), data, noise,
+                                times_s=(ANALOG_RECIPE["time_s"],),
+                                seeds=ANALOG_RECIPE["seeds"])
+    return result.accuracy_mean[0]
+
+
+def trained_module(spec: NetSpec, seed: int | None = None) -> Any:
+    """``spec``'s module after the recipe's training (seeded, one thread, deterministic)."""
+    torch = _require()
     seed = RECIPE["seed"] if seed is None else seed
-    x_train, y_train, x_test, y_test = _digits()
+    x_train, y_train, _, _ = _digits()
     threads = torch.get_num_threads()
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(1)
@@ -44,10 +89,7 @@ def measure_accuracy(spec: NetSpec, seed: int | None = None) -> float:
         torch.manual_seed(seed)
         model = quantised_module(spec)
         _train(model, x_train, y_train, torch.Generator().manual_seed(seed))
-        model.eval()
-        with torch.no_grad():
-            predicted = model(x_test).argmax(dim=1)
-        return int((predicted == y_test).sum()) / len(y_test)
+        return model.eval()
     finally:
         torch.use_deterministic_algorithms(deterministic)
         torch.set_num_threads(threads)

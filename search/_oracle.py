@@ -25,10 +25,11 @@ from ._space import apply_point
 
 #: The objectives the simulator gives, and the report total each one is.
 OBJECTIVES = {"latency": "total_cycles", "energy": "energy_pj", "edp": "edp", "area": "area_mm2"}
-#: Objectives not from the simulator: the held-out accuracy of a network space's CNN.
-NETWORK_OBJECTIVES = ("accuracy",)
+#: Objectives not from the simulator: the held-out accuracy of a network space's CNN, digital
+#: or on analog tiles after drift (``search/_accuracy.py``).
+NETWORK_OBJECTIVES = ("accuracy", "analog_accuracy")
 #: Objectives searched upwards; every other one is minimised.
-MAXIMISED = frozenset({"accuracy"})
+MAXIMISED = frozenset({"accuracy", "analog_accuracy"})
 _POLL_S = 0.01
 
 
@@ -80,6 +81,31 @@ class Oracle:
         if error is not None:
             raise InputError(error)
         return objectives
+
+    def analog_accuracy(self, point: dict[str, Any]) -> float:
+        """Held-out accuracy of the point's CNN on analog tiles after drift (see
+        ``_accuracy.ANALOG_RECIPE``), with the converters of the point's chip when it is
+        analog (else 7-bit DACs, 9-bit ADCs); measured once per network and converters, and
+        kept in the store."""
+        from ._accuracy import analog_accuracy_key, analog_noise, measure_analog_accuracy
+        from ._network_space import net_spec
+
+        spec = net_spec(point)
+        accel, _ = apply_point(point, self.base, self.network)
+        array = accel.array
+        noise = (analog_noise(array.dac_bits, array.adc_bits) if array.kind == "analog"
+                 else analog_noise())
+        key = analog_accuracy_key(spec, noise)
+        db = self._conn()
+        found = db.execute("SELECT value FROM accuracy WHERE key = ?", (key,)).fetchone()
+        if found is not None:
+            return found[0]
+        value = measure_analog_accuracy(spec, noise)
+        self.trainings += 1
+        db.execute("INSERT OR IGNORE INTO accuracy (key, net, value) VALUES (?, ?, ?)",
+                   (key, json.dumps({**spec.as_dict(), "analog": True}, sort_keys=True),
+                    value))
+        return value
 
     def accuracy(self, point: dict[str, Any]) -> float:
         """Held-out digits accuracy of the point's CNN (``net_*``, ``weight_bits``,

@@ -53,6 +53,8 @@ class _Objective:
             values = self.oracle.evaluate(point)
             if "accuracy" in self.objectives:
                 values = {**values, "accuracy": self.oracle.accuracy(point)}
+            if "analog_accuracy" in self.objectives:
+                values = {**values, "analog_accuracy": self.oracle.analog_accuracy(point)}
         except (InputError, ValueError, TypeError) as exc:  # not a valid accelerator
             return self._reject(trial, names, violations, str(exc), valid=False)
         violations.update(constraints.dynamic_violations(values))
