@@ -22,12 +22,16 @@ def stats(samples: Sequence[float]) -> dict[str, float]:
             "max_s": max(samples), "n": len(samples)}
 
 
-def time_calls(call: Callable[[], object], repeat: int, warmup: int = 1) -> dict[str, float]:
-    """Steady-state timing: ``warmup`` untimed calls, then ``repeat`` timed ones."""
+def time_calls(call: Callable[[], object], repeat: int, warmup: int = 1,
+               before_each: Callable[[], object] | None = None) -> dict[str, float]:
+    """Steady-state timing: ``warmup`` untimed calls, then ``repeat`` timed ones
+    (``before_each`` runs untimed before every call)."""
     for _ in range(warmup):
         call()
     samples = []
     for _ in range(repeat):
+        if before_each is not None:
+            before_each()
         start = time.perf_counter()
         call()
         samples.append(time.perf_counter() - start)

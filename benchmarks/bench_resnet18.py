@@ -97,6 +97,16 @@ def measure_compile(cache_dir: Path, repeat: int) -> dict[str, Any]:
 
 # --- (b) steady state ---------------------------------------------------------------------
 
+def _forget_walks() -> None:
+    """Clear the simulator's per-process memos of buffer walks, so every timed call
+    simulates the point anew (the search oracle's memo is measured by bench_oracle.py)."""
+    from hwloop.sim._stalls import _untraced_events
+    from hwloop.sim._systolic import _walked_ifmap
+
+    _walked_ifmap.cache_clear()
+    _untraced_events.cache_clear()
+
+
 def measure_steady(repeat: int) -> list[dict[str, Any]]:
     """Median in-process ``simulate`` time per network and dataflow, after one warm-up call."""
     from hwloop.arch import get_preset
@@ -110,7 +120,8 @@ def measure_steady(repeat: int) -> list[dict[str, Any]]:
     for name, network in networks.items():
         for dataflow in DATAFLOWS:
             accel = base.with_overrides(dataflow=dataflow)
-            timing = time_calls(lambda: simulate(network, accel), repeat)
+            timing = time_calls(lambda: simulate(network, accel), repeat,
+                                before_each=_forget_walks)
             rows.append({"network": name, "layers": len(network), "dataflow": dataflow,
                          **timing, "evals_per_min": 60.0 / timing["median_s"]})
     return rows

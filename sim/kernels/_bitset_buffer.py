@@ -68,7 +68,7 @@ def _new_state(first_window, later_window):
     return st
 
 
-@njit_inline
+@njit
 def _run(bits, wstamp, stamp, r0, c0, a, b, ifmap_h, ifmap_w, row_len, channels, el_dy):
     """A pixel whose window starts at input (r0, c0) reads elements ``a .. b-1``: set their
     bits in the current window; returns how many were new.
@@ -128,7 +128,7 @@ def _set_strided(bits, wstamp, stamp, first, last, stride, patterns):
     return added
 
 
-@njit_inline
+@njit
 def _line_pixels(bits, wstamp, stamp, e, pa, pb, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w,
                  el_dy, el_dx, el_ch, patterns):
     """WS on channel-major bits (``(ch * ifmap_h + y) * ifmap_w + x``): the line of element
@@ -157,7 +157,7 @@ def _line_pixels(bits, wstamp, stamp, e, pa, pb, ofmap_w, stride_h, stride_w, if
     return added
 
 
-@njit_inline
+@njit
 def _count(st, added, position):
     """Add ``added`` new words; turn the buffer over if that filled its window (and, when
     recording blocks, wait for the next block's first word)."""
@@ -172,7 +172,7 @@ def _count(st, added, position):
         st[PENDING] = st[RECORD]
 
 
-@njit_inline
+@njit
 def _count_demand(st, added, position, row, need):
     """:func:`_count` for one demand in exact order: a block's first word gives its row."""
     if added and st[PENDING]:
