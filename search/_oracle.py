@@ -49,7 +49,14 @@ def _layers_json(network: Network) -> str:
     layers = [dataclasses.asdict(layer) for layer in network.layers]
     for layer in layers:
         layer.pop("name", None)
+        for field, plain in _LATER_FIELDS.items():  # keys from before these fields existed
+            if layer.get(field) == plain:
+                del layer[field]
     return json.dumps(layers, sort_keys=True, default=str)
+
+
+#: Layer fields added after stores were written, with the value that leaves a key unchanged.
+_LATER_FIELDS = {"conv_groups": 1, "dilation_h": 1, "dilation_w": 1}
 
 
 class Oracle:

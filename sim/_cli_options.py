@@ -136,7 +136,35 @@ def _with_widths(network, weight_bits: int | None, act_bits: int | None):
 
     layers = tuple(replace(layer, weight_bits=layer.weight_bits or weight_bits,
                            act_bits=layer.act_bits or act_bits) for layer in network.layers)
-    return Network(name=network.name, layers=layers, source=network.source, lines=network.lines)
+    return Network(name=network.name, layers=layers, source=network.source, lines=network.lines,
+                   not_simulated=network.not_simulated)
+
+
+def _shape(text: str) -> tuple[str | None, tuple[int, ...]]:
+    """``--model-input-shape``: ``1,3,224,224`` or ``NAME=1,3,224,224``."""
+    name, _, dims = text.rpartition("=")
+    try:
+        shape = tuple(int(d) for d in dims.replace("x", ",").split(","))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive integers separated by commas, "
+                                         f"optionally after NAME=, got {text!r}")
+    return name or None, shape
+
+
+def model_input_shapes(shapes: list[tuple[str | None, tuple[int, ...]]] | None):
+    """``--model-input-shape`` values as ``network_from_onnx``'s ``input_shapes``."""
+    if not shapes:
+        return None
+    if len(shapes) == 1 and shapes[0][0] is None:
+        return shapes[0][1]
+    from hwloop.traces import InputError
+
+    if any(name is None for name, _ in shapes):
+        raise InputError("with several shapes, name each input: NAME=SHAPE",
+                         field="--model-input-shape")
+    return dict(shapes)
 
 
 def _run_precision_switch(network, accel, args: argparse.Namespace, options: dict) -> int:

@@ -18,8 +18,9 @@ from typing import Callable, Sequence
 from hwloop.traces import InputError
 
 from ._cli_options import (ANALOG_OPTIONS, _add_precision_options, _dataflow, _positive_int,
-                           _run_precision_switch, _with_widths, add_analog_options,
-                           add_memory_options, analog_overrides, memory_overrides)
+                           _run_precision_switch, _shape, _with_widths, add_analog_options,
+                           add_memory_options, analog_overrides, memory_overrides,
+                           model_input_shapes)
 
 ENTRY_POINT_GROUP = "hwloop.commands"
 DEFAULT_NETWORK = "resnet18"
@@ -64,6 +65,11 @@ def _register_simulate(subparsers: argparse._SubParsersAction) -> None:
     workload = p.add_mutually_exclusive_group()
     workload.add_argument("--network", metavar="NAME", help="built-in network (see --list-networks)")
     workload.add_argument("--topology", metavar="FILE.csv", help="SCALE-Sim topology CSV")
+    workload.add_argument("--model", metavar="FILE.onnx",
+                          help="ONNX model: its Conv, Gemm and MatMul nodes (needs onnx)")
+    p.add_argument("--model-input-shape", metavar="N,C,H,W", type=_shape, action="append",
+                   help="fix a --model input with symbolic (dynamic) dimensions: a shape, "
+                        "or NAME=SHAPE per input; repeat for several inputs")
     hardware = p.add_mutually_exclusive_group()
     hardware.add_argument("--preset", metavar="NAME", help="named accelerator (see --list-presets)")
     hardware.add_argument("--config", metavar="FILE", help="SCALE-Sim .cfg or hwloop .toml")
@@ -110,9 +116,15 @@ def run_simulate(args: argparse.Namespace) -> int:
     for option, path in outputs.items():
         if path is not None:
             _check_writable(option, path)
+    if args.model_input_shape and not args.model:
+        raise InputError("applies to --model only", field="--model-input-shape")
     if args.topology:
         network = traces.load_topology(args.topology)
         source = {"topology": os.path.abspath(args.topology)}
+    elif args.model:
+        network = traces.network_from_onnx(args.model,
+                                           input_shapes=model_input_shapes(args.model_input_shape))
+        source = {"model": os.path.abspath(args.model)}
     else:
         name = args.network or DEFAULT_NETWORK
         network = _as_option(traces.builtin_network, name, "--network")

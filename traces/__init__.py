@@ -1,5 +1,6 @@
 """Workloads and traces: layers, networks and the readers that build them; access traces
-in HDF5 (loaded on first use, so that importing a layer does not import h5py and pandas).
+in HDF5 (loaded on first use, so that importing a layer does not import h5py and pandas);
+networks from torch modules and ONNX files (torch and onnx are imported only when used).
 
 Imports nothing else from hwloop.
 """
@@ -17,7 +18,8 @@ _LAZY = {
     "open_trace": "_hdf5", "export_scalesim_csv": "_trace_csv",
     "import_scalesim_csv": "_trace_csv", "plot_bandwidth": "_trace_plot",
     "STREAM_NAMES": "_trace_summary", "bandwidth_over_time": "_trace_summary",
-    "summarize_trace": "_trace_summary",
+    "summarize_trace": "_trace_summary", "network_from_torch": "_torch_import",
+    "network_from_onnx": "_onnx_import", "torch_model": "_torch_networks",
 }
 
 if TYPE_CHECKING:
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
     from ._trace_csv import export_scalesim_csv, import_scalesim_csv
     from ._trace_plot import plot_bandwidth
     from ._trace_summary import STREAM_NAMES, bandwidth_over_time, summarize_trace
+    from ._torch_import import network_from_torch
+    from ._onnx_import import network_from_onnx
+    from ._torch_networks import torch_model
 
 
 def __getattr__(name: str):
@@ -50,8 +55,11 @@ __all__ = [
     "import_scalesim_csv",
     "list_networks",
     "load_topology",
+    "network_from_onnx",
+    "network_from_torch",
     "open_trace",
     "parse_topology",
     "plot_bandwidth",
     "summarize_trace",
+    "torch_model",
 ]

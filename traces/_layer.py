@@ -22,7 +22,12 @@ class Layer:
 
     ``num_filters`` is the number of output channels of a conv. For a depthwise layer it is
     the number of filters per input channel (SCALE-Sim's ``DP`` rows keep ``NUM_FILT`` per
-    channel), usually 1. Output size follows SCALE-Sim: ``ceil((H - F + S) / S)``.
+    channel), usually 1. A grouped conv (PyTorch's ``groups``, ``1 < conv_groups <
+    channels``) splits ``channels`` into ``conv_groups`` equal parts, and ``num_filters`` is
+    then the number of filters per group (output channels ``/ conv_groups``), as for a
+    depthwise layer. ``dilation_h``/``dilation_w`` space the filter taps: a filter then spans
+    ``dilation * (filter - 1) + 1`` inputs (:attr:`span_h`). Output size follows SCALE-Sim:
+    ``ceil((H - span + S) / S)``.
     Build GEMMs with :meth:`Layer.gemm`. ``weight_bits``/``act_bits`` give the layer's own
     operand widths (None: the accelerator's); outputs are stored at ``act_bits``.
     """
@@ -37,6 +42,9 @@ class Layer:
     stride_h: int = 1
     stride_w: int = 1
     kind: LayerKind = LayerKind.CONV
+    conv_groups: int = 1
+    dilation_h: int = 1
+    dilation_w: int = 1
     weight_bits: int | None = None
     act_bits: int | None = None
 
@@ -49,18 +57,25 @@ class Layer:
                 raise InputError(f"must be a whole number of bits from 1 to 32, got {value!r}",
                                  field=field)
         for field in ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters",
-                      "stride_h", "stride_w"):
+                      "stride_h", "stride_w", "conv_groups", "dilation_h", "dilation_w"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise InputError(f"must be an integer, got {value!r}", field=field)
             if value <= 0:
                 raise InputError(f"must be positive, got {value}", field=field)
-        if self.filter_h > self.ifmap_h:
-            raise InputError(f"filter height {self.filter_h} is larger than the input height "
-                             f"{self.ifmap_h}", field="filter_h")
-        if self.filter_w > self.ifmap_w:
-            raise InputError(f"filter width {self.filter_w} is larger than the input width "
-                             f"{self.ifmap_w}", field="filter_w")
+        if self.conv_groups != 1:
+            if self.kind is not LayerKind.CONV:
+                raise InputError(f"a {self.kind.value} layer has no conv groups, got "
+                                 f"{self.conv_groups}", field="conv_groups")
+            if self.channels % self.conv_groups:
+                raise InputError(f"{self.channels} channels do not split into "
+                                 f"{self.conv_groups} equal groups", field="conv_groups")
+        if self.span_h > self.ifmap_h:
+            raise InputError(f"filter height {self.filter_h}{_spanning(self.dilation_h, self.span_h)}"
+                             f" is larger than the input height {self.ifmap_h}", field="filter_h")
+        if self.span_w > self.ifmap_w:
+            raise InputError(f"filter width {self.filter_w}{_spanning(self.dilation_w, self.span_w)}"
+                             f" is larger than the input width {self.ifmap_w}", field="filter_w")
 
     @classmethod
     def gemm(cls, name: str, m: int, n: int, k: int, *, weight_bits: int | None = None,
@@ -74,12 +89,22 @@ class Layer:
                    act_bits=act_bits)
 
     @property
+    def span_h(self) -> int:
+        """Input rows one window spans: ``dilation_h * (filter_h - 1) + 1``."""
+        return self.dilation_h * (self.filter_h - 1) + 1
+
+    @property
+    def span_w(self) -> int:
+        """Input columns one window spans: ``dilation_w * (filter_w - 1) + 1``."""
+        return self.dilation_w * (self.filter_w - 1) + 1
+
+    @property
     def ofmap_h(self) -> int:
-        return math.ceil((self.ifmap_h - self.filter_h + self.stride_h) / self.stride_h)
+        return math.ceil((self.ifmap_h - self.span_h + self.stride_h) / self.stride_h)
 
     @property
     def ofmap_w(self) -> int:
-        return math.ceil((self.ifmap_w - self.filter_w + self.stride_w) / self.stride_w)
+        return math.ceil((self.ifmap_w - self.span_w + self.stride_w) / self.stride_w)
 
     @property
     def ofmap_pixels(self) -> int:
@@ -92,13 +117,15 @@ class Layer:
 
     @property
     def channel_group(self) -> int:
-        """Input channels one filter reads: all of them, or one for a depthwise layer."""
-        return 1 if self.kind is LayerKind.DEPTHWISE else self.channels
+        """Input channels one filter reads: all of them, one for a depthwise layer, or
+        ``channels / conv_groups`` for a grouped conv."""
+        return 1 if self.kind is LayerKind.DEPTHWISE else self.channels // self.conv_groups
 
     @property
     def groups(self) -> int:
-        """Independent convolutions the layer splits into (its channels if depthwise, else 1)."""
-        return self.channels if self.kind is LayerKind.DEPTHWISE else 1
+        """Independent convolutions the layer splits into (its channels if depthwise, else
+        ``conv_groups``)."""
+        return self.channels if self.kind is LayerKind.DEPTHWISE else self.conv_groups
 
     @property
     def macs(self) -> int:
@@ -108,3 +135,7 @@ class Layer:
     def gemm_mnk(self) -> tuple[int, int, int]:
         """The layer as one GEMM per group: (ofmap pixels, filters, window size)."""
         return self.ofmap_pixels, self.num_filters, self.window_size
+
+
+def _spanning(dilation: int, span: int) -> str:
+    return "" if dilation == 1 else f" (spanning {span} at dilation {dilation})"

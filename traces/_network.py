@@ -18,9 +18,15 @@ class Network:
     #: simulator rejects can be reported at its line.
     source: str | None = field(default=None, compare=False)
     lines: tuple[int, ...] | None = field(default=None, compare=False)
+    #: Operators of an imported model that have no MACs and are not simulated (activations,
+    #: pooling, normalisation, additions, reshapes), as ``(name, operator)`` pairs in model
+    #: order; empty for a topology file.
+    not_simulated: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
+        object.__setattr__(self, "not_simulated",
+                           tuple((str(n), str(op)) for n, op in self.not_simulated))
         if not self.layers:
             raise InputError("a network needs at least one layer", field="layers")
 

@@ -95,3 +95,14 @@ def test_workers_creating_the_store_together_do_not_fail(tmp_path):
         store = str(tmp_path / f"cache{attempt}.db")
         with ProcessPoolExecutor(4) as pool:
             assert list(pool.map(_open_and_count, [store] * 8)) == [0] * 8
+
+
+def test_store_keys_outlive_new_layer_fields():
+    """Layer fields added later (conv groups, dilation) at their plain values leave a point's
+    key as stores written before them hold it (this literal was written then)."""
+    from hwloop.arch import PRESETS
+    from hwloop.search._oracle import point_key
+    from hwloop.traces import builtin_network
+
+    key = point_key(PRESETS["scalesim_default"], builtin_network("alexnet"), "0.1.0")
+    assert key == "419768c39a895a4e729943f63519694d55a2adeda94614a04de610d0e012eaa5"

@@ -1,0 +1,279 @@
+"""A :class:`Network` from a torch ``nn.Module`` and an example input.
+
+torch is imported inside the functions, so ``import hwloop.traces`` never needs it. The
+module is traced with ``torch.fx`` (shapes from ``ShapeProp``); a module fx cannot trace
+(data-dependent control flow, as in ``nn.MultiheadAttention``) is run once instead, with
+forward hooks naming the running module and a dispatch mode recording the matrix products
+it issues. :mod:`._lowering` turns shapes into layers.
+"""
+from __future__ import annotations
+
+import logging
+import operator
+from contextlib import contextmanager
+from typing import Any
+
+from ._errors import InputError
+from ._layer import Layer
+from ._lowering import attention_layers, conv_layers, matmul_layers
+from ._network import Network
+
+logger = logging.getLogger(__name__)
+
+#: fx functions and Tensor methods that are matrix products: name -> operand positions.
+_MATMULS = {"matmul": (0, 1), "mm": (0, 1), "bmm": (0, 1), "__matmul__": (0, 1), "mv": (0, 1),
+            "dot": (0, 1), "vdot": (0, 1), "addmm": (1, 2), "baddbmm": (1, 2),
+            "addbmm": (1, 2), "addmv": (1, 2)}
+#: Functions with MACs that fx-level lowering does not know; the recorded run decomposes them
+#: into the products it can lower, or refuses them by name.
+_DECOMPOSED = {"einsum", "tensordot", "chain_matmul", "multi_dot", "multi_head_attention_forward",
+               "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "bilinear",
+               "inner", "outer", "kron", "lstm", "gru", "rnn_tanh", "rnn_relu"}
+#: Substrings of aten operators with MACs that cannot be lowered (after the handled ones).
+_REFUSED_ATEN = ("conv", "rnn", "lstm", "gru", "trilinear", "_mm", "matmul", "attention")
+#: aten operators that move or create data only, left out of the not-simulated list.
+_QUIET_ATEN = {"_unsafe_view", "clone", "contiguous", "detach", "alias", "lift_fresh",
+               "lift_fresh_copy", "_to_copy", "copy_", "empty", "zeros", "ones", "arange",
+               "full", "scalar_tensor", "zeros_like", "ones_like", "empty_like"}
+
+
+class _Fallback(Exception):
+    """fx traced the module but met an operator only a recorded run can lower."""
+
+
+def network_from_torch(module: Any, example_input: Any, *, name: str | None = None) -> Network:
+    """The convolutions and matrix products ``module`` runs on ``example_input`` (a tensor
+    or a tuple of them), as a :class:`Network`.
+
+    Conv1d/Conv2d (any stride, padding, dilation, groups), Linear, ``matmul``/``bmm``/``@``
+    and ``F.scaled_dot_product_attention`` become layers (see :mod:`hwloop.traces._lowering`
+    for batches and padding). Operators without MACs are listed in
+    ``Network.not_simulated``. An operator with weights or matrix products hwloop cannot
+    lower (Conv3d, ConvTranspose2d, LSTM, ...) raises :class:`InputError` naming it.
+    """
+    import torch
+
+    inputs = example_input if isinstance(example_input, tuple) else (example_input,)
+    if not all(isinstance(x, torch.Tensor) for x in inputs):
+        raise InputError("the example input must be a tensor or a tuple of tensors",
+                         field="example_input")
+    name = name or type(module).__name__
+    with _eval_mode(module):
+        try:
+            layers, skipped = _fx_ops(module, inputs)
+        except InputError as exc:
+            raise exc.located(source=name) from None
+        except Exception as exc:  # noqa: BLE001 - any fx failure: record a run instead
+            logger.info("torch.fx cannot trace %s (%s); recording a run with hooks", name,
+                        f"{type(exc).__name__}: {exc}".splitlines()[0])
+            try:
+                layers, skipped = _hooked_ops(module, inputs)
+            except InputError as exc2:
+                raise exc2.located(source=name) from None
+            except Exception as exc2:  # noqa: BLE001 - the model's own failure
+                raise InputError(f"the model fails on the example input: "
+                                 f"{type(exc2).__name__}: {exc2}", source=name) from None
+    if not layers:
+        raise InputError("the model has no convolution or matrix product to simulate",
+                         source=name)
+    return Network(name=name, layers=tuple(layers), not_simulated=tuple(skipped))
+
+
+@contextmanager
+def _eval_mode(module):
+    """Run in eval mode (no dropout, no batch-norm statistics update); restore each flag."""
+    flags = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        yield
+    finally:
+        for m, training in flags:
+            m.training = training
+
+
+def _refused(name: str, op: str) -> InputError:
+    return InputError(f"operator {name!r} ({op}) has weights or matrix products hwloop cannot "
+                      "simulate (supported: Conv1d/Conv2d, Linear, matmul/bmm/@, "
+                      "scaled_dot_product_attention)")
+
+
+def _check_module(name: str, m) -> None:
+    from torch import nn
+
+    if isinstance(m, (nn.Conv1d, nn.Conv2d)):
+        return  # any padding mode: the padding is folded into the input size
+    if isinstance(m, (nn.modules.conv._ConvNd, nn.RNNBase, nn.RNNCellBase, nn.Bilinear)):
+        raise _refused(name, type(m).__name__)
+
+
+def _module_layers(name: str, m, x, out) -> list[Layer] | None:
+    """Layers of a Conv/Linear module (None for other modules)."""
+    from torch import nn
+
+    _check_module(name, m)
+    if isinstance(m, (nn.Conv1d, nn.Conv2d)):
+        return conv_layers(name, x, tuple(m.weight.shape), out, stride=m.stride,
+                           dilation=m.dilation, groups=m.groups)
+    if isinstance(m, nn.Linear):
+        return matmul_layers(name, x, (m.in_features, m.out_features))
+    return None
+
+
+# --- torch.fx -----------------------------------------------------------------------------
+
+def _fx_ops(module, inputs) -> tuple[list[Layer], list[tuple[str, str]]]:
+    from torch import fx
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    class Tracer(fx.Tracer):
+        def is_leaf_module(self, m, qualname: str) -> bool:
+            # torch.nn's atomic modules; composite ones (MultiheadAttention) are traced through
+            return super().is_leaf_module(m, qualname) and not any(True for _ in m.children())
+
+    tracer = Tracer()
+    graph = tracer.trace(module)
+    gm = fx.GraphModule(tracer.root, graph)
+    ShapeProp(gm).propagate(*inputs)
+    layers: list[Layer] = []
+    skipped: list[tuple[str, str]] = []
+    for node in gm.graph.nodes:
+        if node.op not in ("call_module", "call_function", "call_method"):
+            continue
+        if node.op == "call_module":
+            m = gm.get_submodule(node.target)
+            new = _module_layers(node.target, m, _shape(node.args[0]), _shape(node))
+            op = type(m).__name__
+        else:
+            op = node.target if node.op == "call_method" else _function_name(node.target)
+            new = _fx_function_layers(node, _fx_label(node), op)
+        if new is not None:
+            layers.extend(new)
+        elif _shape(node) is not None:  # a tensor-valued operator without MACs
+            skipped.append((node.target if node.op == "call_module" else _fx_label(node), op))
+    return layers, skipped
+
+
+def _function_name(target) -> str:
+    if target is operator.matmul:
+        return "matmul"
+    return getattr(target, "__name__", str(target))
+
+
+def _fx_label(node) -> str:
+    """``module.path.node_name`` for a function called inside a submodule's forward."""
+    stack = node.meta.get("nn_module_stack")
+    scope = next(reversed(stack.values()))[0] if stack else ""
+    return f"{scope}.{node.name}" if scope else node.name
+
+
+def _fx_function_layers(node, name: str, op: str) -> list[Layer] | None:
+    args = node.args
+    if op in _MATMULS:
+        a, b = (_shape(args[i]) for i in _MATMULS[op])
+        return matmul_layers(name, a, b)
+    if op == "linear":
+        w = _shape(args[1] if len(args) > 1 else node.kwargs["weight"])
+        return matmul_layers(name, _shape(args[0]), (w[1], w[0]))
+    if op in ("conv1d", "conv2d"):
+        params = dict(zip(("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+                          args), **node.kwargs)
+        rank = len(_shape(params["input"])) - 2
+        stride, dilation = (_pair(params.get(k, 1), rank) for k in ("stride", "dilation"))
+        return conv_layers(name, _shape(params["input"]), _shape(params["weight"]),
+                           _shape(node), stride=stride, dilation=dilation,
+                           groups=int(params.get("groups", 1)))
+    if op == "scaled_dot_product_attention":
+        return attention_layers(name, *(_shape(a) for a in args[:3]))
+    if op in _DECOMPOSED:
+        raise _Fallback(op)
+    return None
+
+
+def _pair(value, rank: int) -> tuple[int, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (int(value),) * rank
+
+
+def _shape(value) -> tuple[int, ...] | None:
+    """Shape of an fx node's tensor value (None if not a tensor)."""
+    meta = getattr(value, "meta", {}).get("tensor_meta")
+    shape = getattr(meta, "shape", None)
+    return None if shape is None else tuple(int(d) for d in shape)
+
+
+# --- a recorded run -----------------------------------------------------------------------
+
+def _hooked_ops(module, inputs) -> tuple[list[Layer], list[tuple[str, str]]]:
+    """Run ``module`` once; hooks keep a stack of running modules, and a dispatch mode lowers
+    each aten matrix product to layers named after the module that issued it."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    names = {m: n for n, m in module.named_modules()}
+    stack: list[list] = []  # [name, is leaf, MAC operators so far]
+    layers: list[Layer] = []
+    skipped: list[tuple[str, str]] = []
+
+    def pre(m, args):
+        _check_module(names[m] or type(m).__name__, m)
+        stack.append([names[m] or type(m).__name__, not any(True for _ in m.children()), 0])
+
+    def post(m, args, out):
+        name, leaf, macs = stack.pop()
+        if leaf and not macs:
+            skipped.append((name, type(m).__name__))
+
+    class Recorder(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            owner = stack[-1] if stack else [type(module).__name__, False, 0]
+            short = _short_name(_aten_name(func))
+            if owner[1] and owner[2] == 0:  # a Linear or Conv module's own product
+                base = owner[0]
+            else:
+                base = f"{owner[0]}.{short}" + (f"_{owner[2]}" if owner[2] else "")
+            new = _aten_layers(base, func, args, out)
+            if new:
+                owner[2] += 1
+                layers.extend(new)
+            elif not owner[1] and not func.is_view and _aten_name(func) not in _QUIET_ATEN:
+                skipped.append((owner[0], _aten_name(func)))
+            return out
+
+    handles = [h for m in module.modules()
+               for h in (m.register_forward_pre_hook(pre), m.register_forward_hook(post))]
+    try:
+        with torch.enable_grad(), Recorder():  # grad on: attention takes its unfused path
+            module(*inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return layers, skipped
+
+
+def _short_name(op: str) -> str:
+    return "attention" if "scaled_dot_product" in op else "conv" if op == "convolution" else op
+
+
+def _aten_name(func) -> str:
+    return func.overloadpacket.__name__
+
+
+def _aten_layers(name: str, func, args, out) -> list[Layer]:
+    op = _aten_name(func)
+    shapes = [tuple(a.shape) if hasattr(a, "shape") else a for a in args]
+    if op in _MATMULS:
+        a, b = (shapes[i] for i in _MATMULS[op])
+        return matmul_layers(name, a, b)
+    if op == "convolution":
+        x, w, _, stride, _, dilation, transposed, _, groups = shapes[:9]
+        if transposed:
+            raise _refused(name, "ConvTranspose")
+        if len(w) not in (3, 4):
+            raise _refused(name, f"Conv{len(w) - 2}d")
+        return conv_layers(name, x, w, tuple(out.shape), stride=stride, dilation=dilation,
+                           groups=groups)
+    if op.startswith("_scaled_dot_product") and "backward" not in op:
+        return attention_layers(name, *shapes[:3])
+    if any(s in op for s in _REFUSED_ATEN):
+        raise _refused(name, op)
+    return []

@@ -1,0 +1,148 @@
+"""Small torch definitions of the built-in networks, for importing models without downloads.
+
+ResNet-18 and MobileNet-V2 follow torchvision's layer order and shapes (the built-in CSV
+topologies list the same convolutions); the ViT block is one pre-norm transformer encoder
+block with explicit ``q @ k^T`` and ``p @ v`` products. Weights are random: only shapes
+matter here. This module imports torch when it is imported (``torch_model`` loads it).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._errors import InputError
+
+
+def _conv_bn(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1,
+             relu: bool = True) -> nn.Sequential:
+    layers = [nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
+              nn.BatchNorm2d(cout)]
+    return nn.Sequential(*layers, *([nn.ReLU6(inplace=True)] if relu else []))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                            nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu(out + identity)
+
+
+class ResNet18(nn.Module):
+    def __init__(self, num_classes: int = 1000) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        widths, cin, stages = (64, 128, 256, 512), 64, []
+        for i, width in enumerate(widths):
+            stride = 1 if i == 0 else 2
+            stages.append(nn.Sequential(BasicBlock(cin, width, stride),
+                                        BasicBlock(width, width, 1)))
+            cin = width
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(512, num_classes)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, expand: int) -> None:
+        super().__init__()
+        hidden = cin * expand
+        layers = [] if expand == 1 else [_conv_bn(cin, hidden, 1)]
+        layers += [_conv_bn(hidden, hidden, 3, stride, groups=hidden),
+                   _conv_bn(hidden, cout, 1, relu=False)]
+        self.conv = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return x + self.conv(x) if self.residual else self.conv(x)
+
+
+class MobileNetV2(nn.Module):
+    #: (expansion, channels, blocks, first stride), as in the paper and torchvision
+    SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+                (6, 160, 3, 2), (6, 320, 1, 1))
+
+    def __init__(self, num_classes: int = 1000) -> None:
+        super().__init__()
+        layers, cin = [_conv_bn(3, 32, 3, 2)], 32
+        for expand, cout, blocks, stride in self.SETTINGS:
+            for i in range(blocks):
+                layers.append(InvertedResidual(cin, cout, stride if i == 0 else 1, expand))
+                cin = cout
+        layers.append(_conv_bn(cin, 1280, 1))
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(1280, num_classes))
+
+    def forward(self, x):
+        x = nn.functional.adaptive_avg_pool2d(self.features(x), 1)
+        return self.classifier(torch.flatten(x, 1))
+
+
+class Attention(nn.Module):
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.heads, self.scale = heads, (dim // heads) ** -0.5
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        b, t, d = x.shape
+        qkv = self.qkv(x).reshape(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        p = torch.matmul(q, k.transpose(-2, -1)) * self.scale
+        out = torch.matmul(p.softmax(dim=-1), v)
+        return self.proj(out.transpose(1, 2).reshape(b, t, d))
+
+
+class ViTBlock(nn.Module):
+    """A pre-norm transformer encoder block (ViT-Base sizes by default)."""
+
+    def __init__(self, dim: int = 768, heads: int = 12, mlp: int = 3072) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp), nn.GELU(), nn.Linear(mlp, dim))
+
+    def forward(self, x):
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+#: name -> (module class, example input shape)
+_MODELS = {"resnet18": (ResNet18, (1, 3, 224, 224)),
+           "mobilenet_v2": (MobileNetV2, (1, 3, 224, 224)),
+           "vit_block": (ViTBlock, (1, 197, 768))}
+
+
+def torch_model(name: str) -> tuple[nn.Module, torch.Tensor]:
+    """A torch definition of a network and an example input for it: ``resnet18``,
+    ``mobilenet_v2`` (as the built-in topologies) or ``vit_block`` (one ViT-Base block on
+    197 tokens). Weights are random (seed 0)."""
+    if name not in _MODELS:
+        raise InputError(f"unknown torch model {name!r}; choose from {', '.join(_MODELS)}",
+                         field="name")
+    cls, shape = _MODELS[name]
+    with torch.random.fork_rng():  # leave the caller's random state alone
+        torch.manual_seed(0)
+        return cls(), torch.randn(shape)
