@@ -26,6 +26,9 @@ _EXPORTS = {
     "MemoryTiming": "._pipe",
     "simulate_scalesim_user": "._scalesim_user",
     "time_events_simpy": "._dram_system",
+    "analytical_model": "._analytical",
+    "analytical_arrays": "._analytical",
+    "Validation": "._validate",
     # analog noise on accuracy (these import torch when first used)
     "AnalogNoise": "._analog_noise",
     "PCMNoiseModel": "._analog_noise",
