@@ -35,7 +35,8 @@ def geometry(layer: Layer) -> np.ndarray:
     pixels, filters, window = layer.gemm_mnk
     return np.array([layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w,
                      layer.channel_group, layer.stride_h, layer.stride_w, layer.ofmap_w,
-                     filters, window, pixels], dtype=np.int64)
+                     filters, window, pixels, layer.dilation_h, layer.dilation_w],
+                    dtype=np.int64)
 
 
 def edge_widths(array: SystolicArray) -> tuple[int, int, int]:

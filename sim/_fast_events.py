@@ -41,7 +41,8 @@ def fast_events(layer: Layer, array: SystolicArray, sram: Sram) -> MemoryEvents:
             fetched, need = _walked_ifmap(
                 code, rows, cols, layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w,
                 layer.channel_group, layer.stride_h, layer.stride_w, layer.ofmap_h,
-                layer.ofmap_w, layer.num_filters, first, later)
+                layer.ofmap_w, layer.num_filters, first, later, layer.dilation_h,
+                layer.dilation_w)
             count = need.size
         else:
             need = np.zeros(3 + reads // max(1, min(first, later)), dtype=np.int64)

@@ -229,21 +229,27 @@ def _sram_traffic(plan: FoldPlan, df: Dataflow, pixels: int, filters: int,
 
 def touched_ifmap_words(layer: Layer) -> int:
     """Distinct input words some window reads (one channel group); strides may skip some."""
-    return (_covered(layer.ifmap_h, layer.filter_h, layer.stride_h, layer.ofmap_h)
-            * _covered(layer.ifmap_w, layer.filter_w, layer.stride_w, layer.ofmap_w)
+    return (_covered(layer.ifmap_h, layer.filter_h, layer.stride_h, layer.ofmap_h,
+                     layer.dilation_h)
+            * _covered(layer.ifmap_w, layer.filter_w, layer.stride_w, layer.ofmap_w,
+                       layer.dilation_w)
             * layer.channel_group)
 
 
 @functools.lru_cache(maxsize=4096)
-def _covered(size: int, filt: int, stride: int, outputs: int) -> int:
-    """Input positions along one axis that some of ``outputs`` windows covers."""
-    end = 0
-    total = 0
-    for o in range(outputs):
-        lo, hi = o * stride, min(o * stride + filt, size)
-        total += max(0, hi - max(lo, end))
-        end = max(end, hi)
-    return total
+def _covered(size: int, filt: int, stride: int, outputs: int, dilation: int = 1) -> int:
+    """Input positions along one axis that some of ``outputs`` windows covers (taps
+    ``dilation`` apart)."""
+    if dilation == 1:
+        end = 0
+        total = 0
+        for o in range(outputs):
+            lo, hi = o * stride, min(o * stride + filt, size)
+            total += max(0, hi - max(lo, end))
+            end = max(end, hi)
+        return total
+    return len({o * stride + k * dilation for o in range(outputs) for k in range(filt)
+                if o * stride + k * dilation < size})
 
 
 def _ifmap_fetches(layer: Layer, code: int, rows: int, cols: int, first: int, later: int) -> int:
@@ -256,7 +262,8 @@ def _ifmap_fetches(layer: Layer, code: int, rows: int, cols: int, first: int, la
     return _walked_ifmap_fetches(code, rows, cols, layer.ifmap_h, layer.ifmap_w, layer.filter_h,
                                  layer.filter_w, layer.channel_group, layer.stride_h,
                                  layer.stride_w, layer.ofmap_h, layer.ofmap_w,
-                                 layer.num_filters, first, later)
+                                 layer.num_filters, first, later, layer.dilation_h,
+                                 layer.dilation_w)
 
 
 #: Walked ifmap buffers kept per process (at most this many). A walk is a pure function of
@@ -273,15 +280,15 @@ def _walked_ifmap_fetches(*args: int) -> int:
 @functools.lru_cache(maxsize=IFMAP_MEMO_SIZE)
 def _walked_ifmap(code: int, rows: int, cols: int, ifmap_h: int, ifmap_w: int, filter_h: int,
                   filter_w: int, channels: int, stride_h: int, stride_w: int, ofmap_h: int,
-                  ofmap_w: int, num_filters: int, first: int,
-                  later: int) -> tuple[int, np.ndarray]:
+                  ofmap_w: int, num_filters: int, first: int, later: int, dilation_h: int = 1,
+                  dilation_w: int = 1) -> tuple[int, np.ndarray]:
     """(words fetched, demand row of each buffer block's first word) of the ifmap walk."""
     pixels, window = ofmap_h * ofmap_w, filter_h * filter_w * channels
     passes = 1 if code == 2 else -(-num_filters // cols)
     need = np.zeros(3 + passes * pixels * window // max(1, min(first, later)), dtype=np.int64)
     fetched, blocks = _ifmap_walk(code, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w,
                                   channels, stride_h, stride_w, ofmap_h, ofmap_w, num_filters,
-                                  first, later, -1, 1, need)
+                                  first, later, -1, 1, need, dilation_h, dilation_w)
     rows_of_blocks = need[:blocks].copy()
     rows_of_blocks.flags.writeable = False  # shared by every caller
     return int(fetched), rows_of_blocks
@@ -301,9 +308,15 @@ def _filter_fetches(layer: Layer, code: int, rows: int, cols: int, first: int, l
 
 
 def windows_overlap(layer: Layer) -> bool:
-    """Whether two output pixels read a common input word (filter wider than the stride)."""
-    return ((layer.ofmap_w > 1 and layer.stride_w < layer.filter_w)
-            or (layer.ofmap_h > 1 and layer.stride_h < layer.filter_h))
+    """Whether two output pixels may read a common input word (filter wider than the stride;
+    with dilated taps, fewer positions covered than taps read along an axis)."""
+    if layer.dilation_h == 1 and layer.dilation_w == 1:
+        return ((layer.ofmap_w > 1 and layer.stride_w < layer.filter_w)
+                or (layer.ofmap_h > 1 and layer.stride_h < layer.filter_h))
+    return (_covered(layer.ifmap_h, layer.filter_h, layer.stride_h, layer.ofmap_h,
+                     layer.dilation_h) < layer.ofmap_h * layer.filter_h
+            or _covered(layer.ifmap_w, layer.filter_w, layer.stride_w, layer.ofmap_w,
+                        layer.dilation_w) < layer.ofmap_w * layer.filter_w)
 
 
 def _check_fits(layer: Layer, accel: Accelerator) -> None:

@@ -30,11 +30,6 @@ def simulate_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = 
     """One layer's counters (a report row) on ``accel``."""
     from ._precision import add_width_columns
 
-    for field in ("dilation_h", "dilation_w"):
-        if getattr(layer, field) != 1:  # the array models read dense windows only
-            raise InputError(f"layer {layer.name!r}: dilation {getattr(layer, field)} cannot be "
-                             "simulated yet (only dilation 1)", field=field)
-
     row = model_for(accel).simulate_layer(layer, accel, scalesim_compat=scalesim_compat,
                                           recorder=recorder)
     add_width_columns(row, layer, accel)

@@ -43,10 +43,11 @@ def output_size(size: int, filt: int, stride: int) -> int:
 
 
 def operand_matrices(ifmap_h, ifmap_w, filter_h, filter_w, channels, num_filters, stride_h,
-                     stride_w):
-    """(ifmap [P, W], filter [W, F], ofmap [P, F]) address matrices, int64, -1 = no word."""
-    ofmap_h = output_size(ifmap_h, filter_h, stride_h)
-    ofmap_w = output_size(ifmap_w, filter_w, stride_w)
+                     stride_w, dilation_h=1, dilation_w=1):
+    """(ifmap [P, W], filter [W, F], ofmap [P, F]) address matrices, int64, -1 = no word.
+    Dilation spaces the taps: tap ``dy`` reads input row ``top + dy * dilation_h``."""
+    ofmap_h = output_size(ifmap_h, dilation_h * (filter_h - 1) + 1, stride_h)
+    ofmap_w = output_size(ifmap_w, dilation_w * (filter_w - 1) + 1, stride_w)
     pixels = ofmap_h * ofmap_w
     window = filter_h * filter_w * channels
     ifmap = np.full((pixels, window), -1, dtype=np.int64)
@@ -56,7 +57,7 @@ def operand_matrices(ifmap_h, ifmap_w, filter_h, filter_w, channels, num_filters
         for w in range(window):
             dy, rest = divmod(w, filter_w * channels)
             dx, ch = divmod(rest, channels)
-            y, x = top + dy, left + dx
+            y, x = top + dy * dilation_h, left + dx * dilation_w
             if y < ifmap_h and x < ifmap_w:
                 ifmap[p, w] = (y * ifmap_w + x) * channels + ch
     filt = np.empty((window, num_filters), dtype=np.int64)
@@ -363,10 +364,12 @@ def _layer_params(layer):
     """(groups, conv params of one group) from a ``hwloop.traces.Layer`` (duck-typed)."""
     kind = getattr(layer.kind, "value", layer.kind)
     depthwise = kind == "depthwise"
-    groups = layer.channels if depthwise else 1
-    channels = 1 if depthwise else layer.channels
+    conv_groups = getattr(layer, "conv_groups", 1)
+    groups = layer.channels if depthwise else conv_groups
+    channels = 1 if depthwise else layer.channels // conv_groups
     return groups, (layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w, channels,
-                    layer.num_filters, layer.stride_h, layer.stride_w)
+                    layer.num_filters, layer.stride_h, layer.stride_w,
+                    getattr(layer, "dilation_h", 1), getattr(layer, "dilation_w", 1))
 
 
 def naive_both(layer, rows: int, cols: int, dataflow: str, ifmap_kb: int, filter_kb: int,

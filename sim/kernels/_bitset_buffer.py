@@ -69,17 +69,20 @@ def _new_state(first_window, later_window):
 
 
 @njit
-def _run(bits, wstamp, stamp, r0, c0, a, b, ifmap_h, ifmap_w, row_len, channels, el_dy):
+def _run(bits, wstamp, stamp, r0, c0, a, b, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h,
+         dil_w):
     """A pixel whose window starts at input (r0, c0) reads elements ``a .. b-1``: set their
     bits in the current window; returns how many were new.
 
-    Within one filter row the elements are consecutive input words, so a run is at most
-    ``filter_h`` ranges of addresses, each set a 64-bit word at a time. ``el_dy[e]`` is
-    element ``e``'s filter row (no division in the inner loops)."""
+    Within one filter row the elements are consecutive input words (without column
+    dilation), so a run is at most ``filter_h`` ranges of addresses, each set a 64-bit word at
+    a time; with column dilation ``dil_w`` each tap's channels are one range. ``el_dy[e]`` is
+    element ``e``'s filter row (no division in the inner loops); filter row ``dy`` reads
+    input row ``r0 + dy * dil_h``."""
     added = 0
-    width = min(row_len, (ifmap_w - c0) * channels)  # the window row's words inside the input
+    width = min(row_len, (ifmap_w - c0) * channels) if dil_w == 1 else row_len
     for dy in range(el_dy[a], el_dy[b - 1] + 1):
-        y = r0 + dy
+        y = r0 + dy * dil_h
         if y >= ifmap_h:
             break
         row_start = dy * row_len
@@ -87,8 +90,17 @@ def _run(bits, wstamp, stamp, r0, c0, a, b, ifmap_h, ifmap_w, row_len, channels,
         hi = min(b - row_start, width)
         if lo >= hi:
             continue
-        origin = (y * ifmap_w + c0) * channels
-        added += _set_range(bits, wstamp, stamp, origin + lo, origin + hi)
+        if dil_w == 1:
+            origin = (y * ifmap_w + c0) * channels
+            added += _set_range(bits, wstamp, stamp, origin + lo, origin + hi)
+            continue
+        for dx in range(lo // channels, (hi - 1) // channels + 1):  # one range per tap
+            x = c0 + dx * dil_w
+            if x >= ifmap_w:
+                break
+            origin = (y * ifmap_w + x) * channels - dx * channels
+            added += _set_range(bits, wstamp, stamp, origin + max(lo, dx * channels),
+                                origin + min(hi, (dx + 1) * channels))
     return added
 
 
@@ -130,10 +142,10 @@ def _set_strided(bits, wstamp, stamp, first, last, stride, patterns):
 
 @njit
 def _line_pixels(bits, wstamp, stamp, e, pa, pb, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w,
-                 el_dy, el_dx, el_ch, patterns):
+                 el_dy, el_dx, el_ch, patterns, dil_h, dil_w):
     """WS on channel-major bits (``(ch * ifmap_h + y) * ifmap_w + x``): the line of element
     ``e`` reads pixels ``pa .. pb-1``: per output row, every ``stride_w``-th bit of a range."""
-    dy, dx, plane = el_dy[e], el_dx[e], el_ch[e] * ifmap_h
+    dy, dx, plane = el_dy[e] * dil_h, el_dx[e] * dil_w, el_ch[e] * ifmap_h
     added = 0
     oy = pa // ofmap_w
     p = pa
@@ -216,7 +228,7 @@ def _fitting_steps(ru, temporal, t, steps, room):
 
 @njit
 def _skewed_fold(kind, base, ru, temporal, fold_position, lines, row0, pix_row, pix_col, bits,
-                 wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy):
+                 wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w):
     """One OS (``kind`` 0: line ``c`` holds pixel ``base + c``) or WS (1: line ``c`` holds
     element ``base + c``, time runs over pixels) fold, steps ``0 .. temporal + ru - 2``;
     step ``t`` is demand row ``row0 + t``."""
@@ -236,12 +248,12 @@ def _skewed_fold(kind, base, ru, temporal, fold_position, lines, row0, pix_row, 
                     if a < b:
                         p = base + c
                         added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], a, b,
-                                      ifmap_h, ifmap_w, row_len, channels, el_dy)
+                                      ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
             else:
                 for p in range(max(0, t - ru + 1), min(temporal, t1)):
                     c_lo, c_hi = max(0, t - p), min(ru, t1 - p)
                     added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], base + c_lo,
-                                  base + c_hi, ifmap_h, ifmap_w, row_len, channels, el_dy)
+                                  base + c_hi, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
             _count(st, added, 0)
             t = t1
             continue
@@ -252,14 +264,14 @@ def _skewed_fold(kind, base, ru, temporal, fold_position, lines, row0, pix_row, 
             else:
                 p, e = t - c, base + c
             added = _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], e, e + 1, ifmap_h,
-                         ifmap_w, row_len, channels, el_dy)
+                         ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
             _count_demand(st, added, fold_position + t * lines + c, row0 + t, need)
         t += 1
 
 
 @njit
 def _ws_fold(base, ru, pixels, fold_position, lines, row0, bits, wstamp, st, need, ofmap_w,
-             stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch, patterns):
+             stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch, patterns, dil_h, dil_w):
     """One WS fold (line ``c`` holds element ``base + c``; time runs over pixels) on
     channel-major bits: as :func:`_skewed_fold`, but a span costs a (strided) range per line
     and output row instead of a run per pixel."""
@@ -278,21 +290,21 @@ def _ws_fold(base, ru, pixels, fold_position, lines, row0, bits, wstamp, st, nee
                 if pa < pb:
                     added += _line_pixels(bits, wstamp, stamp, base + c, pa, pb, ofmap_w,
                                           stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx,
-                                          el_ch, patterns)
+                                          el_ch, patterns, dil_h, dil_w)
             _count(st, added, 0)
             t = t1
             continue
         for c in range(max(0, t - pixels + 1), min(ru, t + 1)):
             added = _line_pixels(bits, wstamp, st[STAMP], base + c, t - c, t - c + 1, ofmap_w,
                                  stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch,
-                                 patterns)
+                                 patterns, dil_h, dil_w)
             _count_demand(st, added, fold_position + t * lines + c, row0 + t, need)
         t += 1
 
 
 @njit
 def _is_tile(first_pixel, cu, first_element, ru, row0, pix_row, pix_col, bits, wstamp, st,
-             need, ifmap_h, ifmap_w, row_len, channels, el_dy):
+             need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w):
     """One IS tile: elements ``first_element + ru - 1`` down to ``first_element``, each read
     by pixels ``first_pixel .. first_pixel + cu - 1`` in order; step ``i`` is row
     ``row0 + i``."""
@@ -307,14 +319,14 @@ def _is_tile(first_pixel, cu, first_element, ru, row0, pix_row, pix_col, bits, w
             stamp = st[STAMP]
             for p in range(first_pixel, first_pixel + cu):
                 added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], top - s, top,
-                              ifmap_h, ifmap_w, row_len, channels, el_dy)
+                              ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
             _count(st, added, 0)
             t += s
             continue
         e = top - 1
         for p in range(first_pixel, first_pixel + cu):
             added = _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], e, e + 1, ifmap_h,
-                         ifmap_w, row_len, channels, el_dy)
+                         ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
             _count_demand(st, added, 0, row0 + t, need)
         t += 1
 
@@ -333,7 +345,7 @@ def _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w):
 @njit
 def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_rows, row_base,
             channel_major, pix_row, pix_col, bits, wstamp, st, need, ifmap_h, ifmap_w, row_len,
-            channels, ofmap_w, stride_h, stride_w, el_dy, el_dx, el_ch, patterns):
+            channels, ofmap_w, stride_h, stride_w, el_dy, el_dx, el_ch, patterns, dil_h, dil_w):
     """``passes`` identical passes of ``folds`` skewed folds (lines ``base + fr * rows ..``,
     ``spatial`` of them in all); pass ``p`` fold ``fr`` starts at demand row
     ``row_base + p * pass_rows + fr * per_fold``.
@@ -358,11 +370,11 @@ def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_r
             if channel_major:
                 _ws_fold(base + fr * rows, ru, temporal, pass_start + fr * fold_span, rows, row0,
                          bits, wstamp, st, need, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w,
-                         el_dy, el_dx, el_ch, patterns)
+                         el_dy, el_dx, el_ch, patterns, dil_h, dil_w)
             else:
                 _skewed_fold(kind, base + fr * rows, ru, temporal, pass_start + fr * fold_span,
                              rows, row0, pix_row, pix_col, bits, wstamp, st, need, ifmap_h,
-                             ifmap_w, row_len, channels, el_dy)
+                             ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
         per_pass[rep] = st[FETCHED] - start_fetched
         pass_blocks[rep + 1] = st[BLOCKS]
         if st[TURNOVERS] == before:
@@ -394,7 +406,7 @@ PASSES, TILES = 0, 1
 def _walk_program(program, kind, rows, cols, spatial, temporal, passes, row_folds, per_fold,
                   row_shift, pix_row, pix_col, ifmap_h, ifmap_w, row_len, channels, ofmap_w,
                   stride_h, stride_w, channel_major, first_window, later_window, record,
-                  need):
+                  need, dil_h, dil_w):
     """Words fetched by one read buffer over a whole program; with ``record``, ``need[k]``
     is the demand row of block ``k``'s first word (returns (fetched, blocks))."""
     # elements: what lines hold in a WS-like pass and what tiles step through, else time
@@ -424,41 +436,42 @@ def _walk_program(program, kind, rows, cols, spatial, temporal, passes, row_fold
                 added = 0  # no turnover in this column fold: its words in any order
                 for p in range(fc * cols, fc * cols + cu):
                     added += _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], 0, spatial,
-                                  ifmap_h, ifmap_w, row_len, channels, el_dy)
+                                  ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
                 _count(st, added, 0)
                 continue
             for fr in range(row_folds):
                 ru = min(rows, spatial - fr * rows)
                 _is_tile(fc * cols, cu, fr * rows, ru,
                          (fc * row_folds + fr) * per_fold + rows - ru, pix_row, pix_col, bits,
-                         wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy)
+                         wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
         return st[FETCHED], st[BLOCKS]
     _repeat(kind, passes, row_folds, 0, spatial, rows, temporal, per_fold,
             row_folds * per_fold, row_shift, channel_major, pix_row, pix_col, bits, wstamp, st,
             need, ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w, el_dy,
-            el_dx, el_ch, patterns)
+            el_dx, el_ch, patterns, dil_h, dil_w)
     return st[FETCHED], st[BLOCKS]
 
 
 @njit
 def _ifmap_dram_reads_bitset(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w,
                              channels, stride_h, stride_w, ofmap_h, ofmap_w, num_filters,
-                             first_window, later_window, layout=-1):
+                             first_window, later_window, layout=-1, dil_h=1, dil_w=1):
     """Words fetched from DRAM into the ifmap buffer (``dataflow``: 0 os, 1 ws, 2 is); equal
     to ``_read_buffer._ifmap_dram_reads`` on every layer. ``layout`` forces WS's bit layout
     (0 pixel-major, 1 channel-major; default: the cheaper one), for tests."""
     need = np.zeros(1, dtype=np.int64)
     fetched, _ = _ifmap_walk(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w,
                              channels, stride_h, stride_w, ofmap_h, ofmap_w, num_filters,
-                             first_window, later_window, layout, 0, need)
+                             first_window, later_window, layout, 0, need, dil_h, dil_w)
     return fetched
 
 
 @njit
 def _ifmap_walk(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels, stride_h,
                 stride_w, ofmap_h, ofmap_w, num_filters, first_window, later_window, layout,
-                record, need):
-    """The ifmap stream of ``dataflow`` through its buffer: (words fetched, blocks)."""
+                record, need, dil_h=1, dil_w=1):
+    """The ifmap stream of ``dataflow`` through its buffer: (words fetched, blocks); taps
+    ``dil_h``/``dil_w`` inputs apart."""
     pix_row, pix_col = _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w)
     pixels = ofmap_h * ofmap_w
     window = filter_h * filter_w * channels
@@ -468,7 +481,7 @@ def _ifmap_walk(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, chan
         return _walk_program(TILES, 0, rows, cols, window, pixels, 0,
                              (window + rows - 1) // rows, per_fold, 0, pix_row, pix_col,
                              ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w,
-                             False, first_window, later_window, record, need)
+                             False, first_window, later_window, record, need, dil_h, dil_w)
     # WS spans cost about a run per pixel pixel-major, or a (strided) range per line and
     # output row channel-major: take the cheaper layout (weights measured on ResNet-18).
     lines_used = min(rows, window)
@@ -490,7 +503,7 @@ def _ifmap_walk(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, chan
                          (num_filters + cols - 1) // cols, (spatial + rows - 1) // rows,
                          per_fold, shift, pix_row, pix_col, ifmap_h, ifmap_w, row_len, channels,
                          ofmap_w, stride_h, stride_w, channel_major, first_window, later_window,
-                         record, need)
+                         record, need, dil_h, dil_w)
 
 
 @njit

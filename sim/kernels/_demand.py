@@ -19,7 +19,7 @@ from .._numba import njit, njit_inline
 
 # geometry vector layout (int64)
 IFMAP_H, IFMAP_W, FILTER_H, FILTER_W, CHANNELS, STRIDE_H, STRIDE_W, OFMAP_W, FILTERS, \
-    WINDOW, PIXELS = range(11)
+    WINDOW, PIXELS, DILATION_H, DILATION_W = range(13)
 
 
 @njit_inline
@@ -31,8 +31,8 @@ def _ifmap_addr(g, pixel, w):
     rest = w - dy * span
     dx = rest // g[CHANNELS]
     ch = rest - dx * g[CHANNELS]
-    y = out_row * g[STRIDE_H] + dy
-    x = out_col * g[STRIDE_W] + dx
+    y = out_row * g[STRIDE_H] + dy * g[DILATION_H]
+    x = out_col * g[STRIDE_W] + dx * g[DILATION_W]
     if y < g[IFMAP_H] and x < g[IFMAP_W]:
         return (y * g[IFMAP_W] + x) * g[CHANNELS] + ch
     return -1

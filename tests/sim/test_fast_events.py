@@ -49,6 +49,10 @@ def cases(draw):
                       stride_w=draw(st.integers(1, 3)), kind=kind)
         if kind == "depthwise":
             layer = replace(layer, num_filters=layer.channels)
+        dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 3)))
+        if (dilation[0] * (layer.filter_h - 1) < layer.ifmap_h
+                and dilation[1] * (layer.filter_w - 1) < layer.ifmap_w):
+            layer = replace(layer, dilation_h=dilation[0], dilation_w=dilation[1])
     array = SystolicArray(rows=draw(st.integers(1, 12)), cols=draw(st.integers(1, 12)),
                           dataflow=draw(st.sampled_from(["os", "ws", "is"])))
     sram = Sram(ifmap_kb=draw(st.sampled_from([1, 2])), filter_kb=draw(st.sampled_from([1, 2])),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import pathlib
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -98,6 +99,14 @@ CASES = [
     # stride 4 over height 11 (filter 2): SCALE-Sim's ceil adds an output row starting past
     # the input; its windows read nothing (an early walker let the window fill unturned here)
     (conv("past_edge", 11, 12, 2, 3, 7, 6, 4, 1), 9, 4, "os", (1, 1, 1)),
+    # dilated taps (PyTorch's dilation): windows span 2 * (F - 1) + 1 inputs
+    *[(replace(conv(f"dil_{df}", 12, 12, 3, 3, 6, 5, s), dilation_h=2, dilation_w=dw), r, c, df,
+       (1, 1, 1)) for df, s, dw, r, c in (("os", 1, 2, 4, 3), ("ws", 1, 3, 5, 4),
+                                          ("is", 2, 2, 3, 5), ("os", 2, 1, 7, 2),
+                                          ("ws", 2, 2, 2, 3))],
+    (replace(conv("dil_dw", 12, 12, 3, 3, 6, 1, kind="depthwise"), dilation_h=2, dilation_w=2),
+     4, 4, "ws", (1, 1, 1)),
+    (replace(conv("grouped", 11, 11, 3, 3, 8, 3), conv_groups=2), 4, 3, "os", (1, 1, 1)),
 ]
 
 

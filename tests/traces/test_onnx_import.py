@@ -95,12 +95,9 @@ def test_cli_simulates_a_model(tmp_path, capsys):
 
 
 def test_cli_bad_models_exit_2_with_one_line(tmp_path):
-    dilated = export(nn.Conv2d(2, 4, 3, dilation=2), torch.randn(1, 2, 9, 9),
-                     tmp_path / "dilated.onnx")
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(bytes(range(256)) * 4)
-    expected = {dilated: "field 'dilation_h': layer '/Conv': dilation 2 cannot be simulated yet",
-                junk: "not a valid ONNX model"}
+    expected = {junk: "not a valid ONNX model"}
     for path, message in expected.items():
         run = subprocess.run([sys.executable, "-m", "hwloop.sim.cli", "simulate", "--model",
                               str(path)], capture_output=True, text=True)

@@ -184,13 +184,11 @@ def test_bad_inputs_are_one_line_errors():
         network_from_torch(nn.Linear(4, 2), [1, 2])
 
 
-def test_dilated_conv_is_refused_by_the_simulator():
+def test_dilated_conv_simulates_with_its_macs():
     net = network_from_torch(nn.Conv2d(2, 4, 3, dilation=2), torch.randn(1, 2, 9, 9))
     assert net.layers[0].span_h == 5 and net.layers[0].ofmap_h == 5
-    with pytest.raises(InputError) as err:
-        simulate(net, get_preset("scalesim_default"))
-    assert str(err.value) == ("field 'dilation_h': layer 'conv2d': dilation 2 cannot be "
-                              "simulated yet (only dilation 1)")
+    report = simulate(net, get_preset("scalesim_default"))
+    assert report.totals["macs"] == 5 * 5 * 4 * 2 * 3 * 3
 
 
 def test_training_flags_and_random_state_are_left_alone():
