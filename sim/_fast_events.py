@@ -19,7 +19,7 @@ from hwloop.traces import Layer
 
 from ._demand import demand_row_count
 from ._memory_events import MemoryEvents, ReadBlocks, WriteChunks
-from .kernels._bitset_buffer import _filter_walk, _write_chunks
+from .kernels._closed_events import _filter_walk, _write_chunks
 
 _CODE = {Dataflow.OS: 0, Dataflow.WS: 1, Dataflow.IS: 2}
 

@@ -27,35 +27,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._numba import njit, njit_inline
-
-_ONE = np.uint64(1)
-_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
-_M1 = np.uint64(0x5555555555555555)
-_M2 = np.uint64(0x3333333333333333)
-_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
-_H01 = np.uint64(0x0101010101010101)
-_S1, _S2, _S4, _S56 = np.uint64(1), np.uint64(2), np.uint64(4), np.uint64(56)
+from .._numba import njit
+from ._bitset_bits import _ONE, _set_range, _set_strided
+from ._skew import _demands_before
 
 # Buffer state, one int64 array: see _new_state.
 STAMP, IN_WINDOW, WINDOW, FETCHED, TURNOVERS, LATER, LAST_TURNOVER, RECORD, PENDING, BLOCKS = \
     range(10)
-
-
-@njit_inline
-def _popcount(x):
-    x = x - ((x >> _S1) & _M1)
-    x = (x & _M2) + ((x >> _S2) & _M2)
-    x = (x + (x >> _S4)) & _M4
-    return np.int64((x * _H01) >> _S56)
-
-
-@njit_inline
-def _mask(lo, hi):
-    """Bits ``lo .. hi-1`` of a word (0 <= lo < hi <= 64)."""
-    if hi - lo == 64:
-        return _ALL
-    return ((_ONE << np.uint64(hi - lo)) - _ONE) << np.uint64(lo)
 
 
 @njit
@@ -101,42 +79,6 @@ def _run(bits, wstamp, stamp, r0, c0, a, b, ifmap_h, ifmap_w, row_len, channels,
             origin = (y * ifmap_w + x) * channels - dx * channels
             added += _set_range(bits, wstamp, stamp, origin + max(lo, dx * channels),
                                 origin + min(hi, (dx + 1) * channels))
-    return added
-
-
-@njit_inline
-def _set_range(bits, wstamp, stamp, first, last):
-    """Set bits ``first .. last-1`` of the window; returns how many were new."""
-    added = 0
-    for j in range(first >> 6, ((last - 1) >> 6) + 1):
-        m = _mask(max(first - j * 64, 0), min(last - j * 64, 64))
-        if wstamp[j] != stamp:  # first touch since the last turnover: an empty word
-            wstamp[j] = stamp
-            old = np.uint64(0)
-        else:
-            old = bits[j]
-        new = old | m
-        bits[j] = new
-        added += _popcount(new ^ old)
-    return added
-
-
-@njit_inline
-def _set_strided(bits, wstamp, stamp, first, last, stride, patterns):
-    """Set every ``stride``-th bit from ``first`` up to ``last - 1``; ``patterns[ph]`` holds
-    the bits ``ph, ph + stride, ...`` of a word. Returns how many were new."""
-    added = 0
-    for j in range(first >> 6, ((last - 1) >> 6) + 1):
-        m = _mask(max(first - j * 64, 0), min(last - j * 64, 64))
-        m &= patterns[(first - j * 64) % stride]
-        if wstamp[j] != stamp:  # first touch since the last turnover: an empty word
-            wstamp[j] = stamp
-            old = np.uint64(0)
-        else:
-            old = bits[j]
-        new = old | m
-        bits[j] = new
-        added += _popcount(new ^ old)
     return added
 
 
@@ -192,23 +134,6 @@ def _count_demand(st, added, position, row, need):
         st[BLOCKS] += 1
         st[PENDING] = 0
     _count(st, added, position)
-
-
-@njit_inline
-def _ramp(n, temporal):
-    """``sum(clamp(x, 0, temporal) for x <= n)`` over integers ``x``."""
-    if n <= 0:
-        return 0
-    if n <= temporal:
-        return n * (n + 1) // 2
-    return temporal * (temporal + 1) // 2 + (n - temporal) * temporal
-
-
-@njit_inline
-def _demands_before(t, ru, temporal):
-    """Demand entries of a skewed fold in steps ``0 .. t-1``: the sum over lines ``c < ru``
-    of ``clamp(t - c, 0, temporal)``."""
-    return _ramp(t, temporal) - _ramp(t - ru, temporal)
 
 
 @njit
@@ -504,127 +429,3 @@ def _ifmap_walk(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, chan
                          per_fold, shift, pix_row, pix_col, ifmap_h, ifmap_w, row_len, channels,
                          ofmap_w, stride_h, stride_w, channel_major, first_window, later_window,
                          record, need, dil_h, dil_w)
-
-
-@njit
-def _filter_walk(dataflow, rows, cols, window, num_filters, pixels, first_window, later_window,
-                 record, need):
-    """The filter stream of ``dataflow`` through its buffer: (words fetched, blocks), in
-    closed form. ``record`` is accepted for symmetry with :func:`_ifmap_walk`.
-
-    Every filter stream repeats runs of distinct words (filter ``n`` element ``w`` is word
-    ``n * window + w``): OS reads column fold ``fc``'s ``cu * window`` weights once per pixel
-    fold, WS every weight once, IS every weight once per pixel fold. Within a window the
-    demands of a run are all misses until the window fills (a turnover) or holds the whole
-    run (then the run's later repeats all hit), so blocks start every window's worth of
-    demands, and a block's need row is the row of the demand it starts at."""
-    fetched, blocks, in_window, size = 0, 0, 0, first_window
-    if dataflow == 0:
-        segments, repeats, per_fold = (num_filters + cols - 1) // cols, (pixels + rows - 1) // rows, \
-            window + rows + cols - 2
-    elif dataflow == 1:
-        segments, repeats, per_fold = 1, 1, 2 * rows + cols + pixels - 2
-    else:
-        segments, repeats, per_fold = 1, (pixels + cols - 1) // cols, \
-            2 * rows + cols + num_filters - 2
-    for seg in range(segments):
-        cu = min(cols, num_filters - seg * cols)
-        run = cu * window if dataflow == 0 else window * num_filters
-        total = repeats * run
-        pos = 0
-        in_run = 0  # this run's words in the current window
-        while pos < total and in_run < run:
-            if in_window == 0:  # a new block: its first word is the demand at pos
-                need[blocks] = _filter_row(dataflow, rows, cols, window, num_filters, seg,
-                                           repeats, per_fold, pos // run, pos % run)
-                blocks += 1
-            can = min(size - in_window, run - in_run, total - pos)
-            fetched += can
-            in_window += can
-            in_run += can
-            pos += can
-            if in_window == size:
-                in_window, size, in_run = 0, later_window, 0
-    return fetched, blocks
-
-
-@njit
-def _filter_row(dataflow, rows, cols, window, num_filters, seg, repeats, per_fold, rep, q):
-    """Demand row of the ``q``-th demand of repeat ``rep`` of run ``seg``."""
-    row_folds = (window + rows - 1) // rows
-    if dataflow == 0:  # skewed: line c holds filter c0 + c, time over its elements
-        cu = min(cols, num_filters - seg * cols)
-        return (seg * repeats + rep) * per_fold + _row_of_write(q + 1, cu, window)
-    if dataflow == 1:  # column folds of tiles: elements bottom-up, filters across
-        fc = q // (cols * window)
-        cu = min(cols, num_filters - fc * cols)
-        q -= fc * cols * window
-        fr = q // (cu * rows)
-        ru = min(rows, window - fr * rows)
-        return (fc * row_folds + fr) * per_fold + rows - ru + (q - fr * cu * rows) // cu
-    fr = q // (rows * num_filters)  # IS: skewed, line r holds element r0 + r
-    ru = min(rows, window - fr * rows)
-    return ((rep * row_folds + fr) * per_fold + rows
-            + _row_of_write(q - fr * rows * num_filters + 1, ru, num_filters))
-
-
-@njit
-def _write_chunks(dataflow, rows, cols, spatial, other, temporal, per_fold, half):
-    """The ofmap buffer's halves in closed form: for each chunk of ``half`` words written, the
-    demand rows of its first and last write (the last chunk may be partial).
-
-    In every fold the written tile is a skewed band: column ``j`` writes ``length`` words on
-    consecutive rows starting ``j`` rows after the band's first row (OS: ``length`` is the
-    fold's pixels, after the ``temporal - 1`` rows of accumulation and the flip; WS and IS:
-    ``length`` is the temporal extent, after ``2 * rows - 1`` rows), so the writes up to any
-    row follow from :func:`_demands_before`."""
-    row_folds = (spatial + rows - 1) // rows
-    col_folds = (other + cols - 1) // cols
-    total = 0
-    for fc in range(col_folds):
-        cu = min(cols, other - fc * cols)
-        for fr in range(row_folds):
-            ru = min(rows, spatial - fr * rows)
-            total += cu * (ru if dataflow == 0 else temporal)
-    chunks = (total + half - 1) // half
-    start_row = np.zeros(chunks, dtype=np.int64)
-    fill_row = np.zeros(chunks, dtype=np.int64)
-    words = np.full(chunks, half, dtype=np.int64)
-    if chunks:
-        words[-1] = total - (chunks - 1) * half
-    written = 0
-    k_start = 0  # next chunk whose first word is still to come
-    k_fill = 0  # next chunk whose last word is still to come
-    for fc in range(col_folds):
-        cu = min(cols, other - fc * cols)
-        for fr in range(row_folds):
-            ru = min(rows, spatial - fr * rows)
-            if dataflow == 0:
-                length, offset = ru, temporal - 1 + rows - ru
-            else:
-                length, offset = temporal, 2 * rows - 1
-            band = (fc * row_folds + fr) * per_fold + offset
-            here = cu * length
-            while k_start < chunks and k_start * half < written + here:
-                start_row[k_start] = band + _row_of_write(k_start * half - written + 1, cu,
-                                                          length)
-                k_start += 1
-            while k_fill < chunks and min((k_fill + 1) * half, total) <= written + here:
-                fill_row[k_fill] = band + _row_of_write(
-                    min((k_fill + 1) * half, total) - written, cu, length)
-                k_fill += 1
-            written += here
-    return start_row, fill_row, words
-
-
-@njit
-def _row_of_write(m, cu, length):
-    """Band row of the ``m``-th write (1-based) of a band of ``cu`` columns x ``length``."""
-    lo, hi = 0, cu + length - 2  # the smallest u with writes through row u >= m
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if _demands_before(mid + 1, cu, length) >= m:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
