@@ -40,6 +40,21 @@ def add_memory_options(p: argparse.ArgumentParser) -> None:
                         "lpddr4-3200) instead of a fixed-bandwidth pipe")
 
 
+def add_hardware_options(p: argparse.ArgumentParser, preset_help: str = "named accelerator") -> None:
+    """The accelerator options ``simulate`` and ``validate`` share: a preset or config file,
+    array and buffer overrides, and the DRAM (:func:`add_memory_options`)."""
+    hardware = p.add_mutually_exclusive_group()
+    hardware.add_argument("--preset", metavar="NAME", help=preset_help)
+    hardware.add_argument("--config", metavar="FILE", help="SCALE-Sim .cfg or hwloop .toml")
+    p.add_argument("--rows", type=_positive_int, help="override array rows")
+    p.add_argument("--cols", type=_positive_int, help="override array columns")
+    p.add_argument("--dataflow", type=_dataflow, help="override dataflow: os, ws or is")
+    for operand in ("ifmap", "filter", "ofmap"):
+        p.add_argument(f"--{operand}-kb", type=_positive_int, metavar="KIB",
+                       help=f"override {operand} SRAM size in KiB")
+    add_memory_options(p)
+
+
 def memory_overrides(args: argparse.Namespace) -> dict:
     return {"bandwidth": args.bandwidth, "ifmap_bandwidth": args.ifmap_bw,
             "filter_bandwidth": args.filter_bw, "ofmap_bandwidth": args.ofmap_bw,

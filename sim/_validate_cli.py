@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from hwloop.traces import InputError, Network
 
-from ._cli_options import (_dataflow, _positive_int, _with_widths, add_memory_options,
+from ._cli_options import (_positive_int, _with_widths, add_hardware_options,
                            memory_overrides)
 
 
@@ -38,16 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     workload = p.add_mutually_exclusive_group()
     workload.add_argument("--network", metavar="NAME", help="built-in network")
     workload.add_argument("--topology", metavar="FILE.csv", help="SCALE-Sim topology CSV")
-    hardware = p.add_mutually_exclusive_group()
-    hardware.add_argument("--preset", metavar="NAME", help="named accelerator")
-    hardware.add_argument("--config", metavar="FILE", help="SCALE-Sim .cfg or hwloop .toml")
-    p.add_argument("--rows", type=_positive_int, help="override array rows")
-    p.add_argument("--cols", type=_positive_int, help="override array columns")
-    p.add_argument("--dataflow", type=_dataflow, help="override dataflow: os, ws or is")
-    for operand in ("ifmap", "filter", "ofmap"):
-        p.add_argument(f"--{operand}-kb", type=_positive_int, metavar="KIB",
-                       help=f"override {operand} SRAM size in KiB")
-    add_memory_options(p)
+    add_hardware_options(p)
     p.add_argument("--energy", metavar="TABLE",
                    help="energy table: horowitz_45nm (default) or zigzag_tpu_like")
     p.add_argument("--weight-bits", type=_positive_int, metavar="W", help="default weight width")

@@ -17,10 +17,10 @@ from typing import Callable, Sequence
 
 from hwloop.traces import InputError
 
-from ._cli_options import (ANALOG_OPTIONS, _add_precision_options, _dataflow, _positive_int,
+from ._cli_options import (ANALOG_OPTIONS, _add_precision_options, _positive_int,
                            _run_precision_switch, _shape, _with_widths, add_analog_options,
-                           add_memory_options, analog_overrides, memory_overrides,
-                           model_input_shapes)
+                           add_hardware_options, add_memory_options, analog_overrides,
+                           memory_overrides, model_input_shapes)
 
 ENTRY_POINT_GROUP = "hwloop.commands"
 DEFAULT_NETWORK = "resnet18"
@@ -70,16 +70,7 @@ def _register_simulate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model-input-shape", metavar="N,C,H,W", type=_shape, action="append",
                    help="fix a --model input with symbolic (dynamic) dimensions: a shape, "
                         "or NAME=SHAPE per input; repeat for several inputs")
-    hardware = p.add_mutually_exclusive_group()
-    hardware.add_argument("--preset", metavar="NAME", help="named accelerator (see --list-presets)")
-    hardware.add_argument("--config", metavar="FILE", help="SCALE-Sim .cfg or hwloop .toml")
-    p.add_argument("--rows", type=_positive_int, help="override array rows")
-    p.add_argument("--cols", type=_positive_int, help="override array columns")
-    p.add_argument("--dataflow", type=_dataflow, help="override dataflow: os, ws or is")
-    for operand in ("ifmap", "filter", "ofmap"):
-        p.add_argument(f"--{operand}-kb", type=_positive_int, metavar="KIB",
-                       help=f"override {operand} SRAM size in KiB")
-    add_memory_options(p)
+    add_hardware_options(p, preset_help="named accelerator (see --list-presets)")
     _add_precision_options(p)
     add_analog_options(p)
     p.add_argument("--scalesim-compat", action="store_true",

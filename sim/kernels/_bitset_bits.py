@@ -35,19 +35,25 @@ def _mask(lo, hi):
 
 
 @njit_inline
+def _or_word(bits, wstamp, stamp, j, m):
+    """Set mask ``m`` in word ``j`` of the window; returns how many of its bits were new."""
+    if wstamp[j] != stamp:  # first touch since the last turnover: an empty word
+        wstamp[j] = stamp
+        old = np.uint64(0)
+    else:
+        old = bits[j]
+    new = old | m
+    bits[j] = new
+    return _popcount(new ^ old)
+
+
+@njit_inline
 def _set_range(bits, wstamp, stamp, first, last):
     """Set bits ``first .. last-1`` of the window; returns how many were new."""
     added = 0
     for j in range(first >> 6, ((last - 1) >> 6) + 1):
-        m = _mask(max(first - j * 64, 0), min(last - j * 64, 64))
-        if wstamp[j] != stamp:  # first touch since the last turnover: an empty word
-            wstamp[j] = stamp
-            old = np.uint64(0)
-        else:
-            old = bits[j]
-        new = old | m
-        bits[j] = new
-        added += _popcount(new ^ old)
+        added += _or_word(bits, wstamp, stamp, j,
+                          _mask(max(first - j * 64, 0), min(last - j * 64, 64)))
     return added
 
 
@@ -58,13 +64,5 @@ def _set_strided(bits, wstamp, stamp, first, last, stride, patterns):
     added = 0
     for j in range(first >> 6, ((last - 1) >> 6) + 1):
         m = _mask(max(first - j * 64, 0), min(last - j * 64, 64))
-        m &= patterns[(first - j * 64) % stride]
-        if wstamp[j] != stamp:  # first touch since the last turnover: an empty word
-            wstamp[j] = stamp
-            old = np.uint64(0)
-        else:
-            old = bits[j]
-        new = old | m
-        bits[j] = new
-        added += _popcount(new ^ old)
+        added += _or_word(bits, wstamp, stamp, j, m & patterns[(first - j * 64) % stride])
     return added

@@ -1,5 +1,8 @@
 """DRAM reads of a double-buffered read scratchpad, walking the exact ifmap demand stream.
 
+The simulator now walks the buffer on bitsets (``_bitset_buffer``); this word-by-word walk
+stays as the independent reference ``tests/sim/test_bitset_buffer.py`` holds them to.
+
 SCALE-Sim's stall-free (``CALC``) read buffer counts a DRAM read each time the array asks for
 a word that is not among the words fetched since the buffer last turned over; it turns over
 after every ``window`` distinct words (first window: the active half, then the prefetch
