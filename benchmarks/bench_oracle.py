@@ -60,28 +60,24 @@ def _base(bandwidth: int | None):
 def _warm(bandwidth: int | None) -> int:
     """Compile every kernel in this worker on a small network (not the measured one)."""
     from hwloop.sim import simulate_totals
-    from hwloop.sim._stalls import _untraced_events
-    from hwloop.sim._systolic import _walked_ifmap
+    from hwloop.sim._systolic import forget_walks
 
     net = builtin_network("alexnet")
     for dataflow in SPACE["dataflow"]:
         simulate_totals(net, _base(bandwidth).with_overrides(dataflow=dataflow, rows=8, cols=8))
-    _walked_ifmap.cache_clear()
-    _untraced_events.cache_clear()
+    forget_walks()
     return os.getpid()
 
 
 def _evaluate(store: str, bandwidth: int | None, points: list[dict], raw: bool) -> list[dict]:
-    from hwloop.sim._stalls import _untraced_events
-    from hwloop.sim._systolic import _walked_ifmap
+    from hwloop.sim._systolic import forget_walks
 
     oracle = Oracle(builtin_network(NETWORK), _base(bandwidth), store)
     out = []
     for point in points:
         out.append(oracle.evaluate(point))
         if raw:
-            _walked_ifmap.cache_clear()
-            _untraced_events.cache_clear()
+            forget_walks()
     oracle.close()
     return out
 

@@ -100,11 +100,9 @@ def measure_compile(cache_dir: Path, repeat: int) -> dict[str, Any]:
 def _forget_walks() -> None:
     """Clear the simulator's per-process memos of buffer walks, so every timed call
     simulates the point anew (the search oracle's memo is measured by bench_oracle.py)."""
-    from hwloop.sim._stalls import _untraced_events
-    from hwloop.sim._systolic import _walked_ifmap
+    from hwloop.sim._systolic import forget_walks
 
-    _walked_ifmap.cache_clear()
-    _untraced_events.cache_clear()
+    forget_walks()
 
 
 def measure_steady(repeat: int) -> list[dict[str, Any]]:

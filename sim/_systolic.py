@@ -266,18 +266,30 @@ def _ifmap_fetches(layer: Layer, code: int, rows: int, cols: int, first: int, la
                                  layer.dilation_w)
 
 
-#: Walked ifmap buffers kept per process (at most this many). A walk is a pure function of
-#: these integers, and in a design-space search many points share them (every ofmap size,
-#: filter size, bandwidth and energy table with the same array, dataflow and ifmap buffer),
-#: so each is walked once; the stall-free count and the finite-bandwidth events share it.
+#: Walked ifmap buffers kept per process. A walk is a pure function of these integers, and
+#: in a design-space search many points share them (every ofmap size, filter size, bandwidth
+#: and energy table with the same array, dataflow and ifmap buffer), so each is walked once;
+#: the stall-free count and the finite-bandwidth events share it. Counts are kept for this
+#: many walks; block rows (up to a few hundred KiB each) for :data:`IFMAP_ROWS_MEMO_SIZE`.
 IFMAP_MEMO_SIZE = 1 << 14
+IFMAP_ROWS_MEMO_SIZE = 512
 
 
+@functools.lru_cache(maxsize=IFMAP_MEMO_SIZE)
 def _walked_ifmap_fetches(*args: int) -> int:
     return _walked_ifmap(*args)[0]
 
 
-@functools.lru_cache(maxsize=IFMAP_MEMO_SIZE)
+def forget_walks() -> None:
+    """Clear the per-process memos of buffer walks (benchmarks time the walks with it)."""
+    from ._stalls import _untraced_events
+
+    _walked_ifmap_fetches.cache_clear()
+    _walked_ifmap.cache_clear()
+    _untraced_events.cache_clear()
+
+
+@functools.lru_cache(maxsize=IFMAP_ROWS_MEMO_SIZE)
 def _walked_ifmap(code: int, rows: int, cols: int, ifmap_h: int, ifmap_w: int, filter_h: int,
                   filter_w: int, channels: int, stride_h: int, stride_w: int, ofmap_h: int,
                   ofmap_w: int, num_filters: int, first: int, later: int, dilation_h: int = 1,

@@ -5,7 +5,7 @@ import pytest
 
 from hwloop.arch import PRESETS
 from hwloop.sim import simulate, simulate_totals
-from hwloop.sim._systolic import _walked_ifmap
+from hwloop.sim._systolic import _walked_ifmap, _walked_ifmap_fetches, forget_walks
 from hwloop.traces import builtin_network
 
 CASES = [
@@ -34,12 +34,12 @@ def test_memoised_ifmap_counts_equal_fresh_walks():
     """The per-process memo of walked ifmap counts returns what a fresh walk gives."""
     network = builtin_network("resnet18")
     accel = PRESETS["scalesim_default"].with_overrides(rows=16, cols=16, ifmap_kb=32)
-    _walked_ifmap.cache_clear()
+    forget_walks()
     fresh = simulate(network, accel).layers["dram_ifmap_reads"].tolist()
-    assert _walked_ifmap.cache_info().currsize > 0
+    assert _walked_ifmap_fetches.cache_info().currsize > 0
     again = simulate(network, accel.with_overrides(ofmap_kb=16)).layers["dram_ifmap_reads"]
     assert again.tolist() == fresh
-    assert _walked_ifmap.cache_info().hits > 0
+    assert _walked_ifmap_fetches.cache_info().hits > 0
 
 
 def test_events_are_reused_across_bandwidths_and_retimed_exactly():
@@ -63,12 +63,9 @@ def test_finite_bandwidth_reuses_the_stall_free_walks():
     """The events of a finite-DRAM run take their ifmap blocks from the same memo as the
     stall-free count: a point that differs in its DRAM and other buffers walks nothing new
     for layers already walked."""
-    from hwloop.sim._stalls import _untraced_events
-
     network = builtin_network("resnet18")
     base = PRESETS["scalesim_default"].with_overrides(rows=16, cols=16, ifmap_kb=32)
-    _walked_ifmap.cache_clear()
-    _untraced_events.cache_clear()
+    forget_walks()
     simulate_totals(network, base)
     walked = _walked_ifmap.cache_info()
     assert walked.currsize > 0
