@@ -33,27 +33,21 @@ def fast_events(layer: Layer, array: SystolicArray, sram: Sram) -> MemoryEvents:
     rows, cols = array.rows, array.cols
     plan = fold_plan(layer, rows, cols, array.dataflow)
     pixels, filters, window = layer.gemm_mnk
-    ifmap_reads, filter_reads, _ = _sram_traffic(plan, array.dataflow, pixels, filters, window)
-    blocks = []
-    for operand, reads in (("ifmap", ifmap_reads), ("filter", filter_reads)):
-        first, later = buffer_windows(sram.words(operand), sram.active_fraction)
-        if operand == "ifmap":  # the stall-free engine's walk, shared through its memo
-            fetched, need = _walked_ifmap(
-                code, rows, cols, layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w,
-                layer.channel_group, layer.stride_h, layer.stride_w, layer.ofmap_h,
-                layer.ofmap_w, layer.num_filters, first, later, layer.dilation_h,
-                layer.dilation_w)
-            count = need.size
-        else:
-            need = np.zeros(3 + reads // max(1, min(first, later)), dtype=np.int64)
-            fetched, count = _filter_walk(code, rows, cols, window, filters, pixels, first,
-                                          later, 1, need)
-            need = need[:count].copy()
-        blocks.append(ReadBlocks(need, _block_words(int(fetched), first, later, int(count))))
+    _, filter_reads, _ = _sram_traffic(plan, array.dataflow, pixels, filters, window)
+    first, later = buffer_windows(sram.words("ifmap"), sram.active_fraction)
+    fetched, need = _walked_ifmap(  # the stall-free engine's walk, shared through its memo
+        code, rows, cols, layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w,
+        layer.channel_group, layer.stride_h, layer.stride_w, layer.ofmap_h, layer.ofmap_w,
+        layer.num_filters, first, later, layer.dilation_h, layer.dilation_w)
+    ifmap = ReadBlocks(need, _block_words(fetched, first, later, need.size))
+    first, later = buffer_windows(sram.words("filter"), sram.active_fraction)
+    need = np.zeros(3 + filter_reads // max(1, min(first, later)), dtype=np.int64)
+    fetched, count = _filter_walk(code, rows, cols, window, filters, pixels, first, later, need)
+    filt = ReadBlocks(need[:count].copy(), _block_words(int(fetched), first, later, int(count)))
     half = max(1, math.ceil(sram.words("ofmap") * sram.active_fraction))
     start, fill, words = _write_chunks(code, rows, cols, plan.spatial_rows, plan.spatial_cols,
                                        plan.temporal, plan.rows_per_fold, half)
-    return MemoryEvents(blocks[0], blocks[1], WriteChunks(start, fill, words),
+    return MemoryEvents(ifmap, filt, WriteChunks(start, fill, words),
                         demand_row_count(layer, array) - 1)
 
 

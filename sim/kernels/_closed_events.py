@@ -14,9 +14,9 @@ from ._skew import _step_of_demand
 
 @njit
 def _filter_walk(dataflow, rows, cols, window, num_filters, pixels, first_window, later_window,
-                 record, need):
+                 need):
     """The filter stream of ``dataflow`` through its buffer: (words fetched, blocks), in
-    closed form. ``record`` is accepted for symmetry with :func:`_ifmap_walk`.
+    closed form; ``need[k]`` gets the demand row of block ``k``'s first word.
 
     Every filter stream repeats runs of distinct words (filter ``n`` element ``w`` is word
     ``n * window + w``): OS reads column fold ``fc``'s ``cu * window`` weights once per pixel

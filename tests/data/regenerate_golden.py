@@ -76,6 +76,12 @@ def run_one(harness: pathlib.Path, topo: str, rows: int, cols: int, dataflow: st
     cmd = [sys.executable, str(harness), str(HERE / "topologies" / f"{topo}.csv"),
            "--rows", str(rows), "--cols", str(cols), "--dataflow", dataflow,
            "--ifmap-kb", str(kb[0]), "--filter-kb", str(kb[1]), "--ofmap-kb", str(kb[2])]
+    return run_and_keep(cmd, topo, out, LAYER_KEYS)
+
+
+def run_and_keep(cmd: list[str], topo: str, out: pathlib.Path, layer_keys: tuple[str, ...]) -> str:
+    """Run the harness command and write its JSON, trimmed to ``layer_keys``, to ``out``
+    (atomically); returns a line for the log."""
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         return f"FAILED {out.name}: {proc.stderr.strip()[-500:]}"
@@ -85,7 +91,7 @@ def run_one(harness: pathlib.Path, topo: str, rows: int, cols: int, dataflow: st
     trimmed = {
         "tool": res["tool"], "scalesim_version": res["scalesim_version"], "config": cfg,
         "wall_s": res["wall_s"], "run_scale_s": res["run_scale_s"],
-        "layers": [{k: layer[k] for k in LAYER_KEYS} for layer in res["layers"]],
+        "layers": [{k: layer[k] for k in layer_keys} for layer in res["layers"]],
     }
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(trimmed, indent=1) + "\n")
@@ -93,14 +99,19 @@ def run_one(harness: pathlib.Path, topo: str, rows: int, cols: int, dataflow: st
     return f"wrote {out.name} ({res['wall_s']:.1f} s)"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(description: str) -> argparse.Namespace:
+    """The options both regeneration scripts take."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--harness", type=pathlib.Path,
                         default=pathlib.Path(os.environ.get("SCALESIM_REFERENCE", DEFAULT_HARNESS)))
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--only", default="", help="regenerate only files whose name contains this")
     parser.add_argument("--force", action="store_true", help="overwrite existing golden files")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args(__doc__.splitlines()[0])
     outdir = HERE / "golden"
     outdir.mkdir(exist_ok=True)
     todo = []

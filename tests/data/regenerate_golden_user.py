@@ -20,17 +20,13 @@ unless ``--force`` is given.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import pathlib
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from regenerate_golden import parse_args, run_and_keep  # the shared harness step
+
 HERE = pathlib.Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-DEFAULT_HARNESS = REPO.parent / "shared" / "peers" / "scalesim" / "reference.py"
 
 DATAFLOWS = ("os", "ws", "is")
 DEFAULT_KB = (64, 64, 64)
@@ -72,31 +68,11 @@ def run_one(harness: pathlib.Path, topo: str, rows: int, cols: int, dataflow: st
            "--bw-mode", "USER", "--bw", str(bw)]
     if port_bw is not None:
         cmd += ["--ifmap-bw", str(port_bw[0]), "--filter-bw", str(port_bw[1])]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        return f"FAILED {out.name}: {proc.stderr.strip()[-500:]}"
-    res = json.loads(proc.stdout)
-    cfg = res["config"]
-    cfg["topology"] = f"tests/data/topologies/{topo}.csv"
-    trimmed = {
-        "tool": res["tool"], "scalesim_version": res["scalesim_version"], "config": cfg,
-        "wall_s": res["wall_s"], "run_scale_s": res["run_scale_s"],
-        "layers": [{k: layer[k] for k in LAYER_KEYS} for layer in res["layers"]],
-    }
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(trimmed, indent=1) + "\n")
-    tmp.replace(out)
-    return f"wrote {out.name} ({res['wall_s']:.1f} s)"
+    return run_and_keep(cmd, topo, out, LAYER_KEYS)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--harness", type=pathlib.Path,
-                        default=pathlib.Path(os.environ.get("SCALESIM_REFERENCE", DEFAULT_HARNESS)))
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--only", default="", help="regenerate only files whose name contains this")
-    parser.add_argument("--force", action="store_true", help="overwrite existing golden files")
-    args = parser.parse_args()
+    args = parse_args(__doc__.splitlines()[0])
     outdir = HERE / "golden_user"
     outdir.mkdir(exist_ok=True)
     todo = []

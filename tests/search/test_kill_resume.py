@@ -15,10 +15,8 @@ import pytest
 
 pytest.importorskip("optuna")
 
-TOPOLOGY = """Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,
-conv1, 10, 10, 3, 3, 4, 8, 1,
-conv2, 8, 8, 3, 3, 8, 16, 2,
-"""
+from .conftest import TOPOLOGY  # noqa: E402
+
 SPACE = """[params.rows]
 values = [2, 4, 8, 16]
 [params.cols]
