@@ -22,33 +22,43 @@ upper bound on the new words they bring) stays below the room left in the window
 even one step fits, that step's demands are replayed one by one in the exact order, and the
 buffer turns over on the exact demand. The count is exact, and the work is a few masks per
 (pixel, input position) per fold plus a few short replays per turnover.
+
+The demand count is a loose bound when most reads hit: in a nearly full window it would allow
+only a step or two per span, while the turnover may be thousands of steps away. There the walk
+*guesses* a longer span from the last span's rate of new words, sets it with the window's
+undo log on (``_bitset_bits``), and keeps it if it brought fewer new words than the room left;
+else it puts the window back and tries a span half as long. Guesses never change the count.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .._numba import njit
-from ._bitset_bits import _ONE, _set_range, _set_strided
+from .._numba import njit, njit_inline
+from ._bitset_bits import _ONE, _keep, _set_range, _set_strided, _speculate, _undo, new_window
 from ._skew import _demands_before
 
-# Buffer state, one int64 array: see _new_state.
-STAMP, IN_WINDOW, WINDOW, FETCHED, TURNOVERS, LATER, LAST_TURNOVER, RECORD, PENDING, BLOCKS = \
-    range(10)
+# Buffer state, one int64 array: see _new_state. SPAN_NEW / SPAN_DEMANDS: the new words and
+# demands of the last span (its hit rate); CAP: the longest speculative span still worth a try.
+STAMP, IN_WINDOW, WINDOW, FETCHED, TURNOVERS, LATER, LAST_TURNOVER, RECORD, PENDING, BLOCKS, \
+    SPAN_NEW, SPAN_DEMANDS, CAP = range(13)
+_NO_CAP = 1 << 62
 
 
 @njit
 def _new_state(first_window, later_window):
-    st = np.zeros(10, dtype=np.int64)
+    st = np.zeros(13, dtype=np.int64)
     st[STAMP] = 1
     st[WINDOW] = first_window
     st[LATER] = later_window
     st[LAST_TURNOVER] = -1
+    st[SPAN_NEW] = st[SPAN_DEMANDS] = 1
+    st[CAP] = _NO_CAP
     return st
 
 
 @njit
-def _run(bits, wstamp, stamp, r0, c0, a, b, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h,
-         dil_w):
+def _run(bits, wstamp, stamp, r0, c0, a, b, ifmap_h, ifmap_w, row_len, channels,
+         el_dy, dil_h, dil_w):
     """A pixel whose window starts at input (r0, c0) reads elements ``a .. b-1``: set their
     bits in the current window; returns how many were new.
 
@@ -77,14 +87,15 @@ def _run(bits, wstamp, stamp, r0, c0, a, b, ifmap_h, ifmap_w, row_len, channels,
             if x >= ifmap_w:
                 break
             origin = (y * ifmap_w + x) * channels - dx * channels
-            added += _set_range(bits, wstamp, stamp, origin + max(lo, dx * channels),
+            added += _set_range(bits, wstamp, stamp,
+                                origin + max(lo, dx * channels),
                                 origin + min(hi, (dx + 1) * channels))
     return added
 
 
 @njit
-def _line_pixels(bits, wstamp, stamp, e, pa, pb, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w,
-                 el_dy, el_dx, el_ch, patterns, dil_h, dil_w):
+def _line_pixels(bits, wstamp, stamp, e, pa, pb, ofmap_w, stride_h, stride_w,
+                 ifmap_h, ifmap_w, el_dy, el_dx, el_ch, patterns, dil_h, dil_w):
     """WS on channel-major bits (``(ch * ifmap_h + y) * ifmap_w + x``): the line of element
     ``e`` reads pixels ``pa .. pb-1``: per output row, every ``stride_w``-th bit of a range."""
     dy, dx, plane = el_dy[e] * dil_h, el_dx[e] * dil_w, el_ch[e] * ifmap_h
@@ -104,8 +115,8 @@ def _line_pixels(bits, wstamp, stamp, e, pa, pb, ofmap_w, stride_h, stride_w, if
             if stride_w == 1:
                 added += _set_range(bits, wstamp, stamp, origin + x0, origin + x1)
             else:
-                added += _set_strided(bits, wstamp, stamp, origin + x0, origin + x1, stride_w,
-                                      patterns)
+                added += _set_strided(bits, wstamp, stamp, origin + x0,
+                                      origin + x1, stride_w, patterns)
         p = row_end
         oy += 1
     return added
@@ -124,6 +135,8 @@ def _count(st, added, position):
         st[TURNOVERS] += 1
         st[LAST_TURNOVER] = position
         st[PENDING] = st[RECORD]
+        st[SPAN_NEW] = st[SPAN_DEMANDS] = 1  # an empty window: every word is new again
+        st[CAP] = _NO_CAP
 
 
 @njit
@@ -136,15 +149,25 @@ def _count_demand(st, added, position, row, need):
     _count(st, added, position)
 
 
+@njit_inline
+def _demands(t0, t1, ru, temporal, per_step):
+    """Demands in steps ``t0 .. t1-1``: ``per_step`` each, or (0) those of a skewed fold."""
+    if per_step > 0:
+        return (t1 - t0) * per_step
+    return _demands_before(t1, ru, temporal) - _demands_before(t0, ru, temporal)
+
+
 @njit
-def _fitting_steps(ru, temporal, t, steps, room):
-    """Most steps from ``t`` whose demand count (a bound on the new words they bring) stays
-    below ``room`` (binary search on the closed form)."""
-    before = _demands_before(t, ru, temporal)
+def _steps_below(t, steps, ru, temporal, per_step, budget):
+    """Most steps from ``t`` (up to ``steps``) whose demands stay below ``budget``."""
+    if budget <= 0:
+        return 0
+    if per_step > 0:
+        return min(steps - t, (budget - 1) // per_step)
     lo, hi = 0, steps - t
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if _demands_before(t + mid, ru, temporal) - before < room:
+        if _demands(t, t + mid, ru, temporal, 0) < budget:
             lo = mid
         else:
             hi = mid - 1
@@ -152,35 +175,74 @@ def _fitting_steps(ru, temporal, t, steps, room):
 
 
 @njit
+def _plan(st, t, steps, ru, temporal, per_step):
+    """Steps in the next span from step ``t``: positive when it cannot turn the buffer over
+    (its demands, a bound on its new words, stay below the room left), negative when it is
+    a guess to check (its demands times the last span's rate of new words stay below three
+    quarters of the room), 0 when the next step must be replayed demand by demand."""
+    if st[PENDING]:
+        return 0
+    room = st[WINDOW] - st[IN_WINDOW]
+    safe = _steps_below(t, steps, ru, temporal, per_step, room)
+    new, demanded = st[SPAN_NEW], st[SPAN_DEMANDS]
+    if safe == steps - t or 4 * new >= 3 * demanded:
+        return safe  # everything left fits, or most demands are new words: no guessing
+    budget = (3 * room // 4) * (demanded // max(new, 1))
+    guess = min(_steps_below(t, steps, ru, temporal, per_step, budget), st[CAP])
+    return -guess if guess > safe else safe
+
+
+@njit
+def _settle(st, k, added, demanded, room, bits, wstamp):
+    """After a span of ``k`` steps (negative: a guess) that added ``added`` new words: keep it
+    and count it, or, if a guess would have turned the buffer over, undo it and try shorter.
+    Returns whether the span was kept."""
+    st[SPAN_NEW], st[SPAN_DEMANDS] = added, demanded
+    if k < 0:
+        if added >= room:
+            _undo(bits, wstamp)
+            st[CAP] = -k // 2
+            return False
+        _keep(wstamp)
+        st[CAP] = _NO_CAP
+    _count(st, added, 0)
+    return True
+
+
+@njit
 def _skewed_fold(kind, base, ru, temporal, fold_position, lines, row0, pix_row, pix_col, bits,
-                 wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w):
+                 wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy,
+                 dil_h, dil_w):
     """One OS (``kind`` 0: line ``c`` holds pixel ``base + c``) or WS (1: line ``c`` holds
     element ``base + c``, time runs over pixels) fold, steps ``0 .. temporal + ru - 2``;
     step ``t`` is demand row ``row0 + t``."""
     steps = temporal + ru - 1
     t = 0
     while t < steps:
-        s = 0
-        if not st[PENDING]:
-            s = _fitting_steps(ru, temporal, t, steps, st[WINDOW] - st[IN_WINDOW])
-        stamp = st[STAMP]
-        added = 0
-        if s > 0:  # no turnover possible: the span's words in any order
-            t1 = t + s
+        k = _plan(st, t, steps, ru, temporal, 0)
+        if k != 0:  # a span of steps: its words in any order
+            if k < 0:
+                _speculate(wstamp)
+            t1 = t + abs(k)
+            stamp = st[STAMP]
+            room = st[WINDOW] - st[IN_WINDOW]
+            added = 0
             if kind == 0:
                 for c in range(ru):
                     a, b = max(0, t - c), min(temporal, t1 - c)
                     if a < b:
                         p = base + c
-                        added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], a, b,
-                                      ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
+                        added += _run(bits, wstamp, stamp, pix_row[p],
+                                      pix_col[p], a, b, ifmap_h, ifmap_w, row_len, channels,
+                                      el_dy, dil_h, dil_w)
             else:
                 for p in range(max(0, t - ru + 1), min(temporal, t1)):
                     c_lo, c_hi = max(0, t - p), min(ru, t1 - p)
-                    added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], base + c_lo,
-                                  base + c_hi, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
-            _count(st, added, 0)
-            t = t1
+                    added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p],
+                                  base + c_lo, base + c_hi, ifmap_h, ifmap_w, row_len,
+                                  channels, el_dy, dil_h, dil_w)
+            if _settle(st, k, added, _demands(t, t1, ru, temporal, 0), room, bits, wstamp):
+                t = t1
             continue
         # one step, demand by demand in line order: the turnover lands on an exact demand
         for c in range(max(0, t - temporal + 1), min(ru, t + 1)):
@@ -188,70 +250,74 @@ def _skewed_fold(kind, base, ru, temporal, fold_position, lines, row0, pix_row, 
                 p, e = base + c, t - c
             else:
                 p, e = t - c, base + c
-            added = _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], e, e + 1, ifmap_h,
-                         ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
+            added = _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], e,
+                         e + 1, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
             _count_demand(st, added, fold_position + t * lines + c, row0 + t, need)
         t += 1
 
 
 @njit
-def _ws_fold(base, ru, pixels, fold_position, lines, row0, bits, wstamp, st, need, ofmap_w,
-             stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch, patterns, dil_h, dil_w):
+def _ws_fold(base, ru, pixels, fold_position, lines, row0, bits, wstamp, st,
+             need, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch, patterns,
+             dil_h, dil_w):
     """One WS fold (line ``c`` holds element ``base + c``; time runs over pixels) on
     channel-major bits: as :func:`_skewed_fold`, but a span costs a (strided) range per line
     and output row instead of a run per pixel."""
     steps = pixels + ru - 1
     t = 0
     while t < steps:
-        s = 0
-        if not st[PENDING]:
-            s = _fitting_steps(ru, pixels, t, steps, st[WINDOW] - st[IN_WINDOW])
-        if s > 0:  # no turnover possible: the span's words in any order
-            t1 = t + s
+        k = _plan(st, t, steps, ru, pixels, 0)
+        if k != 0:  # a span of steps: its words in any order
+            if k < 0:
+                _speculate(wstamp)
+            t1 = t + abs(k)
             stamp = st[STAMP]
+            room = st[WINDOW] - st[IN_WINDOW]
             added = 0
             for c in range(ru):
                 pa, pb = max(0, t - c), min(pixels, t1 - c)
                 if pa < pb:
-                    added += _line_pixels(bits, wstamp, stamp, base + c, pa, pb, ofmap_w,
-                                          stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx,
-                                          el_ch, patterns, dil_h, dil_w)
-            _count(st, added, 0)
-            t = t1
+                    added += _line_pixels(bits, wstamp, stamp, base + c, pa, pb,
+                                          ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w, el_dy,
+                                          el_dx, el_ch, patterns, dil_h, dil_w)
+            if _settle(st, k, added, _demands(t, t1, ru, pixels, 0), room, bits, wstamp):
+                t = t1
             continue
         for c in range(max(0, t - pixels + 1), min(ru, t + 1)):
-            added = _line_pixels(bits, wstamp, st[STAMP], base + c, t - c, t - c + 1, ofmap_w,
-                                 stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch,
-                                 patterns, dil_h, dil_w)
+            added = _line_pixels(bits, wstamp, st[STAMP], base + c, t - c,
+                                 t - c + 1, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w, el_dy,
+                                 el_dx, el_ch, patterns, dil_h, dil_w)
             _count_demand(st, added, fold_position + t * lines + c, row0 + t, need)
         t += 1
 
 
 @njit
-def _is_tile(first_pixel, cu, first_element, ru, row0, pix_row, pix_col, bits, wstamp, st,
-             need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w):
+def _is_tile(first_pixel, cu, first_element, ru, row0, pix_row, pix_col, bits, wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w):
     """One IS tile: elements ``first_element + ru - 1`` down to ``first_element``, each read
     by pixels ``first_pixel .. first_pixel + cu - 1`` in order; step ``i`` is row
     ``row0 + i``."""
     t = 0
     while t < ru:
-        s = 0
-        if not st[PENDING]:
-            s = min(ru - t, (st[WINDOW] - st[IN_WINDOW] - 1) // cu)
+        k = _plan(st, t, ru, ru, ru, cu)
         top = first_element + ru - t  # steps t .. t+s-1 read elements top-s .. top-1
-        if s > 0:
-            added = 0
+        if k != 0:
+            if k < 0:
+                _speculate(wstamp)
+            s = abs(k)
             stamp = st[STAMP]
+            room = st[WINDOW] - st[IN_WINDOW]
+            added = 0
             for p in range(first_pixel, first_pixel + cu):
-                added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], top - s, top,
-                              ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
-            _count(st, added, 0)
-            t += s
+                added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p],
+                              top - s, top, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h,
+                              dil_w)
+            if _settle(st, k, added, s * cu, room, bits, wstamp):
+                t += s
             continue
         e = top - 1
         for p in range(first_pixel, first_pixel + cu):
-            added = _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], e, e + 1, ifmap_h,
-                         ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
+            added = _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], e,
+                         e + 1, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
             _count_demand(st, added, 0, row0 + t, need)
         t += 1
 
@@ -294,12 +360,12 @@ def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_r
             row0 = row_base + rep * pass_rows + fr * per_fold
             if channel_major:
                 _ws_fold(base + fr * rows, ru, temporal, pass_start + fr * fold_span, rows, row0,
-                         bits, wstamp, st, need, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w,
-                         el_dy, el_dx, el_ch, patterns, dil_h, dil_w)
+                         bits, wstamp, st, need, ofmap_w, stride_h, stride_w,
+                         ifmap_h, ifmap_w, el_dy, el_dx, el_ch, patterns, dil_h, dil_w)
             else:
                 _skewed_fold(kind, base + fr * rows, ru, temporal, pass_start + fr * fold_span,
-                             rows, row0, pix_row, pix_col, bits, wstamp, st, need, ifmap_h,
-                             ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
+                             rows, row0, pix_row, pix_col, bits, wstamp, st, need,
+                             ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
         per_pass[rep] = st[FETCHED] - start_fetched
         pass_blocks[rep + 1] = st[BLOCKS]
         if st[TURNOVERS] == before:
@@ -348,8 +414,7 @@ def _walk_program(program, kind, rows, cols, spatial, temporal, passes, row_fold
         for b in range(ph, 64, patterns.size):
             patterns[ph] |= _ONE << np.uint64(b)
     words = (ifmap_h * ifmap_w * channels + 63) // 64
-    bits = np.empty(words, dtype=np.uint64)  # one bit per operand word; valid where stamped
-    wstamp = np.zeros(words, dtype=np.int64)
+    bits, wstamp = new_window(words)  # one bit per operand word; valid where stamped
     st = _new_state(first_window, later_window)
     st[RECORD] = record
     st[PENDING] = record  # block 0 waits for its first word
@@ -360,19 +425,20 @@ def _walk_program(program, kind, rows, cols, spatial, temporal, passes, row_fold
             if not st[PENDING] and st[IN_WINDOW] + cu * spatial < st[WINDOW]:
                 added = 0  # no turnover in this column fold: its words in any order
                 for p in range(fc * cols, fc * cols + cu):
-                    added += _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], 0, spatial,
-                                  ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
+                    added += _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p],
+                                  0, spatial, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h,
+                                  dil_w)
                 _count(st, added, 0)
                 continue
             for fr in range(row_folds):
                 ru = min(rows, spatial - fr * rows)
                 _is_tile(fc * cols, cu, fr * rows, ru,
                          (fc * row_folds + fr) * per_fold + rows - ru, pix_row, pix_col, bits,
-                         wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
+                         wstamp, st, need, ifmap_h, ifmap_w, row_len, channels,
+                         el_dy, dil_h, dil_w)
         return st[FETCHED], st[BLOCKS]
     _repeat(kind, passes, row_folds, 0, spatial, rows, temporal, per_fold,
-            row_folds * per_fold, row_shift, channel_major, pix_row, pix_col, bits, wstamp, st,
-            need, ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w, el_dy,
+            row_folds * per_fold, row_shift, channel_major, pix_row, pix_col, bits, wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w, el_dy,
             el_dx, el_ch, patterns, dil_h, dil_w)
     return st[FETCHED], st[BLOCKS]
 
