@@ -11,10 +11,12 @@ Two regimes, reported separately:
 
 * ``oracle``: the oracle as shipped. It walks an ifmap buffer once per (layer, array,
   dataflow, ifmap buffer) and reuses that exact walk (count and block rows) for every other
-  point sharing it (``hwloop.sim._systolic._walked_ifmap``), so the rate depends on how a
-  space shares those; the space here varies every buffer and the array.
-* ``raw``: that memo is cleared after every point, so every point is simulated from
-  nothing (the cost of a point no earlier point shares anything with).
+  point sharing it (``hwloop.sim._systolic._walked_ifmap``); the workers share their walk
+  counts through the store (``hwloop.sim.sharing_walks``), so each buffer is walked once
+  between them. The rate depends on how a space shares those; the space here varies every
+  buffer and the array.
+* ``raw``: that memo is cleared after every point and the store shares no walks, so every
+  point is simulated from nothing (the cost of a point no earlier point shares anything with).
 
 With ``--bandwidth N`` the DRAM ports move N words per cycle, so every layer also streams its
 demand through the buffers and times the transfers (stalls); ``--bandwidth 4,8,16,32`` makes
@@ -72,7 +74,7 @@ def _warm(bandwidth: int | None) -> int:
 def _evaluate(store: str, bandwidth: int | None, points: list[dict], raw: bool) -> list[dict]:
     from hwloop.sim._systolic import forget_walks
 
-    oracle = Oracle(builtin_network(NETWORK), _base(bandwidth), store)
+    oracle = Oracle(builtin_network(NETWORK), _base(bandwidth), store, share_walks=not raw)
     out = []
     for point in points:
         out.append(oracle.evaluate(point))

@@ -4,7 +4,9 @@ Results live in a SQLite file (WAL mode) keyed by a SHA-256 of the accelerator, 
 layers and the hwloop version, so a resumed or repeated search, or another process sharing
 the file, is answered from disk. Every process opens its own connection. Before simulating, a
 process claims the key; another process that wants the same point waits for that result
-instead of simulating it again (a claim whose process has died is taken over).
+instead of simulating it again (a claim whose process has died is taken over). The same file
+keeps the simulator's buffer walks (``sim/_walk_store.py``), so workers that share a store
+walk each buffer of a space once between them, not once each.
 """
 from __future__ import annotations
 
@@ -63,12 +65,15 @@ class Oracle:
     """Evaluates design points of one network around one base accelerator, with a cache."""
 
     def __init__(self, network: Network | None, base_accel: Accelerator,
-                 store_path: str | os.PathLike[str]) -> None:
+                 store_path: str | os.PathLike[str], *, share_walks: bool = True) -> None:
         from hwloop.sim import hwloop_version
 
         self.network, self.base = network, base_accel
         self.store_path = Path(store_path)
         self.version = hwloop_version()
+        #: Whether simulations look up and keep buffer walks in the store (benchmarks that
+        #: time a point simulated from nothing turn it off).
+        self.share_walks = share_walks
         #: Simulations this object ran (cache misses); the rest came from the store.
         self.simulations = 0
         #: Networks this object trained for :meth:`accuracy` (the rest came from the store).
@@ -133,6 +138,16 @@ class Oracle:
                    (key, json.dumps(spec.as_dict(), sort_keys=True), value))
         return value
 
+    def get_walk(self, key: str) -> int | None:
+        """A buffer walk's count from the store (``sim/_walk_store.WalkStore``)."""
+        found = self._conn().execute("SELECT fetched FROM walks WHERE key = ?",
+                                     (f"{self.version}:{key}",)).fetchone()
+        return None if found is None else found[0]
+
+    def put_walk(self, key: str, fetched: int) -> None:
+        self._conn().execute("INSERT OR IGNORE INTO walks (key, fetched) VALUES (?, ?)",
+                             (f"{self.version}:{key}", fetched))
+
     def stored(self) -> int:
         """Points in the store (each simulated once, by whichever process)."""
         (count,) = self._conn().execute(
@@ -189,13 +204,14 @@ class Oracle:
 
     def _simulate(self, key: str, accel: Accelerator,
                   network: Network) -> tuple[dict, str | None]:
-        from hwloop.sim import simulate_totals
+        from hwloop.sim import sharing_walks, simulate_totals
 
         self.simulations += 1
         objectives: dict[str, float] = {}
         error = None
         try:
-            totals = simulate_totals(network, accel)
+            with sharing_walks(self if self.share_walks else None):
+                totals = simulate_totals(network, accel)
             objectives = {name: float(totals[total]) for name, total in OBJECTIVES.items()}
         except InputError as exc:
             error = exc.reason
@@ -217,6 +233,8 @@ def _set_up(db: sqlite3.Connection) -> None:
                "state TEXT NOT NULL, owner INTEGER, objectives TEXT, error TEXT)")
     db.execute("CREATE TABLE IF NOT EXISTS accuracy (key TEXT PRIMARY KEY, "
                "net TEXT NOT NULL, value REAL NOT NULL)")
+    db.execute("CREATE TABLE IF NOT EXISTS walks (key TEXT PRIMARY KEY, "
+               "fetched INTEGER NOT NULL)")
 
 
 def _alive(pid: int | None) -> bool:

@@ -16,6 +16,8 @@ _EXPORTS = {
     "simulate": ".api",
     "simulate_layer": ".api",
     "simulate_totals": ".api",
+    "sharing_walks": "._walk_store",
+    "WalkStore": "._walk_store",
     "plot_report": "._plot",
     "ArrayModel": "._models",
     "register_model": "._models",

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from hwloop.arch import Accelerator, Dataflow, Dram
 from hwloop.traces import InputError, Layer
 
+from ._walk_store import shared_walk
 from .kernels._distinct_stream import _distinct_ifmap_fetches, _filter_fetches as _filter_kernel
 from .kernels._bitset_buffer import _ifmap_walk
 from .kernels._write_buffer import _scalesim_ofmap_drain
@@ -270,13 +271,18 @@ def _ifmap_fetches(layer: Layer, code: int, rows: int, cols: int, first: int, la
 #: in a design-space search many points share them (every ofmap size, filter size, bandwidth
 #: and energy table with the same array, dataflow and ifmap buffer), so each is walked once;
 #: the stall-free count and the finite-bandwidth events share it. Counts are kept for this
-#: many walks; block rows (up to a few hundred KiB each) for :data:`IFMAP_ROWS_MEMO_SIZE`.
+#: many walks; block rows (up to a few hundred KiB each) for :data:`IFMAP_ROWS_MEMO_SIZE`. A
+#: store lent with ``_walk_store.sharing_walks`` shares the counts with other processes.
 IFMAP_MEMO_SIZE = 1 << 14
 IFMAP_ROWS_MEMO_SIZE = 512
 
 
 @functools.lru_cache(maxsize=IFMAP_MEMO_SIZE)
 def _walked_ifmap_fetches(*args: int) -> int:
+    return shared_walk(args, _walk_count)
+
+
+def _walk_count(*args: int) -> int:
     return _walked_ifmap(*args)[0]
 
 

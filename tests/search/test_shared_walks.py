@@ -1,0 +1,73 @@
+"""Workers sharing a store walk each ifmap buffer once between them (``sim/_walk_store.py``)."""
+from __future__ import annotations
+
+import pytest
+
+from hwloop.arch import get_preset
+from hwloop.search import Oracle
+from hwloop.sim import simulate
+from hwloop.sim import _systolic
+from hwloop.traces import Layer, Network
+
+# overlapping 3x3 windows over more words than the ifmap buffer's window: a walk per point
+NETWORK = Network(name="walked", layers=(
+    Layer(name="c1", ifmap_h=30, ifmap_w=30, filter_h=3, filter_w=3, channels=64,
+          num_filters=32),
+    Layer(name="c2", ifmap_h=16, ifmap_w=16, filter_h=3, filter_w=3, channels=96,
+          num_filters=16, stride_h=2, stride_w=2)))
+BASE = get_preset("scalesim_default").with_overrides(rows=16, cols=8, ifmap_kb=16)
+
+
+@pytest.fixture
+def walks(monkeypatch) -> list:
+    """Every buffer walk this process runs, on an empty memo (as in a fresh worker)."""
+    done: list = []
+    real = _systolic._walk_count
+
+    def counted(*args):
+        done.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(_systolic, "_walk_count", counted)
+    _systolic.forget_walks()
+    yield done
+    _systolic.forget_walks()
+
+
+def _objectives(point):
+    totals = simulate(NETWORK, BASE.with_overrides(**point)).totals
+    return {"latency": totals["total_cycles"], "energy": totals["energy_pj"],
+            "edp": totals["edp"], "area": totals["area_mm2"]}
+
+
+def test_a_second_worker_reuses_the_first_ones_walks(walks, tmp_path):
+    first = Oracle(NETWORK, BASE, tmp_path / "cache.db")
+    first.evaluate({"filter_kb": 64})
+    assert len(walks) == 2  # one per layer
+    _systolic.forget_walks()  # another worker: nothing in its own memo
+    second = Oracle(NETWORK, BASE, tmp_path / "cache.db")
+    point = {"filter_kb": 128, "ofmap_kb": 32}  # a new point, the same ifmap buffer walks
+    got = second.evaluate(point)
+    assert len(walks) == 2 and second.simulations == 1
+    _systolic.forget_walks()
+    assert got == _objectives(point)  # exact: the same numbers a fresh simulation walks for
+    assert len(walks) == 4
+
+
+def test_walks_are_not_shared_when_turned_off_or_across_versions(walks, tmp_path):
+    Oracle(NETWORK, BASE, tmp_path / "cache.db").evaluate({"filter_kb": 64})
+    _systolic.forget_walks()
+    Oracle(NETWORK, BASE, tmp_path / "cache.db", share_walks=False).evaluate({"filter_kb": 128})
+    assert len(walks) == 4
+    _systolic.forget_walks()
+    other = Oracle(NETWORK, BASE, tmp_path / "cache.db")
+    other.version = "another simulator"  # a walk of another version could count otherwise
+    other.evaluate({"filter_kb": 256})
+    assert len(walks) == 6
+
+
+def test_a_different_ifmap_buffer_is_walked(walks, tmp_path):
+    Oracle(NETWORK, BASE, tmp_path / "cache.db").evaluate({"ifmap_kb": 16})
+    _systolic.forget_walks()
+    Oracle(NETWORK, BASE, tmp_path / "cache.db").evaluate({"ifmap_kb": 8})
+    assert len(walks) == 4
