@@ -32,7 +32,7 @@ from hwloop.traces import InputError, Layer
 
 from ._walk_store import shared_walk
 from .kernels._distinct_stream import _distinct_ifmap_fetches, _filter_fetches as _filter_kernel
-from .kernels._bitset_buffer import _ifmap_walk
+from .kernels._bitset_buffer import _ifmap_pass_fetches, _ifmap_walk
 from .kernels._write_buffer import _scalesim_ofmap_drain
 
 #: Report columns only a finite memory system fills (None when DRAM is unlimited).
@@ -282,8 +282,30 @@ def _walked_ifmap_fetches(*args: int) -> int:
     return shared_walk(args, _walk_count)
 
 
-def _walk_count(*args: int) -> int:
-    return _walked_ifmap(*args)[0]
+def _walk_count(code: int, rows: int, cols: int, ifmap_h: int, ifmap_w: int, filter_h: int,
+                filter_w: int, channels: int, stride_h: int, stride_w: int, ofmap_h: int,
+                ofmap_w: int, num_filters: int, first: int, later: int, dilation_h: int = 1,
+                dilation_w: int = 1) -> int:
+    """Words one ifmap walk fetches. OS and WS run one identical pass per column fold, so the
+    count is a prefix sum of per-pass counts that every array width with these rows shares."""
+    if code == 2:
+        return _walked_ifmap(code, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
+                             stride_h, stride_w, ofmap_h, ofmap_w, num_filters, first, later,
+                             dilation_h, dilation_w)[0]
+    passes = -(-num_filters // cols)
+    key = (code, rows, ifmap_h, ifmap_w, filter_h, filter_w, channels, stride_h, stride_w,
+           ofmap_h, ofmap_w, first, later, dilation_h, dilation_w)
+    per_pass = _PASS_FETCHES.get(key)
+    if per_pass is None or per_pass.size < passes:
+        per_pass = _ifmap_pass_fetches(*key[:11], passes, first, later, dilation_h, dilation_w)
+        if len(_PASS_FETCHES) >= IFMAP_MEMO_SIZE:
+            _PASS_FETCHES.clear()
+        _PASS_FETCHES[key] = per_pass
+    return int(per_pass[:passes].sum())
+
+
+#: Per-pass counts of OS and WS walks (``_walk_count``), by everything but the column count.
+_PASS_FETCHES: dict[tuple[int, ...], np.ndarray] = {}
 
 
 def forget_walks() -> None:
@@ -291,6 +313,7 @@ def forget_walks() -> None:
     from ._stalls import _untraced_events
 
     _walked_ifmap_fetches.cache_clear()
+    _PASS_FETCHES.clear()
     _walked_ifmap.cache_clear()
     _untraced_events.cache_clear()
 

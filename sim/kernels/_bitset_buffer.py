@@ -335,11 +335,12 @@ def _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w):
 
 @njit
 def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_rows, row_base,
-            channel_major, pix_row, pix_col, bits, wstamp, st, need, ifmap_h, ifmap_w, row_len,
-            channels, ofmap_w, stride_h, stride_w, el_dy, el_dx, el_ch, patterns, dil_h, dil_w):
+            channel_major, pix_row, pix_col, bits, wstamp, st, need, per_pass, ifmap_h, ifmap_w,
+            row_len, channels, ofmap_w, stride_h, stride_w, el_dy, el_dx, el_ch, patterns, dil_h,
+            dil_w):
     """``passes`` identical passes of ``folds`` skewed folds (lines ``base + fr * rows ..``,
     ``spatial`` of them in all); pass ``p`` fold ``fr`` starts at demand row
-    ``row_base + p * pass_rows + fr * per_fold``.
+    ``row_base + p * pass_rows + fr * per_fold``. ``per_pass[p]`` gets pass ``p``'s words.
 
     The buffer after a pass holds exactly the words read since its last turnover, so two
     passes whose last turnovers sit at the same place leave the same state and the passes
@@ -349,7 +350,7 @@ def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_r
     fold_span = (temporal + rows) * rows  # positions reserved per fold (turnover offsets)
     seen = {np.int64(0): np.int64(0)}
     seen.clear()
-    per_pass = np.zeros(passes, dtype=np.int64)
+    per_pass[:passes] = 0
     pass_blocks = np.zeros(passes + 1, dtype=np.int64)
     for rep in range(passes):
         before, start_fetched = st[TURNOVERS], st[FETCHED]
@@ -376,6 +377,7 @@ def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_r
             period = rep - first
             for i in range(passes - rep - 1):
                 source = first + 1 + i % period
+                per_pass[rep + 1 + i] = per_pass[source]
                 st[FETCHED] += per_pass[source]
                 if record:
                     shift = (rep + 1 + i - source) * pass_rows
@@ -397,9 +399,10 @@ PASSES, TILES = 0, 1
 def _walk_program(program, kind, rows, cols, spatial, temporal, passes, row_folds, per_fold,
                   row_shift, pix_row, pix_col, ifmap_h, ifmap_w, row_len, channels, ofmap_w,
                   stride_h, stride_w, channel_major, first_window, later_window, record,
-                  need, dil_h, dil_w):
+                  need, per_pass, dil_h, dil_w):
     """Words fetched by one read buffer over a whole program; with ``record``, ``need[k]``
-    is the demand row of block ``k``'s first word (returns (fetched, blocks))."""
+    is the demand row of block ``k``'s first word (returns (fetched, blocks)). PASSES also
+    leave each pass's words in ``per_pass``."""
     # elements: what lines hold in a WS-like pass and what tiles step through, else time
     window = spatial if (program == TILES or (program == PASSES and kind == 1)) else temporal
     el_dy = np.empty(window, dtype=np.int64)
@@ -438,8 +441,9 @@ def _walk_program(program, kind, rows, cols, spatial, temporal, passes, row_fold
                          el_dy, dil_h, dil_w)
         return st[FETCHED], st[BLOCKS]
     _repeat(kind, passes, row_folds, 0, spatial, rows, temporal, per_fold,
-            row_folds * per_fold, row_shift, channel_major, pix_row, pix_col, bits, wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w, el_dy,
-            el_dx, el_ch, patterns, dil_h, dil_w)
+            row_folds * per_fold, row_shift, channel_major, pix_row, pix_col, bits, wstamp, st,
+            need, per_pass, ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w,
+            el_dy, el_dx, el_ch, patterns, dil_h, dil_w)
     return st[FETCHED], st[BLOCKS]
 
 
@@ -463,6 +467,32 @@ def _ifmap_walk(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, chan
                 record, need, dil_h=1, dil_w=1):
     """The ifmap stream of ``dataflow`` through its buffer: (words fetched, blocks); taps
     ``dil_h``/``dil_w`` inputs apart."""
+    passes = 1 if dataflow == 2 else (num_filters + cols - 1) // cols
+    return _ifmap_program(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
+                          stride_h, stride_w, ofmap_h, ofmap_w, num_filters, passes,
+                          first_window, later_window, layout, record, need,
+                          np.zeros(passes, dtype=np.int64), dil_h, dil_w)
+
+
+@njit
+def _ifmap_pass_fetches(dataflow, rows, ifmap_h, ifmap_w, filter_h, filter_w, channels,
+                        stride_h, stride_w, ofmap_h, ofmap_w, passes, first_window,
+                        later_window, dil_h, dil_w):
+    """OS and WS: the words each of the first ``passes`` passes fetches. A pass runs every
+    row fold once and is the same for any number of columns, which only set how many passes
+    run (one per column fold): one walk serves every array width, a prefix sum each."""
+    per_pass = np.zeros(passes, dtype=np.int64)
+    _ifmap_program(dataflow, rows, 1, ifmap_h, ifmap_w, filter_h, filter_w, channels,
+                   stride_h, stride_w, ofmap_h, ofmap_w, passes, passes, first_window,
+                   later_window, -1, 0, np.zeros(1, dtype=np.int64), per_pass, dil_h, dil_w)
+    return per_pass
+
+
+@njit
+def _ifmap_program(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
+                   stride_h, stride_w, ofmap_h, ofmap_w, num_filters, passes, first_window,
+                   later_window, layout, record, need, per_pass, dil_h, dil_w):
+    """:func:`_ifmap_walk` with the number of passes given (OS, WS) and ``per_pass`` filled."""
     pix_row, pix_col = _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w)
     pixels = ofmap_h * ofmap_w
     window = filter_h * filter_w * channels
@@ -472,7 +502,8 @@ def _ifmap_walk(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, chan
         return _walk_program(TILES, 0, rows, cols, window, pixels, 0,
                              (window + rows - 1) // rows, per_fold, 0, pix_row, pix_col,
                              ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w,
-                             False, first_window, later_window, record, need, dil_h, dil_w)
+                             False, first_window, later_window, record, need, per_pass,
+                             dil_h, dil_w)
     # WS spans cost about a run per pixel pixel-major, or a (strided) range per line and
     # output row channel-major: take the cheaper layout (weights measured on ResNet-18).
     lines_used = min(rows, window)
@@ -490,8 +521,8 @@ def _ifmap_walk(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, chan
         per_fold, shift = temporal + rows + cols - 2, 0
     else:
         per_fold, shift = 2 * rows + cols + temporal - 2, rows
-    return _walk_program(PASSES, dataflow, rows, cols, spatial, temporal,
-                         (num_filters + cols - 1) // cols, (spatial + rows - 1) // rows,
-                         per_fold, shift, pix_row, pix_col, ifmap_h, ifmap_w, row_len, channels,
-                         ofmap_w, stride_h, stride_w, channel_major, first_window, later_window,
-                         record, need, dil_h, dil_w)
+    return _walk_program(PASSES, dataflow, rows, cols, spatial, temporal, passes,
+                         (spatial + rows - 1) // rows, per_fold, shift, pix_row, pix_col,
+                         ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w,
+                         channel_major, first_window, later_window, record, need, per_pass,
+                         dil_h, dil_w)

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hwloop.sim._systolic import buffer_windows
-from hwloop.sim.kernels._bitset_buffer import _ifmap_dram_reads_bitset
+from hwloop.sim.kernels._bitset_buffer import _ifmap_dram_reads_bitset, _ifmap_pass_fetches
 from hwloop.sim.kernels._read_buffer import _ifmap_dram_reads
 from hwloop.traces import Layer, builtin_network
 
@@ -73,3 +73,20 @@ def cases(draw):
 def test_random_layers_and_windows(case):
     layer, dataflow, rows, cols, first, later = case
     _same(layer, dataflow, rows, cols, first, later)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases())
+def test_per_pass_counts_serve_every_column_count(case):
+    """OS and WS: the per-pass counts of one walk, summed over a width's column folds, equal
+    that width's own walk (passes do not depend on the columns)."""
+    layer, dataflow, rows, _, first, later = case
+    dataflow %= 2
+    per_pass = _ifmap_pass_fetches(dataflow, rows, layer.ifmap_h, layer.ifmap_w, layer.filter_h,
+                                   layer.filter_w, layer.channel_group, layer.stride_h,
+                                   layer.stride_w, layer.ofmap_h, layer.ofmap_w,
+                                   layer.num_filters, first, later, 1, 1)
+    for cols in range(1, layer.num_filters + 1):
+        passes = -(-layer.num_filters // cols)
+        args = _args(layer, dataflow, rows, cols, first, later)
+        assert per_pass[:passes].sum() == _ifmap_dram_reads_bitset(*args)

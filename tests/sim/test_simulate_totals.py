@@ -59,15 +59,42 @@ def test_events_are_reused_across_bandwidths_and_retimed_exactly():
     assert first["stall_cycles"] > second["stall_cycles"]
 
 
-def test_finite_bandwidth_reuses_the_stall_free_walks():
-    """The events of a finite-DRAM run take their ifmap blocks from the same memo as the
-    stall-free count: a point that differs in its DRAM and other buffers walks nothing new
-    for layers already walked."""
+def test_finite_bandwidths_reuse_one_walk():
+    """The events of a finite-DRAM run take their ifmap blocks from a memo: a point that
+    differs in its DRAM and other buffers walks nothing new for layers already walked."""
     network = builtin_network("resnet18")
     base = PRESETS["scalesim_default"].with_overrides(rows=16, cols=16, ifmap_kb=32)
     forget_walks()
-    simulate_totals(network, base)
+    simulate_totals(network, base.with_overrides(bandwidth=4))
     walked = _walked_ifmap.cache_info()
     assert walked.currsize > 0
     simulate_totals(network, base.with_overrides(bandwidth=8, ofmap_kb=16, filter_kb=128))
     assert _walked_ifmap.cache_info().hits >= walked.currsize
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws"])
+def test_every_column_count_shares_one_walk(dataflow, monkeypatch):
+    """OS and WS run one identical pass per column fold, so an array of other columns reads
+    its count off the per-pass counts of a walk already done; each count equals a fresh
+    walk's."""
+    from hwloop.sim import _systolic
+
+    walks = []
+    real = _systolic._ifmap_pass_fetches
+    monkeypatch.setattr(_systolic, "_ifmap_pass_fetches",
+                        lambda *args: walks.append(args) or real(*args))
+    network = builtin_network("resnet18")
+    base = PRESETS["scalesim_default"].with_overrides(rows=32, ifmap_kb=32, dataflow=dataflow)
+    forget_walks()
+    got = {8: simulate_totals(network, base.with_overrides(cols=8))["dram_ifmap_reads"]}
+    one_width = len(walks)
+    assert one_width > 0
+    for cols in (128, 16, 64):  # fewer column folds: prefixes of the walk done
+        got[cols] = simulate_totals(network, base.with_overrides(cols=cols))["dram_ifmap_reads"]
+    assert len(walks) == one_width
+    got[4] = simulate_totals(network, base.with_overrides(cols=4))["dram_ifmap_reads"]
+    assert len(walks) > one_width  # more passes than walked: walked again, further
+    for cols, count in got.items():
+        forget_walks()
+        assert simulate(network, base.with_overrides(cols=cols)).totals["dram_ifmap_reads"] \
+            == count
