@@ -1,6 +1,7 @@
 """On-chip SRAM buffers and off-chip DRAM."""
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -51,7 +52,12 @@ class Sram:
 
     def words(self, operand: str) -> int:
         """Capacity of one buffer (``ifmap``, ``filter`` or ``ofmap``) in words."""
-        return math.floor(getattr(self, f"{operand}_kb") * 1024 * 8 / self.word_bits(operand))
+        return _buffer_words(getattr(self, f"{operand}_kb"), self.word_bits(operand))
+
+
+@functools.lru_cache(maxsize=1024)
+def _buffer_words(kib: int, word_bits: int) -> int:  # asked many times per simulated layer
+    return math.floor(kib * 1024 * 8 / word_bits)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,7 +99,9 @@ class Dram:
     @property
     def finite(self) -> bool:
         """Whether any port is limited (or a DRAM device model times the transfers)."""
-        return self.model is not None or any(bw is not None for bw in self.port_bandwidths())
+        return self.model is not None or not (self.bandwidth is self.ifmap_bandwidth is
+                                              self.filter_bandwidth is self.ofmap_bandwidth
+                                              is None)
 
     def to_dict(self) -> dict:
         return {"bandwidth": self.bandwidth, "ifmap_bandwidth": self.ifmap_bandwidth,

@@ -110,13 +110,22 @@ def run_totals(records: list[dict[str, Any]], num_pes: int,
                extra_totals: dict[str, Any] | None = None) -> dict[str, Any]:
     """A run's totals from its layer rows (see :class:`Report`), in plain Python: the search
     oracle takes them without building the table."""
-    totals: dict[str, Any] = {key: sum(_plain(r.get(key)) or 0 for r in records)
-                              for key in _SUMMED}
-    weight = float(sum(r["total_cycles"] for r in records)) or 1.0
-    totals["compute_util"] = sum(r["compute_util"] * r["total_cycles"] for r in records) / weight
-    totals["mapping_eff"] = sum(r["mapping_eff"] * r["total_cycles"] for r in records) / weight
-    busy = float(sum(r["total_cycles"] * (r.get("macs_per_pe_cycle") or 1.0) * num_pes
-                     for r in records)) or float(num_pes)  # peak MACs over the run
+    # one pass over the rows, each sum in row order (the same floats as summing per key)
+    totals: dict[str, Any] = dict.fromkeys(_SUMMED, 0)
+    compute = mapping = busy = 0
+    for r in records:
+        for key in _SUMMED:
+            value = r.get(key)
+            if value:
+                totals[key] += value if type(value) in (int, float) else _plain(value)
+        cycles = r["total_cycles"]
+        compute += r["compute_util"] * cycles
+        mapping += r["mapping_eff"] * cycles
+        busy += cycles * (r.get("macs_per_pe_cycle") or 1.0) * num_pes
+    weight = float(totals["total_cycles"]) or 1.0
+    totals["compute_util"] = compute / weight
+    totals["mapping_eff"] = mapping / weight
+    busy = float(busy) or float(num_pes)  # peak MACs over the run
     totals["overall_util"] = 100.0 * totals["macs"] / busy
     totals["layers"] = len(records)
     totals.update(extra_totals or {})

@@ -1,7 +1,6 @@
 """The pipeline, chained in one place: workload + accelerator -> per-layer model -> Report."""
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from dataclasses import replace
@@ -85,13 +84,15 @@ def simulate_totals(network: Network | Layer, accel: Accelerator, *,
     if isinstance(network, Layer):
         network = Network(name=network.name, layers=(network,))
     model_for(accel).check(accel)
-    records = _records(network, network.layers, accel, scalesim_compat, choose_dataflow)
+    records = _records(network, network.layers, accel, scalesim_compat, choose_dataflow,
+                       named=False)
     return run_totals(records, accel.array.num_pes, energy_totals(records, accel))
 
 
 def _records(network: Network, layers, accel: Accelerator, scalesim_compat: bool,
-             choose_dataflow: str | None) -> list[dict]:
-    """One report row per layer; identical shapes (ResNet blocks, attention heads) run once."""
+             choose_dataflow: str | None, named: bool = True) -> list[dict]:
+    """One report row per layer; identical shapes (ResNet blocks, attention heads) run once.
+    Unless ``named``, a shape's row stands for each of its layers (the same dict, for totals)."""
     records = []
     done: dict[Layer, dict] = {}
     for index, (layer, shape) in enumerate(zip(layers, _shapes(network))):
@@ -103,14 +104,24 @@ def _records(network: Network, layers, accel: Accelerator, scalesim_compat: bool
                     done[shape] = _best_dataflow(layer, accel, scalesim_compat, choose_dataflow)
             except InputError as exc:
                 raise network.locate(exc, index) from None
-        records.append({**done[shape], "name": layer.name})
+        records.append({**done[shape], "name": layer.name} if named else done[shape])
     return records
 
 
-@functools.lru_cache(maxsize=256)
+_SHAPES: dict[int, tuple[Network, tuple[Layer, ...]]] = {}
+
+
 def _shapes(network: Network) -> tuple[Layer, ...]:
-    """Each layer without its name: equal shapes simulate alike (worked out once per network)."""
-    return tuple(replace(layer, name="") for layer in network.layers)
+    """Each layer without its name: equal shapes simulate alike (worked out once per network;
+    found by identity: hashing a network hashes every layer, a few microseconds per call)."""
+    found = _SHAPES.get(id(network))
+    if found is not None and found[0] is network:  # held here, so its id is not reused
+        return found[1]
+    shapes = tuple(replace(layer, name="") for layer in network.layers)
+    if len(_SHAPES) >= 256:
+        _SHAPES.clear()
+    _SHAPES[id(network)] = (network, shapes)
+    return shapes
 
 
 def _report(records: list[dict], config: dict, accel: Accelerator) -> Report:
