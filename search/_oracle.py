@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hwloop.arch import Accelerator
 from hwloop.traces import InputError, Network
 
@@ -138,15 +140,18 @@ class Oracle:
                    (key, json.dumps(spec.as_dict(), sort_keys=True), value))
         return value
 
-    def get_walk(self, key: str) -> int | None:
-        """A buffer walk's count from the store (``sim/_walk_store.WalkStore``)."""
-        found = self._conn().execute("SELECT fetched FROM walks WHERE key = ?",
+    def get_walk(self, key: str) -> np.ndarray | None:
+        """A buffer walk's words per pass from the store (``hwloop.sim.WalkStore``)."""
+        found = self._conn().execute("SELECT per_pass FROM walks WHERE key = ?",
                                      (f"{self.version}:{key}",)).fetchone()
-        return None if found is None else found[0]
+        return None if found is None else np.frombuffer(found[0], dtype="<i8")
 
-    def put_walk(self, key: str, fetched: int) -> None:
-        self._conn().execute("INSERT OR IGNORE INTO walks (key, fetched) VALUES (?, ?)",
-                             (f"{self.version}:{key}", fetched))
+    def put_walk(self, key: str, per_pass) -> None:
+        self._conn().execute(
+            "INSERT INTO walks (key, per_pass) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+            "SET per_pass = excluded.per_pass "
+            "WHERE length(excluded.per_pass) > length(walks.per_pass)",
+            (f"{self.version}:{key}", np.asarray(per_pass, dtype="<i8").tobytes()))
 
     def stored(self) -> int:
         """Points in the store (each simulated once, by whichever process)."""
@@ -234,7 +239,7 @@ def _set_up(db: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS accuracy (key TEXT PRIMARY KEY, "
                "net TEXT NOT NULL, value REAL NOT NULL)")
     db.execute("CREATE TABLE IF NOT EXISTS walks (key TEXT PRIMARY KEY, "
-               "fetched INTEGER NOT NULL)")
+               "per_pass BLOB NOT NULL)")
 
 
 def _alive(pid: int | None) -> bool:

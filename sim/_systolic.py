@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from hwloop.arch import Accelerator, Dataflow, Dram
 from hwloop.traces import InputError, Layer
 
+from ._memo import BytesLRU
 from ._walk_store import shared_walk
 from .kernels._distinct_stream import _distinct_ifmap_fetches, _filter_fetches as _filter_kernel
 from .kernels._bitset_buffer import _ifmap_pass_fetches, _ifmap_walk
@@ -271,40 +272,49 @@ def _ifmap_fetches(layer: Layer, code: int, rows: int, cols: int, first: int, la
 #: in a design-space search many points share them (every ofmap size, filter size, bandwidth
 #: and energy table with the same array, dataflow and ifmap buffer), so each is walked once;
 #: the stall-free count and the finite-bandwidth events share it. Counts are kept for this
-#: many walks; block rows (up to a few hundred KiB each) for :data:`IFMAP_ROWS_MEMO_SIZE`. A
-#: store lent with ``_walk_store.sharing_walks`` shares the counts with other processes.
+#: many walks; block rows (a few bytes to a few hundred KiB each) for the most recent walks
+#: up to :data:`IFMAP_ROWS_MEMO_BYTES` in all. A store lent with
+#: ``_walk_store.sharing_walks`` shares the counts with other processes.
 IFMAP_MEMO_SIZE = 1 << 14
-IFMAP_ROWS_MEMO_SIZE = 512
+IFMAP_ROWS_MEMO_BYTES = 64 << 20
 
 
 @functools.lru_cache(maxsize=IFMAP_MEMO_SIZE)
-def _walked_ifmap_fetches(*args: int) -> int:
-    return shared_walk(args, _walk_count)
-
-
-def _walk_count(code: int, rows: int, cols: int, ifmap_h: int, ifmap_w: int, filter_h: int,
-                filter_w: int, channels: int, stride_h: int, stride_w: int, ofmap_h: int,
-                ofmap_w: int, num_filters: int, first: int, later: int, dilation_h: int = 1,
-                dilation_w: int = 1) -> int:
+def _walked_ifmap_fetches(code: int, rows: int, cols: int, ifmap_h: int, ifmap_w: int,
+                          filter_h: int, filter_w: int, channels: int, stride_h: int,
+                          stride_w: int, ofmap_h: int, ofmap_w: int, num_filters: int, first: int,
+                          later: int, dilation_h: int = 1, dilation_w: int = 1) -> int:
     """Words one ifmap walk fetches. OS and WS run one identical pass per column fold, so the
-    count is a prefix sum of per-pass counts that every array width with these rows shares."""
+    count is a prefix sum of per-pass counts that every array width with these rows shares;
+    an IS walk is one pass of its own."""
+    shape = (ifmap_h, ifmap_w, filter_h, filter_w, channels, stride_h, stride_w, ofmap_h,
+             ofmap_w)
     if code == 2:
-        return _walked_ifmap(code, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
-                             stride_h, stride_w, ofmap_h, ofmap_w, num_filters, first, later,
-                             dilation_h, dilation_w)[0]
-    passes = -(-num_filters // cols)
-    key = (code, rows, ifmap_h, ifmap_w, filter_h, filter_w, channels, stride_h, stride_w,
-           ofmap_h, ofmap_w, first, later, dilation_h, dilation_w)
+        key: tuple[int, ...] = (code, rows, cols, *shape, num_filters, first, later, dilation_h,
+                                dilation_w)
+        passes = 1
+    else:
+        key = (code, rows, *shape, first, later, dilation_h, dilation_w)
+        passes = -(-num_filters // cols)
     per_pass = _PASS_FETCHES.get(key)
-    if per_pass is None or per_pass.size < passes:
-        per_pass = _ifmap_pass_fetches(*key[:11], passes, first, later, dilation_h, dilation_w)
+    if per_pass is None or len(per_pass) < passes:
+        per_pass = shared_walk(key, passes, _walk_passes)
         if len(_PASS_FETCHES) >= IFMAP_MEMO_SIZE:
             _PASS_FETCHES.clear()
         _PASS_FETCHES[key] = per_pass
     return int(per_pass[:passes].sum())
 
 
-#: Per-pass counts of OS and WS walks (``_walk_count``), by everything but the column count.
+def _walk_passes(key: tuple[int, ...], passes: int) -> np.ndarray:
+    """Walk the ifmap buffer of ``key`` (see :func:`_walked_ifmap_fetches`): words per pass."""
+    if key[0] == 2:
+        return np.array([_walked_ifmap(*key)[0]], dtype=np.int64)
+    code, rows, *shape, first, later, dilation_h, dilation_w = key
+    return _ifmap_pass_fetches(code, rows, *shape, passes, first, later, dilation_h, dilation_w)
+
+
+#: Per-pass counts of walks (``_walked_ifmap_fetches``), OS and WS by everything but the array
+#: width.
 _PASS_FETCHES: dict[tuple[int, ...], np.ndarray] = {}
 
 
@@ -314,16 +324,27 @@ def forget_walks() -> None:
 
     _walked_ifmap_fetches.cache_clear()
     _PASS_FETCHES.clear()
-    _walked_ifmap.cache_clear()
+    _WALKED_ROWS.clear()
     _untraced_events.cache_clear()
 
 
-@functools.lru_cache(maxsize=IFMAP_ROWS_MEMO_SIZE)
-def _walked_ifmap(code: int, rows: int, cols: int, ifmap_h: int, ifmap_w: int, filter_h: int,
-                  filter_w: int, channels: int, stride_h: int, stride_w: int, ofmap_h: int,
-                  ofmap_w: int, num_filters: int, first: int, later: int, dilation_h: int = 1,
-                  dilation_w: int = 1) -> tuple[int, np.ndarray]:
-    """(words fetched, demand row of each buffer block's first word) of the ifmap walk."""
+def _walked_ifmap(*args: int) -> tuple[int, np.ndarray]:
+    """(words fetched, demand row of each buffer block's first word) of the ifmap walk of
+    ``args`` (:func:`_walk_rows`), from the memo when it holds it."""
+    found = _WALKED_ROWS.get(args)
+    if found is None:
+        found = _walk_rows(*args)
+        _WALKED_ROWS.put(args, found, found[1].nbytes + 200)
+    return found
+
+
+_WALKED_ROWS = BytesLRU(IFMAP_ROWS_MEMO_BYTES)
+
+
+def _walk_rows(code: int, rows: int, cols: int, ifmap_h: int, ifmap_w: int, filter_h: int,
+               filter_w: int, channels: int, stride_h: int, stride_w: int, ofmap_h: int,
+               ofmap_w: int, num_filters: int, first: int, later: int, dilation_h: int = 1,
+               dilation_w: int = 1) -> tuple[int, np.ndarray]:
     pixels, window = ofmap_h * ofmap_w, filter_h * filter_w * channels
     passes = 1 if code == 2 else -(-num_filters // cols)
     need = np.zeros(3 + passes * pixels * window // max(1, min(first, later)), dtype=np.int64)

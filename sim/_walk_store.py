@@ -9,19 +9,20 @@ lends its SQLite store (``search/_oracle.py``).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol
 
 
 class WalkStore(Protocol):
-    """Somewhere walk results persist: a walk's key (its integers) to the words it fetched."""
+    """Somewhere walks persist: a walk's key (its integers, joined) to the words each of its
+    passes fetched (OS and WS walks serve any array width with a prefix of their passes)."""
 
-    def get_walk(self, key: str) -> int | None:
-        """The stored count, or None."""
+    def get_walk(self, key: str) -> Sequence[int] | None:
+        """The stored counts per pass, or None."""
 
-    def put_walk(self, key: str, fetched: int) -> None:
-        """Keep a count (a key stored twice holds the same count both times)."""
+    def put_walk(self, key: str, per_pass: Sequence[int]) -> None:
+        """Keep counts per pass (a longer walk of the same key replaces a shorter one)."""
 
 
 _lent: WalkStore | None = None
@@ -38,15 +39,17 @@ def sharing_walks(store: WalkStore | None) -> Iterator[None]:
         _lent = previous
 
 
-def shared_walk(args: tuple[int, ...], walk: Callable[..., int]) -> int:
-    """``walk(*args)``, or the count the lent store already holds for ``args``."""
+def shared_walk(key: tuple[int, ...], passes: int,
+                walk: Callable[[tuple[int, ...], int], Sequence[int]]) -> Sequence[int]:
+    """At least ``passes`` counts per pass of walk ``key``: from the lent store if it holds
+    that many, else ``walk(key, passes)`` (then kept in the store)."""
     store = _lent
     if store is None:
-        return walk(*args)
-    key = ",".join(map(str, args))
-    found = store.get_walk(key)
-    if found is not None:
+        return walk(key, passes)
+    text = ",".join(map(str, key))
+    found = store.get_walk(text)
+    if found is not None and len(found) >= passes:
         return found
-    fetched = walk(*args)
-    store.put_walk(key, fetched)
-    return fetched
+    per_pass = walk(key, passes)
+    store.put_walk(text, per_pass)
+    return per_pass

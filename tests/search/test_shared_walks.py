@@ -22,13 +22,13 @@ BASE = get_preset("scalesim_default").with_overrides(rows=16, cols=8, ifmap_kb=1
 def walks(monkeypatch) -> list:
     """Every buffer walk this process runs, on an empty memo (as in a fresh worker)."""
     done: list = []
-    real = _systolic._walk_count
+    real = _systolic._walk_passes
 
     def counted(*args):
         done.append(args)
         return real(*args)
 
-    monkeypatch.setattr(_systolic, "_walk_count", counted)
+    monkeypatch.setattr(_systolic, "_walk_passes", counted)
     _systolic.forget_walks()
     yield done
     _systolic.forget_walks()
@@ -71,3 +71,21 @@ def test_a_different_ifmap_buffer_is_walked(walks, tmp_path):
     _systolic.forget_walks()
     Oracle(NETWORK, BASE, tmp_path / "cache.db").evaluate({"ifmap_kb": 8})
     assert len(walks) == 4
+
+
+def test_workers_share_a_walk_across_array_widths(walks, tmp_path):
+    """OS/WS: a stored walk of more passes (fewer columns) serves any wider array; a narrower
+    one walks further and the longer walk replaces the stored one."""
+    Oracle(NETWORK, BASE, tmp_path / "cache.db").evaluate({"cols": 4})
+    assert len(walks) == 2
+    _systolic.forget_walks()
+    got = Oracle(NETWORK, BASE, tmp_path / "cache.db").evaluate({"cols": 16})
+    assert len(walks) == 2
+    _systolic.forget_walks()
+    Oracle(NETWORK, BASE, tmp_path / "cache.db").evaluate({"cols": 2})
+    assert len(walks) == 4  # more column folds than stored: walked again
+    _systolic.forget_walks()
+    Oracle(NETWORK, BASE, tmp_path / "cache.db").evaluate({"cols": 3})
+    assert len(walks) == 4  # served by the longer walk
+    _systolic.forget_walks()
+    assert got == _objectives({"cols": 16})

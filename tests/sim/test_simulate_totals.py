@@ -5,7 +5,7 @@ import pytest
 
 from hwloop.arch import PRESETS
 from hwloop.sim import simulate, simulate_totals
-from hwloop.sim._systolic import _walked_ifmap, _walked_ifmap_fetches, forget_walks
+from hwloop.sim._systolic import _WALKED_ROWS, _walked_ifmap_fetches, forget_walks
 from hwloop.traces import builtin_network
 
 CASES = [
@@ -66,10 +66,10 @@ def test_finite_bandwidths_reuse_one_walk():
     base = PRESETS["scalesim_default"].with_overrides(rows=16, cols=16, ifmap_kb=32)
     forget_walks()
     simulate_totals(network, base.with_overrides(bandwidth=4))
-    walked = _walked_ifmap.cache_info()
-    assert walked.currsize > 0
+    walked = len(_WALKED_ROWS)
+    assert walked > 0 and _WALKED_ROWS.misses == walked
     simulate_totals(network, base.with_overrides(bandwidth=8, ofmap_kb=16, filter_kb=128))
-    assert _walked_ifmap.cache_info().hits >= walked.currsize
+    assert _WALKED_ROWS.misses == walked and _WALKED_ROWS.hits >= walked
 
 
 @pytest.mark.parametrize("dataflow", ["os", "ws"])
