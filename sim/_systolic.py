@@ -64,15 +64,17 @@ class FoldPlan:
         return self.row_folds * self.col_folds
 
 
+@functools.lru_cache(maxsize=1 << 14)  # a layer's plan is asked for many times per search
 def fold_plan(layer: Layer, rows: int, cols: int, dataflow: Dataflow) -> FoldPlan:
     """The fold structure of one channel group of ``layer``."""
     pixels, filters, window = layer.gemm_mnk
-    sr, sc, t = {Dataflow.OS: (pixels, filters, window), Dataflow.WS: (window, filters, pixels),
-                 Dataflow.IS: (window, pixels, filters)}[dataflow]
     if dataflow is Dataflow.OS:
+        sr, sc, t = pixels, filters, window
         per_fold = t + rows + cols - 2
         fold_cycles = per_fold
     else:
+        sr, sc, t = (window, filters, pixels) if dataflow is Dataflow.WS else (window, pixels,
+                                                                              filters)
         per_fold = 2 * rows + cols + t - 2
         fold_cycles = per_fold + cols - 1
     return FoldPlan(sr, sc, t, math.ceil(sr / rows), math.ceil(sc / cols), per_fold, fold_cycles)
@@ -229,6 +231,7 @@ def _sram_traffic(plan: FoldPlan, df: Dataflow, pixels: int, filters: int,
     return window * pixels, plan.col_folds * filters * window, plan.row_folds * pixels * filters
 
 
+@functools.lru_cache(maxsize=4096)
 def touched_ifmap_words(layer: Layer) -> int:
     """Distinct input words some window reads (one channel group); strides may skip some."""
     return (_covered(layer.ifmap_h, layer.filter_h, layer.stride_h, layer.ofmap_h,
@@ -369,6 +372,7 @@ def _filter_fetches(layer: Layer, code: int, rows: int, cols: int, first: int, l
     return int(_filter_kernel(code, rows, cols, window, filters, pixels, first, later))
 
 
+@functools.lru_cache(maxsize=4096)
 def windows_overlap(layer: Layer) -> bool:
     """Whether two output pixels may read a common input word (filter wider than the stride;
     with dilated taps, fewer positions covered than taps read along an axis)."""
@@ -383,6 +387,11 @@ def windows_overlap(layer: Layer) -> bool:
 
 def _check_fits(layer: Layer, accel: Accelerator) -> None:
     """Refuse layers that cannot run: operands too big to index or to fit in memory."""
+    _check_layer_fits(layer)
+
+
+@functools.lru_cache(maxsize=4096)  # remembers layers that fit; one that does not raises again
+def _check_layer_fits(layer: Layer) -> None:
     ifmap_words = layer.ifmap_h * layer.ifmap_w * layer.channel_group
     filter_words = layer.window_size * layer.num_filters
     for operand, words in (("ifmap", ifmap_words), ("filter", filter_words)):
