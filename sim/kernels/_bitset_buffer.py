@@ -447,7 +447,11 @@ def _walk_program(program, kind, rows, cols, spatial, temporal, passes, row_fold
     return st[FETCHED], st[BLOCKS]
 
 
-@njit
+# The entries below are plain Python, so that every caller reaches the one compiled
+# signature of _ifmap_program (constants passed from compiled code would type as literals
+# and compile the whole walk again).
+
+
 def _ifmap_dram_reads_bitset(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w,
                              channels, stride_h, stride_w, ofmap_h, ofmap_w, num_filters,
                              first_window, later_window, layout=-1, dil_h=1, dil_w=1):
@@ -458,10 +462,9 @@ def _ifmap_dram_reads_bitset(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, f
     fetched, _ = _ifmap_walk(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w,
                              channels, stride_h, stride_w, ofmap_h, ofmap_w, num_filters,
                              first_window, later_window, layout, 0, need, dil_h, dil_w)
-    return fetched
+    return int(fetched)
 
 
-@njit
 def _ifmap_walk(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels, stride_h,
                 stride_w, ofmap_h, ofmap_w, num_filters, first_window, later_window, layout,
                 record, need, dil_h=1, dil_w=1):
@@ -474,7 +477,6 @@ def _ifmap_walk(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, chan
                           np.zeros(passes, dtype=np.int64), dil_h, dil_w)
 
 
-@njit
 def _ifmap_pass_fetches(dataflow, rows, ifmap_h, ifmap_w, filter_h, filter_w, channels,
                         stride_h, stride_w, ofmap_h, ofmap_w, passes, first_window,
                         later_window, dil_h, dil_w):
