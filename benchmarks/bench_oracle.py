@@ -9,12 +9,13 @@ Numba kernels compiled on another network before the clock starts.
 
 Two regimes, reported separately:
 
-* ``oracle``: the oracle as shipped. It walks an ifmap buffer once per (layer, array,
-  dataflow, ifmap buffer) and reuses that exact walk (count and block rows) for every other
-  point sharing it (``hwloop.sim._systolic._walked_ifmap``); the workers share their walk
-  counts through the store (``hwloop.sim.sharing_walks``), so each buffer is walked once
-  between them. The rate depends on how a space shares those; the space here varies every
-  buffer and the array.
+* ``oracle``: the oracle as shipped. It walks an ifmap buffer once per (layer, rows,
+  dataflow, ifmap buffer; IS also per column count: OS and WS repeat one pass per column
+  fold, so one walk serves every width) and reuses that exact walk for every other point
+  sharing it (``hwloop.sim._systolic._walked_ifmap_fetches``); the workers share their walks
+  through the store (``hwloop.sim.sharing_walks``), so each buffer is walked once between
+  them. The rate depends on how a space shares those; the space here varies every buffer and
+  the array.
 * ``raw``: that memo is cleared after every point and the store shares no walks, so every
   point is simulated from nothing (the cost of a point no earlier point shares anything with).
 
