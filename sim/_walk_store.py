@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Protocol
 
 
@@ -25,25 +26,25 @@ class WalkStore(Protocol):
         """Keep counts per pass (a longer walk of the same key replaces a shorter one)."""
 
 
-_lent: WalkStore | None = None
+#: The store lent to this thread (a Dask worker may run several evaluations at once).
+_lent: ContextVar[WalkStore | None] = ContextVar("hwloop_walk_store", default=None)
 
 
 @contextmanager
 def sharing_walks(store: WalkStore | None) -> Iterator[None]:
     """Within the block, walks are looked up in ``store`` (None: this process's memo only)."""
-    global _lent
-    previous, _lent = _lent, store
+    token = _lent.set(store)
     try:
         yield
     finally:
-        _lent = previous
+        _lent.reset(token)
 
 
 def shared_walk(key: tuple[int, ...], passes: int,
                 walk: Callable[[tuple[int, ...], int], Sequence[int]]) -> Sequence[int]:
     """At least ``passes`` counts per pass of walk ``key``: from the lent store if it holds
     that many, else ``walk(key, passes)`` (then kept in the store)."""
-    store = _lent
+    store = _lent.get()
     if store is None:
         return walk(key, passes)
     text = ",".join(map(str, key))

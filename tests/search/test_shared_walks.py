@@ -89,3 +89,19 @@ def test_workers_share_a_walk_across_array_widths(walks, tmp_path):
     assert len(walks) == 4  # served by the longer walk
     _systolic.forget_walks()
     assert got == _objectives({"cols": 16})
+
+
+def test_a_store_is_lent_to_one_thread_only(walks, tmp_path):
+    """Another thread (a Dask worker's) simulating meanwhile sees no store lent to this one."""
+    import threading
+
+    from hwloop.sim import sharing_walks
+    from hwloop.sim import _walk_store
+
+    seen = []
+    with sharing_walks(Oracle(NETWORK, BASE, tmp_path / "cache.db")):
+        thread = threading.Thread(target=lambda: seen.append(_walk_store._lent.get()))
+        thread.start()
+        thread.join()
+        assert _walk_store._lent.get() is not None
+    assert seen == [None] and _walk_store._lent.get() is None
