@@ -211,8 +211,7 @@ def _settle(st, k, added, demanded, room, bits, wstamp):
 
 @njit
 def _skewed_fold(kind, base, ru, temporal, fold_position, lines, row0, pix_row, pix_col, bits,
-                 wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy,
-                 dil_h, dil_w):
+                 wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w):
     """One OS (``kind`` 0: line ``c`` holds pixel ``base + c``) or WS (1: line ``c`` holds
     element ``base + c``, time runs over pixels) fold, steps ``0 .. temporal + ru - 2``;
     step ``t`` is demand row ``row0 + t``."""
@@ -232,15 +231,14 @@ def _skewed_fold(kind, base, ru, temporal, fold_position, lines, row0, pix_row, 
                     a, b = max(0, t - c), min(temporal, t1 - c)
                     if a < b:
                         p = base + c
-                        added += _run(bits, wstamp, stamp, pix_row[p],
-                                      pix_col[p], a, b, ifmap_h, ifmap_w, row_len, channels,
-                                      el_dy, dil_h, dil_w)
+                        added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], a, b,
+                                      ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
             else:
                 for p in range(max(0, t - ru + 1), min(temporal, t1)):
                     c_lo, c_hi = max(0, t - p), min(ru, t1 - p)
-                    added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p],
-                                  base + c_lo, base + c_hi, ifmap_h, ifmap_w, row_len,
-                                  channels, el_dy, dil_h, dil_w)
+                    added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], base + c_lo,
+                                  base + c_hi, ifmap_h, ifmap_w, row_len, channels, el_dy,
+                                  dil_h, dil_w)
             if _settle(st, k, added, _demands(t, t1, ru, temporal, 0), room, bits, wstamp):
                 t = t1
             continue
@@ -250,16 +248,15 @@ def _skewed_fold(kind, base, ru, temporal, fold_position, lines, row0, pix_row, 
                 p, e = base + c, t - c
             else:
                 p, e = t - c, base + c
-            added = _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], e,
-                         e + 1, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
+            added = _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], e, e + 1, ifmap_h,
+                         ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
             _count_demand(st, added, fold_position + t * lines + c, row0 + t, need)
         t += 1
 
 
 @njit
-def _ws_fold(base, ru, pixels, fold_position, lines, row0, bits, wstamp, st,
-             need, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch, patterns,
-             dil_h, dil_w):
+def _ws_fold(base, ru, pixels, fold_position, lines, row0, bits, wstamp, st, need, ofmap_w,
+             stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch, patterns, dil_h, dil_w):
     """One WS fold (line ``c`` holds element ``base + c``; time runs over pixels) on
     channel-major bits: as :func:`_skewed_fold`, but a span costs a (strided) range per line
     and output row instead of a run per pixel."""
@@ -277,22 +274,23 @@ def _ws_fold(base, ru, pixels, fold_position, lines, row0, bits, wstamp, st,
             for c in range(ru):
                 pa, pb = max(0, t - c), min(pixels, t1 - c)
                 if pa < pb:
-                    added += _line_pixels(bits, wstamp, stamp, base + c, pa, pb,
-                                          ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w, el_dy,
-                                          el_dx, el_ch, patterns, dil_h, dil_w)
+                    added += _line_pixels(bits, wstamp, stamp, base + c, pa, pb, ofmap_w,
+                                          stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx,
+                                          el_ch, patterns, dil_h, dil_w)
             if _settle(st, k, added, _demands(t, t1, ru, pixels, 0), room, bits, wstamp):
                 t = t1
             continue
         for c in range(max(0, t - pixels + 1), min(ru, t + 1)):
-            added = _line_pixels(bits, wstamp, st[STAMP], base + c, t - c,
-                                 t - c + 1, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w, el_dy,
-                                 el_dx, el_ch, patterns, dil_h, dil_w)
+            added = _line_pixels(bits, wstamp, st[STAMP], base + c, t - c, t - c + 1, ofmap_w,
+                                 stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch,
+                                 patterns, dil_h, dil_w)
             _count_demand(st, added, fold_position + t * lines + c, row0 + t, need)
         t += 1
 
 
 @njit
-def _is_tile(first_pixel, cu, first_element, ru, row0, pix_row, pix_col, bits, wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w):
+def _is_tile(first_pixel, cu, first_element, ru, row0, pix_row, pix_col, bits, wstamp, st,
+             need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w):
     """One IS tile: elements ``first_element + ru - 1`` down to ``first_element``, each read
     by pixels ``first_pixel .. first_pixel + cu - 1`` in order; step ``i`` is row
     ``row0 + i``."""
@@ -308,16 +306,15 @@ def _is_tile(first_pixel, cu, first_element, ru, row0, pix_row, pix_col, bits, w
             room = st[WINDOW] - st[IN_WINDOW]
             added = 0
             for p in range(first_pixel, first_pixel + cu):
-                added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p],
-                              top - s, top, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h,
-                              dil_w)
+                added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], top - s, top,
+                              ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
             if _settle(st, k, added, s * cu, room, bits, wstamp):
                 t += s
             continue
         e = top - 1
         for p in range(first_pixel, first_pixel + cu):
-            added = _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], e,
-                         e + 1, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
+            added = _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], e, e + 1, ifmap_h,
+                         ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
             _count_demand(st, added, 0, row0 + t, need)
         t += 1
 
@@ -361,12 +358,12 @@ def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_r
             row0 = row_base + rep * pass_rows + fr * per_fold
             if channel_major:
                 _ws_fold(base + fr * rows, ru, temporal, pass_start + fr * fold_span, rows, row0,
-                         bits, wstamp, st, need, ofmap_w, stride_h, stride_w,
-                         ifmap_h, ifmap_w, el_dy, el_dx, el_ch, patterns, dil_h, dil_w)
+                         bits, wstamp, st, need, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w,
+                         el_dy, el_dx, el_ch, patterns, dil_h, dil_w)
             else:
                 _skewed_fold(kind, base + fr * rows, ru, temporal, pass_start + fr * fold_span,
-                             rows, row0, pix_row, pix_col, bits, wstamp, st, need,
-                             ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
+                             rows, row0, pix_row, pix_col, bits, wstamp, st, need, ifmap_h,
+                             ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
         per_pass[rep] = st[FETCHED] - start_fetched
         pass_blocks[rep + 1] = st[BLOCKS]
         if st[TURNOVERS] == before:
@@ -428,17 +425,16 @@ def _walk_program(program, kind, rows, cols, spatial, temporal, passes, row_fold
             if not st[PENDING] and st[IN_WINDOW] + cu * spatial < st[WINDOW]:
                 added = 0  # no turnover in this column fold: its words in any order
                 for p in range(fc * cols, fc * cols + cu):
-                    added += _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p],
-                                  0, spatial, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h,
-                                  dil_w)
+                    added += _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], 0, spatial,
+                                  ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
                 _count(st, added, 0)
                 continue
             for fr in range(row_folds):
                 ru = min(rows, spatial - fr * rows)
                 _is_tile(fc * cols, cu, fr * rows, ru,
                          (fc * row_folds + fr) * per_fold + rows - ru, pix_row, pix_col, bits,
-                         wstamp, st, need, ifmap_h, ifmap_w, row_len, channels,
-                         el_dy, dil_h, dil_w)
+                         wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h,
+                         dil_w)
         return st[FETCHED], st[BLOCKS]
     _repeat(kind, passes, row_folds, 0, spatial, rows, temporal, per_fold,
             row_folds * per_fold, row_shift, channel_major, pix_row, pix_col, bits, wstamp, st,
