@@ -320,6 +320,37 @@ def _is_tile(first_pixel, cu, first_element, ru, row0, pix_row, pix_col, bits, w
 
 
 @njit
+def _is_column_fold(first_pixel, cu, rows, row_folds, spatial, row0, per_fold, pix_row, pix_col,
+                    bits, wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h,
+                    dil_w):
+    """IS: the tiles of one column fold (pixels ``first_pixel ..`` , ``cu`` of them), tile
+    ``fr`` at demand row ``row0 + fr * per_fold``. Whole tiles that cannot turn the buffer
+    over (or are guessed not to) are one run per pixel; a tile that may is walked step by step
+    (:func:`_is_tile`)."""
+    fr = 0
+    while fr < row_folds:
+        k = _plan(st, fr, row_folds, 0, 0, cu * rows)  # a step is a tile here
+        if k != 0:
+            if k < 0:
+                _speculate(wstamp)
+            e0, e1 = fr * rows, min(spatial, (fr + abs(k)) * rows)
+            stamp = st[STAMP]
+            room = st[WINDOW] - st[IN_WINDOW]
+            added = 0
+            for p in range(first_pixel, first_pixel + cu):
+                added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], e0, e1, ifmap_h,
+                              ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
+            if _settle(st, k, added, cu * (e1 - e0), room, bits, wstamp):
+                fr += abs(k)
+            continue
+        ru = min(rows, spatial - fr * rows)
+        _is_tile(first_pixel, cu, fr * rows, ru, row0 + fr * per_fold + rows - ru, pix_row,
+                 pix_col, bits, wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy,
+                 dil_h, dil_w)
+        fr += 1
+
+
+@njit
 def _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w):
     pixels = ofmap_h * ofmap_w
     pix_row = np.empty(pixels, dtype=np.int64)
@@ -421,20 +452,9 @@ def _walk_program(program, kind, rows, cols, spatial, temporal, passes, row_fold
     if program == TILES:
         pixels = temporal
         for fc in range((pixels + cols - 1) // cols):
-            cu = min(cols, pixels - fc * cols)
-            if not st[PENDING] and st[IN_WINDOW] + cu * spatial < st[WINDOW]:
-                added = 0  # no turnover in this column fold: its words in any order
-                for p in range(fc * cols, fc * cols + cu):
-                    added += _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], 0, spatial,
-                                  ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
-                _count(st, added, 0)
-                continue
-            for fr in range(row_folds):
-                ru = min(rows, spatial - fr * rows)
-                _is_tile(fc * cols, cu, fr * rows, ru,
-                         (fc * row_folds + fr) * per_fold + rows - ru, pix_row, pix_col, bits,
-                         wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h,
-                         dil_w)
+            _is_column_fold(fc * cols, min(cols, pixels - fc * cols), rows, row_folds, spatial,
+                            fc * row_folds * per_fold, per_fold, pix_row, pix_col, bits, wstamp,
+                            st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
         return st[FETCHED], st[BLOCKS]
     _repeat(kind, passes, row_folds, 0, spatial, rows, temporal, per_fold,
             row_folds * per_fold, row_shift, channel_major, pix_row, pix_col, bits, wstamp, st,
