@@ -362,6 +362,30 @@ def _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w):
 
 
 @njit
+def _whole_folds(kind, channel_major, l0, l1, temporal, pix_row, pix_col, bits, wstamp, stamp,
+                 ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w, el_dy, el_dx,
+                 el_ch, patterns, dil_h, dil_w):
+    """Every demand of the folds holding lines ``l0 .. l1-1``, in any order (a span of whole
+    folds): OS, each of those pixels reads the whole window; WS, every pixel reads those
+    elements (one run per pixel, or one line per element channel-major). New words."""
+    added = 0
+    if kind == 0:
+        for p in range(l0, l1):
+            added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], 0, temporal, ifmap_h,
+                          ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
+    elif channel_major:
+        for e in range(l0, l1):
+            added += _line_pixels(bits, wstamp, stamp, e, 0, temporal, ofmap_w, stride_h,
+                                  stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch, patterns,
+                                  dil_h, dil_w)
+    else:
+        for p in range(temporal):
+            added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], l0, l1, ifmap_h, ifmap_w,
+                          row_len, channels, el_dy, dil_h, dil_w)
+    return added
+
+
+@njit
 def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_rows, row_base,
             channel_major, pix_row, pix_col, bits, wstamp, st, need, per_pass, ifmap_h, ifmap_w,
             row_len, channels, ofmap_w, stride_h, stride_w, el_dy, el_dx, el_ch, patterns, dil_h,
@@ -384,7 +408,21 @@ def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_r
         before, start_fetched = st[TURNOVERS], st[FETCHED]
         pass_start = rep * folds * fold_span
         pass_blocks[rep] = st[BLOCKS]
-        for fr in range(folds):
+        fr = 0
+        while fr < folds:
+            k = _plan(st, fr, folds, 0, 0, rows * temporal)  # a step is a whole fold here
+            if k != 0:
+                if k < 0:
+                    _speculate(wstamp)
+                l0, l1 = base + fr * rows, base + min(spatial, (fr + abs(k)) * rows)
+                room = st[WINDOW] - st[IN_WINDOW]
+                added = _whole_folds(kind, channel_major, l0, l1, temporal, pix_row, pix_col,
+                                     bits, wstamp, st[STAMP], ifmap_h, ifmap_w, row_len,
+                                     channels, ofmap_w, stride_h, stride_w, el_dy, el_dx, el_ch,
+                                     patterns, dil_h, dil_w)
+                if _settle(st, k, added, (l1 - l0) * temporal, room, bits, wstamp):
+                    fr += abs(k)
+                continue
             ru = min(rows, spatial - fr * rows)
             row0 = row_base + rep * pass_rows + fr * per_fold
             if channel_major:
@@ -395,6 +433,7 @@ def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_r
                 _skewed_fold(kind, base + fr * rows, ru, temporal, pass_start + fr * fold_span,
                              rows, row0, pix_row, pix_col, bits, wstamp, st, need, ifmap_h,
                              ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
+            fr += 1
         per_pass[rep] = st[FETCHED] - start_fetched
         pass_blocks[rep + 1] = st[BLOCKS]
         if st[TURNOVERS] == before:
@@ -523,10 +562,16 @@ def _ifmap_program(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
                              False, first_window, later_window, record, need, per_pass,
                              dil_h, dil_w)
     # WS spans cost about a run per pixel pixel-major, or a (strided) range per line and
-    # output row channel-major: take the cheaper layout (weights measured on ResNet-18).
+    # output row channel-major; a span of whole folds costs one run per pixel and filter row
+    # pixel-major, so pixel-major pays per fold only where a turnover falls (about one per
+    # later window of input words). Take the cheaper layout (weights fitted on the ResNet-18
+    # walks of benchmarks/bench_oracle.py's space).
     lines_used = min(rows, window)
-    pixel_major_cost = 4 * pixels * (lines_used // row_len + 2)
-    channel_major_cost = (lines_used * ofmap_h * ((ofmap_w * stride_w) // 64 + 2)
+    folds = (window + rows - 1) // rows
+    turnovers = min(folds, ifmap_h * ifmap_w * channels // max(1, later_window) + 1)
+    pixel_major_cost = (32 * turnovers * pixels * (lines_used // row_len + 2)
+                        + pixels * filter_h)
+    channel_major_cost = (folds * lines_used * ofmap_h * ((ofmap_w * stride_w) // 64 + 2)
                           * (1 if stride_w == 1 else 5))
     if layout < 0:
         channel_major = (dataflow == 1 and stride_w <= 64
