@@ -362,26 +362,14 @@ def _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w):
 
 
 @njit
-def _whole_folds(kind, channel_major, l0, l1, temporal, pix_row, pix_col, bits, wstamp, stamp,
-                 ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w, el_dy, el_dx,
-                 el_ch, patterns, dil_h, dil_w):
-    """Every demand of the folds holding lines ``l0 .. l1-1``, in any order (a span of whole
-    folds): OS, each of those pixels reads the whole window; WS, every pixel reads those
-    elements (one run per pixel, or one line per element channel-major). New words."""
+def _whole_folds(l0, l1, pixels, pix_row, pix_col, bits, wstamp, stamp, ifmap_h, ifmap_w,
+                 row_len, channels, el_dy, dil_h, dil_w):
+    """WS, pixel-major: every demand of the folds holding elements ``l0 .. l1-1``, in any
+    order (a span of whole folds): one run per pixel. New words."""
     added = 0
-    if kind == 0:
-        for p in range(l0, l1):
-            added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], 0, temporal, ifmap_h,
-                          ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
-    elif channel_major:
-        for e in range(l0, l1):
-            added += _line_pixels(bits, wstamp, stamp, e, 0, temporal, ofmap_w, stride_h,
-                                  stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch, patterns,
-                                  dil_h, dil_w)
-    else:
-        for p in range(temporal):
-            added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], l0, l1, ifmap_h, ifmap_w,
-                          row_len, channels, el_dy, dil_h, dil_w)
+    for p in range(pixels):
+        added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], l0, l1, ifmap_h, ifmap_w,
+                      row_len, channels, el_dy, dil_h, dil_w)
     return added
 
 
@@ -410,16 +398,19 @@ def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_r
         pass_blocks[rep] = st[BLOCKS]
         fr = 0
         while fr < folds:
-            k = _plan(st, fr, folds, 0, 0, rows * temporal)  # a step is a whole fold here
+            # WS pixel-major: whole folds at once, one run per pixel (a step is a fold here);
+            # elsewhere a span of folds costs what its folds do one by one
+            k = 0
+            if kind == 1 and not channel_major:
+                k = _plan(st, fr, folds, 0, 0, rows * temporal)
             if k != 0:
                 if k < 0:
                     _speculate(wstamp)
                 l0, l1 = base + fr * rows, base + min(spatial, (fr + abs(k)) * rows)
                 room = st[WINDOW] - st[IN_WINDOW]
-                added = _whole_folds(kind, channel_major, l0, l1, temporal, pix_row, pix_col,
-                                     bits, wstamp, st[STAMP], ifmap_h, ifmap_w, row_len,
-                                     channels, ofmap_w, stride_h, stride_w, el_dy, el_dx, el_ch,
-                                     patterns, dil_h, dil_w)
+                added = _whole_folds(l0, l1, temporal, pix_row, pix_col, bits, wstamp,
+                                     st[STAMP], ifmap_h, ifmap_w, row_len, channels, el_dy,
+                                     dil_h, dil_w)
                 if _settle(st, k, added, (l1 - l0) * temporal, room, bits, wstamp):
                     fr += abs(k)
                 continue
