@@ -33,7 +33,7 @@ from hwloop.traces import InputError, Layer
 from ._memo import BytesLRU
 from ._walk_store import shared_walk
 from .kernels._distinct_stream import _distinct_ifmap_fetches, _filter_fetches as _filter_kernel
-from .kernels._bitset_buffer import _ifmap_pass_fetches, _ifmap_walk
+from .kernels._bitset_buffer import _ifmap_rows
 from .kernels._write_buffer import _scalesim_ofmap_drain
 
 #: Report columns only a finite memory system fills (None when DRAM is unlimited).
@@ -309,11 +309,11 @@ def _walked_ifmap_fetches(code: int, rows: int, cols: int, ifmap_h: int, ifmap_w
 
 
 def _walk_passes(key: tuple[int, ...], passes: int) -> np.ndarray:
-    """Walk the ifmap buffer of ``key`` (see :func:`_walked_ifmap_fetches`): words per pass."""
+    """Walk the ifmap buffer of ``key`` (see :func:`_walked_ifmap_fetches`): words per pass.
+    The walk records its block rows too, so a finite-bandwidth point reuses it."""
     if key[0] == 2:
         return np.array([_walked_ifmap(*key)[0]], dtype=np.int64)
-    code, rows, *shape, first, later, dilation_h, dilation_w = key
-    return _ifmap_pass_fetches(code, rows, *shape, passes, first, later, dilation_h, dilation_w)
+    return _pass_rows(key, passes)[0]
 
 
 #: Per-pass counts of walks (``_walked_ifmap_fetches``), OS and WS by everything but the array
@@ -331,32 +331,79 @@ def forget_walks() -> None:
     _untraced_events.cache_clear()
 
 
-def _walked_ifmap(*args: int) -> tuple[int, np.ndarray]:
-    """(words fetched, demand row of each buffer block's first word) of the ifmap walk of
-    ``args`` (:func:`_walk_rows`), from the memo when it holds it."""
-    found = _WALKED_ROWS.get(args)
-    if found is None:
-        found = _walk_rows(*args)
-        _WALKED_ROWS.put(args, found, found[1].nbytes + 200)
+def _walked_ifmap(code: int, rows: int, cols: int, ifmap_h: int, ifmap_w: int, filter_h: int,
+                  filter_w: int, channels: int, stride_h: int, stride_w: int, ofmap_h: int,
+                  ofmap_w: int, num_filters: int, first: int, later: int, dilation_h: int = 1,
+                  dilation_w: int = 1) -> tuple[int, np.ndarray]:
+    """(words fetched, demand row of each buffer block's first word) of an ifmap walk, from
+    the memo when it holds it. OS and WS walks are kept for one width and read off for any:
+    a pass is the same for every width, which moves only the rows where folds start."""
+    shape = (ifmap_h, ifmap_w, filter_h, filter_w, channels, stride_h, stride_w, ofmap_h,
+             ofmap_w)
+    if code == 2:
+        key: tuple[int, ...] = (code, rows, cols, *shape, num_filters, first, later,
+                                dilation_h, dilation_w)
+        found = _WALKED_ROWS.get(key)
+        if found is None:
+            found = _walk_rows(code, rows, cols, shape, num_filters, 1, first, later,
+                               dilation_h, dilation_w)
+            _WALKED_ROWS.put(key, found, found[1].nbytes + 200)
+        return int(found[0].sum()), found[1]
+    passes = -(-num_filters // cols)
+    per_pass, canonical = _pass_rows((code, rows, *shape, first, later, dilation_h, dilation_w),
+                                     passes)
+    return int(per_pass[:passes].sum()), _rows_at_width(canonical, code, rows, cols, shape,
+                                                        passes)
+
+
+def _pass_rows(key: tuple[int, ...], passes: int) -> tuple[np.ndarray, np.ndarray]:
+    """An OS/WS walk of at least ``passes`` passes on a one-column array: (words per pass,
+    block rows), from the memo when it holds one long enough."""
+    found = _WALKED_ROWS.get(key)
+    if found is None or found[0].size < passes:
+        code, rows, *shape, first, later, dilation_h, dilation_w = key
+        found = _walk_rows(code, rows, 1, tuple(shape), passes, passes, first, later,
+                           dilation_h, dilation_w)
+        _WALKED_ROWS.put(key, found, found[0].nbytes + found[1].nbytes + 200)
     return found
+
+
+def _rows_at_width(canonical: np.ndarray, code: int, rows: int, cols: int,
+                   shape: tuple[int, ...], passes: int) -> np.ndarray:
+    """Block rows of a one-column walk's first ``passes`` passes, moved to ``cols`` columns:
+    a row is ``shift + pass * pass_rows + fold * per_fold + step`` and only ``per_fold``
+    (so ``pass_rows``) grows with the columns."""
+    ifmap_h, ifmap_w, filter_h, filter_w, channels, _, _, ofmap_h, ofmap_w = shape
+    pixels, window = ofmap_h * ofmap_w, filter_h * filter_w * channels
+    spatial, temporal = (pixels, window) if code == 0 else (window, pixels)
+    folds = -(-spatial // rows)
+    shift = 0 if code == 0 else rows
+    one_col = temporal + rows - 1 if code == 0 else 2 * rows + temporal - 1
+    per_fold = one_col + cols - 1
+    kept = canonical[:np.searchsorted(canonical, shift + passes * folds * one_col)]
+    pass_index, within = np.divmod(kept - shift, folds * one_col)
+    fold, step = np.divmod(within, one_col)
+    moved = shift + pass_index * (folds * per_fold) + fold * per_fold + step
+    moved.flags.writeable = False  # as the memo's rows: nobody may change them
+    return moved
 
 
 _WALKED_ROWS = BytesLRU(IFMAP_ROWS_MEMO_BYTES)
 
 
-def _walk_rows(code: int, rows: int, cols: int, ifmap_h: int, ifmap_w: int, filter_h: int,
-               filter_w: int, channels: int, stride_h: int, stride_w: int, ofmap_h: int,
-               ofmap_w: int, num_filters: int, first: int, later: int, dilation_h: int = 1,
-               dilation_w: int = 1) -> tuple[int, np.ndarray]:
+def _walk_rows(code: int, rows: int, cols: int, shape: tuple[int, ...], num_filters: int,
+               passes: int, first: int, later: int, dilation_h: int,
+               dilation_w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Walk an ifmap buffer recording block rows: (words per pass, block rows)."""
+    ifmap_h, ifmap_w, filter_h, filter_w, channels, stride_h, stride_w, ofmap_h, ofmap_w = shape
     pixels, window = ofmap_h * ofmap_w, filter_h * filter_w * channels
-    passes = 1 if code == 2 else -(-num_filters // cols)
     need = np.zeros(3 + passes * pixels * window // max(1, min(first, later)), dtype=np.int64)
-    fetched, blocks = _ifmap_walk(code, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w,
-                                  channels, stride_h, stride_w, ofmap_h, ofmap_w, num_filters,
-                                  first, later, -1, 1, need, dilation_h, dilation_w)
+    per_pass, blocks = _ifmap_rows(code, rows, cols, *shape, num_filters, passes, first, later,
+                                   need, dilation_h, dilation_w)
     rows_of_blocks = need[:blocks].copy()
     rows_of_blocks.flags.writeable = False  # shared by every caller
-    return int(fetched), rows_of_blocks
+    per_pass.flags.writeable = False
+    return per_pass, rows_of_blocks
 
 
 @functools.lru_cache(maxsize=1)

@@ -523,17 +523,19 @@ def _ifmap_walk(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, chan
                           np.zeros(passes, dtype=np.int64), dil_h, dil_w)
 
 
-def _ifmap_pass_fetches(dataflow, rows, ifmap_h, ifmap_w, filter_h, filter_w, channels,
-                        stride_h, stride_w, ofmap_h, ofmap_w, passes, first_window,
-                        later_window, dil_h, dil_w):
-    """OS and WS: the words each of the first ``passes`` passes fetches. A pass runs every
-    row fold once and is the same for any number of columns, which only set how many passes
-    run (one per column fold): one walk serves every array width, a prefix sum each."""
+def _ifmap_rows(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
+                stride_h, stride_w, ofmap_h, ofmap_w, num_filters, passes, first_window,
+                later_window, need, dil_h, dil_w):
+    """The walk recording each block's first demand row in ``need``: (words per pass, blocks).
+    OS and WS run ``passes`` passes (one per column fold), IS one."""
     per_pass = np.zeros(passes, dtype=np.int64)
-    _ifmap_program(dataflow, rows, 1, ifmap_h, ifmap_w, filter_h, filter_w, channels,
-                   stride_h, stride_w, ofmap_h, ofmap_w, passes, passes, first_window,
-                   later_window, -1, 0, np.zeros(1, dtype=np.int64), per_pass, dil_h, dil_w)
-    return per_pass
+    fetched, blocks = _ifmap_program(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h,
+                                     filter_w, channels, stride_h, stride_w, ofmap_h, ofmap_w,
+                                     num_filters, passes, first_window, later_window, -1, 1,
+                                     need, per_pass, dil_h, dil_w)
+    if dataflow == 2:
+        per_pass[0] = fetched
+    return per_pass, int(blocks)
 
 
 @njit

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hwloop.sim._systolic import buffer_windows
-from hwloop.sim.kernels._bitset_buffer import _ifmap_dram_reads_bitset, _ifmap_pass_fetches
+from hwloop.sim.kernels._bitset_buffer import _ifmap_dram_reads_bitset, _ifmap_rows, _ifmap_walk
 from hwloop.sim.kernels._read_buffer import _ifmap_dram_reads
 from hwloop.traces import Layer, builtin_network
 
@@ -77,16 +78,27 @@ def test_random_layers_and_windows(case):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases())
-def test_per_pass_counts_serve_every_column_count(case):
-    """OS and WS: the per-pass counts of one walk, summed over a width's column folds, equal
-    that width's own walk (passes do not depend on the columns)."""
+def test_one_walk_serves_every_column_count(case):
+    """OS and WS: a one-column walk's per-pass counts, summed over a width's column folds, and
+    its block rows, moved to that width, equal that width's own walk (passes do not depend
+    on the columns; only the rows where folds start do)."""
+    from hwloop.sim import _systolic
+
     layer, dataflow, rows, _, first, later = case
     dataflow %= 2
-    per_pass = _ifmap_pass_fetches(dataflow, rows, layer.ifmap_h, layer.ifmap_w, layer.filter_h,
-                                   layer.filter_w, layer.channel_group, layer.stride_h,
-                                   layer.stride_w, layer.ofmap_h, layer.ofmap_w,
-                                   layer.num_filters, first, later, 1, 1)
+    shape = (layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w, layer.channel_group,
+             layer.stride_h, layer.stride_w, layer.ofmap_h, layer.ofmap_w)
+    passes = layer.num_filters
+    need = np.zeros(3 + passes * layer.ofmap_pixels * layer.window_size // min(first, later),
+                    dtype=np.int64)
+    per_pass, blocks = _ifmap_rows(dataflow, rows, 1, *shape, passes, passes, first, later,
+                                   need, 1, 1)
+    canonical = need[:blocks].copy()
     for cols in range(1, layer.num_filters + 1):
-        passes = -(-layer.num_filters // cols)
+        width_passes = -(-layer.num_filters // cols)
         args = _args(layer, dataflow, rows, cols, first, later)
-        assert per_pass[:passes].sum() == _ifmap_dram_reads_bitset(*args)
+        own = np.zeros_like(need)
+        fetched, own_blocks = _ifmap_walk(*args, -1, 1, own)
+        assert per_pass[:width_passes].sum() == fetched == _ifmap_dram_reads_bitset(*args)
+        moved = _systolic._rows_at_width(canonical, dataflow, rows, cols, shape, width_passes)
+        assert moved.tolist() == own[:own_blocks].tolist()

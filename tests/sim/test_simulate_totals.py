@@ -73,6 +73,31 @@ def test_finite_bandwidths_reuse_one_walk():
 
 
 @pytest.mark.parametrize("dataflow", ["os", "ws"])
+def test_finite_bandwidth_reuses_the_stall_free_walks(dataflow, monkeypatch):
+    """A stall-free walk records its block rows too: a point with finite DRAM, other buffers
+    and a wider array walks none of those buffers again (only the layers the stall-free
+    count needs no walk for: 1x1 convolutions), and its numbers equal a fresh simulation's."""
+    from hwloop.sim import _systolic
+
+    walks = []
+    real = _systolic._ifmap_rows
+    monkeypatch.setattr(_systolic, "_ifmap_rows", lambda *args: walks.append(args) or real(*args))
+    network = builtin_network("resnet18")
+    base = PRESETS["scalesim_default"].with_overrides(rows=16, cols=8, ifmap_kb=32,
+                                                      dataflow=dataflow)
+    forget_walks()
+    simulate_totals(network, base)
+    walked = len(walks)
+    assert walked > 0
+    finite = base.with_overrides(bandwidth=8, ofmap_kb=16, filter_kb=128, cols=32)
+    got = simulate_totals(network, finite)
+    again = [args for args in walks[walked:] if args[3:6] in {w[3:6] for w in walks[:walked]}]
+    assert again == [] and all(args[5] == args[6] == 1 for args in walks[walked:])  # 1x1 only
+    forget_walks()
+    assert got == simulate(network, finite).totals
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws"])
 def test_every_column_count_shares_one_walk(dataflow, monkeypatch):
     """OS and WS run one identical pass per column fold, so an array of other columns reads
     its count off the per-pass counts of a walk already done; each count equals a fresh
@@ -80,8 +105,8 @@ def test_every_column_count_shares_one_walk(dataflow, monkeypatch):
     from hwloop.sim import _systolic
 
     walks = []
-    real = _systolic._ifmap_pass_fetches
-    monkeypatch.setattr(_systolic, "_ifmap_pass_fetches",
+    real = _systolic._ifmap_rows
+    monkeypatch.setattr(_systolic, "_ifmap_rows",
                         lambda *args: walks.append(args) or real(*args))
     network = builtin_network("resnet18")
     base = PRESETS["scalesim_default"].with_overrides(rows=32, ifmap_kb=32, dataflow=dataflow)
