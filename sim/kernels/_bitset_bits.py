@@ -80,9 +80,10 @@ def _undo(bits, wstamp):
     wstamp[words + LOG_ON] = 0
 
 
-# The word update below is written out in both setters on purpose: as an inlined helper taking
-# the two arrays (commit dcf0033) it made every walk 2.6x slower (ResNet-18 WS on 128x8,
-# conv2_1a: 15 -> 40 ms); ``benchmarks/bench_resnet18.py`` shows the difference.
+# The word update below (log, then set) is written out in both setters on purpose: as an
+# inlined helper taking the two arrays (commit dcf0033) it made every walk 2.6x slower
+# (ResNet-18 WS on 128x8, conv2_1a: 15 -> 40 ms), and saving through a called function doubled
+# the walks' time again; ``benchmarks/bench_resnet18.py`` shows the difference.
 
 
 @njit_inline

@@ -193,6 +193,15 @@ def _plan(st, t, steps, ru, temporal, per_step):
 
 
 @njit
+def _open_span(st, wstamp, k):
+    """Start a span of ``abs(k)`` steps planned by :func:`_plan` (a guess when ``k < 0``: the
+    window's undo log goes on): (the stamp to set its bits with, the room left before it)."""
+    if k < 0:
+        _speculate(wstamp)
+    return st[STAMP], st[WINDOW] - st[IN_WINDOW]
+
+
+@njit
 def _settle(st, k, added, demanded, room, bits, wstamp):
     """After a span of ``k`` steps (negative: a guess) that added ``added`` new words: keep it
     and count it, or, if a guess would have turned the buffer over, undo it and try shorter.
@@ -220,11 +229,8 @@ def _skewed_fold(kind, base, ru, temporal, fold_position, lines, row0, pix_row, 
     while t < steps:
         k = _plan(st, t, steps, ru, temporal, 0)
         if k != 0:  # a span of steps: its words in any order
-            if k < 0:
-                _speculate(wstamp)
+            stamp, room = _open_span(st, wstamp, k)
             t1 = t + abs(k)
-            stamp = st[STAMP]
-            room = st[WINDOW] - st[IN_WINDOW]
             added = 0
             if kind == 0:
                 for c in range(ru):
@@ -265,11 +271,8 @@ def _ws_fold(base, ru, pixels, fold_position, lines, row0, bits, wstamp, st, nee
     while t < steps:
         k = _plan(st, t, steps, ru, pixels, 0)
         if k != 0:  # a span of steps: its words in any order
-            if k < 0:
-                _speculate(wstamp)
+            stamp, room = _open_span(st, wstamp, k)
             t1 = t + abs(k)
-            stamp = st[STAMP]
-            room = st[WINDOW] - st[IN_WINDOW]
             added = 0
             for c in range(ru):
                 pa, pb = max(0, t - c), min(pixels, t1 - c)
@@ -299,11 +302,8 @@ def _is_tile(first_pixel, cu, first_element, ru, row0, pix_row, pix_col, bits, w
         k = _plan(st, t, ru, ru, ru, cu)
         top = first_element + ru - t  # steps t .. t+s-1 read elements top-s .. top-1
         if k != 0:
-            if k < 0:
-                _speculate(wstamp)
+            stamp, room = _open_span(st, wstamp, k)
             s = abs(k)
-            stamp = st[STAMP]
-            room = st[WINDOW] - st[IN_WINDOW]
             added = 0
             for p in range(first_pixel, first_pixel + cu):
                 added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], top - s, top,
@@ -331,11 +331,8 @@ def _is_column_fold(first_pixel, cu, rows, row_folds, spatial, row0, per_fold, p
     while fr < row_folds:
         k = _plan(st, fr, row_folds, 0, 0, cu * rows)  # a step is a tile here
         if k != 0:
-            if k < 0:
-                _speculate(wstamp)
+            stamp, room = _open_span(st, wstamp, k)
             e0, e1 = fr * rows, min(spatial, (fr + abs(k)) * rows)
-            stamp = st[STAMP]
-            room = st[WINDOW] - st[IN_WINDOW]
             added = 0
             for p in range(first_pixel, first_pixel + cu):
                 added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], e0, e1, ifmap_h,
@@ -404,12 +401,10 @@ def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_r
             if kind == 1 and not channel_major:
                 k = _plan(st, fr, folds, 0, 0, rows * temporal)
             if k != 0:
-                if k < 0:
-                    _speculate(wstamp)
+                stamp, room = _open_span(st, wstamp, k)
                 l0, l1 = base + fr * rows, base + min(spatial, (fr + abs(k)) * rows)
-                room = st[WINDOW] - st[IN_WINDOW]
                 added = _whole_folds(l0, l1, temporal, pix_row, pix_col, bits, wstamp,
-                                     st[STAMP], ifmap_h, ifmap_w, row_len, channels, el_dy,
+                                     stamp, ifmap_h, ifmap_w, row_len, channels, el_dy,
                                      dil_h, dil_w)
                 if _settle(st, k, added, (l1 - l0) * temporal, room, bits, wstamp):
                     fr += abs(k)
