@@ -12,7 +12,7 @@ Two regimes, reported separately:
 * ``oracle``: the oracle as shipped. It walks an ifmap buffer once per (layer, rows,
   dataflow, ifmap buffer; IS also per column count: OS and WS repeat one pass per column
   fold, so one walk serves every width) and reuses that exact walk for every other point
-  sharing it (``hwloop.sim._systolic._walked_ifmap_fetches``); the workers share their walks
+  sharing it (``hwloop.sim.memory._walks``); the workers share their walks
   through the store (``hwloop.sim.sharing_walks``), so each buffer is walked once between
   them. The rate depends on how a space shares those; the space here varies every buffer and
   the array.
@@ -66,7 +66,7 @@ def _base(bandwidth: int | None):
 def _warm(bandwidth: int | None) -> int:
     """Compile every kernel in this worker on a small network (not the measured one)."""
     from hwloop.sim import simulate_totals
-    from hwloop.sim._systolic import forget_walks
+    from hwloop.sim.memory import forget_walks
 
     net = builtin_network("alexnet")
     for dataflow in SPACE["dataflow"]:
@@ -76,7 +76,7 @@ def _warm(bandwidth: int | None) -> int:
 
 
 def _evaluate(store: str, bandwidth: int | None, points: list[dict], raw: bool) -> list[dict]:
-    from hwloop.sim._systolic import forget_walks
+    from hwloop.sim.memory import forget_walks
 
     oracle = Oracle(builtin_network(NETWORK), _base(bandwidth), store, share_walks=not raw)
     out = []

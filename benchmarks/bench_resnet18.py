@@ -100,7 +100,7 @@ def measure_compile(cache_dir: Path, repeat: int) -> dict[str, Any]:
 def _forget_walks() -> None:
     """Clear the simulator's per-process memos of buffer walks, so every timed call
     simulates the point anew (the search oracle's memo is measured by bench_oracle.py)."""
-    from hwloop.sim._systolic import forget_walks
+    from hwloop.sim.memory import forget_walks
 
     forget_walks()
 

@@ -21,7 +21,7 @@ import sys
 
 from hwloop.arch import get_preset
 from hwloop.sim import simulate
-from hwloop.sim._scalesim_user import simulate_scalesim_user
+from hwloop.sim.memory import simulate_scalesim_user
 from hwloop.traces import Layer
 
 GOLDEN = pathlib.Path(__file__).resolve().parents[1] / "tests" / "data" / "golden_user"

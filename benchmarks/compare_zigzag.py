@@ -23,7 +23,7 @@ import pandas as pd
 
 from hwloop.arch import get_preset
 from hwloop.sim import simulate_layer
-from hwloop.sim._validate import read_zigzag_json
+from hwloop.sim.analytical import read_zigzag_json
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RUNS = ROOT / "tests" / "data" / "zigzag" / "latency"

@@ -5,7 +5,7 @@ Draws ``--points`` (layer, array, dataflow, bandwidth) points: layers from ResNe
 and MobileNet-V2, arrays 8..128 on a side, OS/WS/IS, buffers 16/64/256 KiB, and half the
 points stall-free (unlimited DRAM), half at 1..64 words per cycle per port with 0 or 20
 cycles of DRAM latency. Each point runs through ``hwloop.sim.simulate_layer`` and
-``hwloop.sim._analytical.analytical_model``; the report gives MAPE, worst case and Kendall
+``hwloop.sim.analytical.analytical_model``; the report gives MAPE, worst case and Kendall
 tau overall, per dataflow and per regime, sorts the finite-bandwidth misses by cause (DRAM
 traffic estimate off, or timing: the engine's double-buffer blocks versus the roofline),
 lists the worst points, and times the vectorised model on a million random pairs.
@@ -26,8 +26,8 @@ import pandas as pd
 
 from hwloop.arch import get_preset
 from hwloop.sim import simulate_layer
-from hwloop.sim._analytical import INPUTS, analytical_arrays, analytical_model
-from hwloop.sim._validate import kendall_tau
+from hwloop.sim.analytical import INPUTS, analytical_arrays, analytical_model
+from hwloop.sim.analytical import kendall_tau
 from hwloop.traces import builtin_network
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"

@@ -67,7 +67,7 @@ def measure_analog_accuracy(spec: NetSpec, noise: Any) -> float:
     search maximises."""
     _require()
     from hwloop.sim import accuracy_over_time
-    from hwloop.sim._analog_accuracy import DigitsData
+    from hwloop.sim import DigitsData
 
     data = DigitsData(*_digits())
     result = accuracy_over_time(trained_module(spec), data, noise,

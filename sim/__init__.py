@@ -1,6 +1,9 @@
 """Simulation engines, the report type and the CLI. Imports traces and arch; never search.
 
-Names are loaded on first use so that ``hwloop --help`` starts without NumPy/Numba/pandas.
+The sub-packages, lowest first (each imports only those below it; ``docs/architecture.md``):
+``kernels``, ``report`` and ``noise``; ``schedule``; ``memory``; ``arrays``; ``engine``;
+``analytical``; ``cli``. Names are loaded on first use so that ``hwloop --help`` starts
+without NumPy/Numba/pandas.
 """
 from __future__ import annotations
 
@@ -8,37 +11,42 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "COLUMNS": "._report",
-    "Report": "._report",
-    "FoldPlan": "._systolic",
-    "fold_plan": "._systolic",
-    "hwloop_version": ".api",
-    "simulate": ".api",
-    "simulate_layer": ".api",
-    "simulate_totals": ".api",
-    "sharing_walks": "._walk_store",
-    "WalkStore": "._walk_store",
-    "plot_report": "._plot",
-    "ArrayModel": "._models",
-    "register_model": "._models",
-    "replay": "._replay",
-    "layer_energy": "._energy",
-    "area_mm2": "._energy",
-    "precision_switch": "._precision_switch",
-    "MemoryTiming": "._pipe",
-    "simulate_scalesim_user": "._scalesim_user",
-    "time_events_simpy": "._dram_system",
-    "analytical_model": "._analytical",
-    "analytical_arrays": "._analytical",
-    "Validation": "._validate",
+    "COLUMNS": ".arrays",  # with every registered array kind's own columns
+    "Report": ".report",
+    "plot_report": ".report",
+    "FoldPlan": ".schedule",
+    "Schedule": ".schedule",
+    "fold_plan": ".schedule",
+    "schedule": ".schedule",
+    "hwloop_version": ".engine",
+    "simulate": ".engine",
+    "simulate_layer": ".engine",
+    "simulate_totals": ".engine",
+    "replay": ".engine",
+    "precision_switch": ".engine",
+    "sharing_walks": ".memory",
+    "WalkStore": ".memory",
+    "forget_walks": ".memory",
+    "MemoryTiming": ".memory",
+    "simulate_scalesim_user": ".memory",
+    "time_events_simpy": ".memory",
+    "ArrayModel": ".arrays",
+    "register_model": ".arrays",
+    "layer_energy": ".arrays",
+    "area_mm2": ".arrays",
+    "analytical_model": ".analytical",
+    "analytical_arrays": ".analytical",
+    "Validation": ".analytical",
     # analog noise on accuracy (these import torch when first used)
-    "AnalogNoise": "._analog_noise",
-    "PCMNoiseModel": "._analog_noise",
-    "Converters": "._analog_noise",
-    "convert_to_analog": "._analog_noise",
-    "program_analog": "._analog_noise",
-    "drift_analog": "._analog_noise",
-    "accuracy_over_time": "._analog_accuracy",
+    "AnalogNoise": ".noise",
+    "PCMNoiseModel": ".noise",
+    "Converters": ".noise",
+    "convert_to_analog": ".noise",
+    "program_analog": ".noise",
+    "drift_analog": ".noise",
+    "accuracy_over_time": ".noise",
+    "DigitsData": ".noise",
+    "default_network": ".noise",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,6 +1,6 @@
 """Ifmap DRAM reads of the set-window read buffer, counted on channel bitsets instead of words.
 
-Same buffer and same demand order as ``_read_buffer`` (its walkers are the reference these
+Same buffer and same demand order as ``tests/naive_read_buffer.py`` (its walkers are the reference these
 kernels are tested against), but the demand is consumed in *runs*: "pixel ``p`` reads window
 elements ``a .. b-1``". Window elements run over channels fastest, so a run covers a few input
 positions and, at each, a contiguous range of channels; the buffer's window is one bitset of
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._numba import njit, njit_inline
+from ._numba import njit, njit_inline
 from ._bitset_bits import _ONE, _keep, _set_range, _set_strided, _speculate, _undo, new_window
 from ._skew import _demands_before
 
@@ -497,7 +497,7 @@ def _ifmap_dram_reads_bitset(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, f
                              channels, stride_h, stride_w, ofmap_h, ofmap_w, num_filters,
                              first_window, later_window, layout=-1, dil_h=1, dil_w=1):
     """Words fetched from DRAM into the ifmap buffer (``dataflow``: 0 os, 1 ws, 2 is); equal
-    to ``_read_buffer._ifmap_dram_reads`` on every layer. ``layout`` forces WS's bit layout
+    to ``tests/naive_read_buffer.py`` on every layer. ``layout`` forces WS's bit layout
     (0 pixel-major, 1 channel-major; default: the cheaper one), for tests."""
     need = np.zeros(1, dtype=np.int64)
     fetched, _ = _ifmap_walk(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._numba import njit
+from ._numba import njit
 from ._skew import _step_of_demand
 
 

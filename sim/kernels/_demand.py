@@ -15,7 +15,7 @@ the filter edge ``rows`` wide, as in SCALE-Sim.
 """
 from __future__ import annotations
 
-from .._numba import njit, njit_inline
+from ._numba import njit, njit_inline
 
 # geometry vector layout (int64)
 IFMAP_H, IFMAP_W, FILTER_H, FILTER_W, CHANNELS, STRIDE_H, STRIDE_W, OFMAP_W, FILTERS, \

@@ -3,13 +3,13 @@
 Every filter stream has this shape: in OS each column fold reads its filters' words once per
 row fold, in IS every row-fold pass reads each weight once, in WS each weight is read once.
 So does the ifmap stream when windows do not overlap (1x1 convolutions, GEMMs, strides at
-least the filter size). For such a stream the read buffer (see ``_read_buffer``) turns over
+least the filter size). For such a stream the read buffer (see ``tests/naive_read_buffer.py``) turns over
 exactly every ``window`` fetched words while a window is no longer than the run, and stops
 fetching once a window holds the whole run; so the count follows from a few integers.
 """
 from __future__ import annotations
 
-from .._numba import njit
+from ._numba import njit
 
 
 @njit

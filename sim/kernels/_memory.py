@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._numba import njit
+from ._numba import njit
 
 # read-walk state vector
 PER_SET, ACTIVE_SETS, PREFETCH_SETS, CUR_SET, IN_SET, READ_START, READ_END, FETCHED = range(8)

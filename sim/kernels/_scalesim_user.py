@@ -29,7 +29,7 @@ can be fed in chunks of demand rows.
 """
 from __future__ import annotations
 
-from .._numba import njit, njit_inline
+from ._numba import njit, njit_inline
 from ._demand import FILTERS, PIXELS, WINDOW, _ifmap_addr
 
 # read-buffer configuration: active sets, prefetch sets, sets, lines per prefetch, bandwidth
@@ -251,3 +251,9 @@ def _drain_all(cycle, cfg, st, lines):
     while st[S_DRAINED] < st[S_LINES]:
         _drain(cycle, cfg, st, lines)
         cycle = st[S_DRAIN_END] + 1
+
+
+#: The entry points ``sim.memory`` calls (under public names).
+assign_sets = _assign_sets
+replay_rows = _replay_rows
+drain_all = _drain_all

@@ -6,7 +6,7 @@ to a step and invert the count.
 """
 from __future__ import annotations
 
-from .._numba import njit, njit_inline
+from ._numba import njit, njit_inline
 
 
 @njit_inline

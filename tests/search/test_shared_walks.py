@@ -1,4 +1,4 @@
-"""Workers sharing a store walk each ifmap buffer once between them (``sim/_walk_store.py``)."""
+"""Workers sharing a store walk each ifmap buffer once between them (``sim/memory/_walk_store.py``)."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from hwloop.arch import get_preset
 from hwloop.search import Oracle
 from hwloop.sim import simulate
-from hwloop.sim import _systolic
+from hwloop.sim.memory import _walks, forget_walks
 from hwloop.traces import Layer, Network
 
 # overlapping 3x3 windows over more words than the ifmap buffer's window: a walk per point
@@ -22,16 +22,16 @@ BASE = get_preset("scalesim_default").with_overrides(rows=16, cols=8, ifmap_kb=1
 def walks(monkeypatch) -> list:
     """Every buffer walk this process runs, on an empty memo (as in a fresh worker)."""
     done: list = []
-    real = _systolic._walk_passes
+    real = _walks._walk_passes
 
     def counted(*args):
         done.append(args)
         return real(*args)
 
-    monkeypatch.setattr(_systolic, "_walk_passes", counted)
-    _systolic.forget_walks()
+    monkeypatch.setattr(_walks, "_walk_passes", counted)
+    forget_walks()
     yield done
-    _systolic.forget_walks()
+    forget_walks()
 
 
 def _objectives(point):
@@ -44,22 +44,22 @@ def test_a_second_worker_reuses_the_first_ones_walks(walks, tmp_path):
     first = Oracle(NETWORK, BASE, tmp_path / "cache.db")
     first.evaluate({"filter_kb": 64})
     assert len(walks) == 2  # one per layer
-    _systolic.forget_walks()  # another worker: nothing in its own memo
+    forget_walks()  # another worker: nothing in its own memo
     second = Oracle(NETWORK, BASE, tmp_path / "cache.db")
     point = {"filter_kb": 128, "ofmap_kb": 32}  # a new point, the same ifmap buffer walks
     got = second.evaluate(point)
     assert len(walks) == 2 and second.simulations == 1
-    _systolic.forget_walks()
+    forget_walks()
     assert got == _objectives(point)  # exact: the same numbers a fresh simulation walks for
     assert len(walks) == 4
 
 
 def test_walks_are_not_shared_when_turned_off_or_across_versions(walks, tmp_path):
     Oracle(NETWORK, BASE, tmp_path / "cache.db").evaluate({"filter_kb": 64})
-    _systolic.forget_walks()
+    forget_walks()
     Oracle(NETWORK, BASE, tmp_path / "cache.db", share_walks=False).evaluate({"filter_kb": 128})
     assert len(walks) == 4
-    _systolic.forget_walks()
+    forget_walks()
     other = Oracle(NETWORK, BASE, tmp_path / "cache.db")
     other.version = "another simulator"  # a walk of another version could count otherwise
     other.evaluate({"filter_kb": 256})
@@ -68,7 +68,7 @@ def test_walks_are_not_shared_when_turned_off_or_across_versions(walks, tmp_path
 
 def test_a_different_ifmap_buffer_is_walked(walks, tmp_path):
     Oracle(NETWORK, BASE, tmp_path / "cache.db").evaluate({"ifmap_kb": 16})
-    _systolic.forget_walks()
+    forget_walks()
     Oracle(NETWORK, BASE, tmp_path / "cache.db").evaluate({"ifmap_kb": 8})
     assert len(walks) == 4
 
@@ -78,16 +78,16 @@ def test_workers_share_a_walk_across_array_widths(walks, tmp_path):
     one walks further and the longer walk replaces the stored one."""
     Oracle(NETWORK, BASE, tmp_path / "cache.db").evaluate({"cols": 4})
     assert len(walks) == 2
-    _systolic.forget_walks()
+    forget_walks()
     got = Oracle(NETWORK, BASE, tmp_path / "cache.db").evaluate({"cols": 16})
     assert len(walks) == 2
-    _systolic.forget_walks()
+    forget_walks()
     Oracle(NETWORK, BASE, tmp_path / "cache.db").evaluate({"cols": 2})
     assert len(walks) == 4  # more column folds than stored: walked again
-    _systolic.forget_walks()
+    forget_walks()
     Oracle(NETWORK, BASE, tmp_path / "cache.db").evaluate({"cols": 3})
     assert len(walks) == 4  # served by the longer walk
-    _systolic.forget_walks()
+    forget_walks()
     assert got == _objectives({"cols": 16})
 
 
@@ -96,7 +96,7 @@ def test_a_store_is_lent_to_one_thread_only(walks, tmp_path):
     import threading
 
     from hwloop.sim import sharing_walks
-    from hwloop.sim import _walk_store
+    from hwloop.sim.memory import _walk_store
 
     seen = []
     with sharing_walks(Oracle(NETWORK, BASE, tmp_path / "cache.db")):

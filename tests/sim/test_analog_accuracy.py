@@ -18,9 +18,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-from hwloop.sim._analog_accuracy import (  # noqa: E402
+from hwloop.sim.noise import (  # noqa: E402
     accuracy_over_time, default_network, plot_accuracy_over_time)
-from hwloop.sim._analog_noise import AnalogNoise  # noqa: E402
+from hwloop.sim.noise import AnalogNoise  # noqa: E402
 from hwloop.sim.cli import main  # noqa: E402
 
 AIHWKIT = Path(__file__).resolve().parents[1] / "data" / "aihwkit"

@@ -11,7 +11,7 @@ import pytest
 
 from hwloop.arch import Accelerator, AnalogArray, Sram, get_preset
 from hwloop.sim import simulate, simulate_totals
-from hwloop.sim._analog import ANALOG_BREAKDOWN_KEYS, analog_area_mm2, map_layer
+from hwloop.sim.arrays import ANALOG_BREAKDOWN_KEYS, analog_area_mm2, map_layer
 from hwloop.sim.cli import main
 from hwloop.traces import InputError, Layer, builtin_network
 

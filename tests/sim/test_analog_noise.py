@@ -13,7 +13,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from hwloop.sim._analog_noise import (  # noqa: E402
+from hwloop.sim.noise._analog_noise import (  # noqa: E402
     AnalogNoise, Converters, PCMNoiseModel, analog_layers, analog_mvm, convert_to_analog,
     drift_analog, drift_conductances, drift_exponent_stats, draw_drift_exponents,
     program_analog, program_conductances, programming_noise_std, read_noise_std,

@@ -16,9 +16,9 @@ import pytest
 
 from hwloop.arch import Accelerator, Dram, Sram, SystolicArray, get_preset
 from hwloop.sim import fold_plan, simulate
-from hwloop.sim._analytical import (COLUMNS, INPUTS, analytical_arrays, analytical_model,
+from hwloop.sim.analytical import (COLUMNS, INPUTS, analytical_arrays, analytical_model,
                                     analytical_pairs)
-from hwloop.sim._energy import layer_energy
+from hwloop.sim.arrays import layer_energy
 from hwloop.traces import InputError, Layer, LayerKind
 
 

@@ -1,6 +1,6 @@
 """The bitset ifmap buffer kernel equals the demand-by-demand walker on every layer.
 
-``kernels/_read_buffer`` replays each demand through per-word marks (and is itself held to
+``tests/naive_read_buffer.py`` replays each demand through per-word marks (and is itself held to
 the plain-Python SCALE-Sim model in ``test_kernels_vs_naive``); ``kernels/_bitset_buffer``
 consumes spans of demand as channel bitsets. Channel counts around 64 and wide windows
 exercise ranges that cross 64-bit words; tiny windows force turnovers inside spans. On a
@@ -9,6 +9,9 @@ conv2_x: a guess that would turn the buffer over is put back and retried shorter
 """
 from __future__ import annotations
 
+import importlib.util
+import pathlib
+
 from dataclasses import replace
 
 import numpy as np
@@ -16,10 +19,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hwloop.sim._systolic import buffer_windows
+from hwloop.sim.memory import buffer_windows
 from hwloop.sim.kernels._bitset_buffer import _ifmap_dram_reads_bitset, _ifmap_rows, _ifmap_walk
-from hwloop.sim.kernels._read_buffer import _ifmap_dram_reads
+from hwloop.arch import Dataflow
+from hwloop.sim.schedule import schedule
 from hwloop.traces import Layer, builtin_network
+
+_spec = importlib.util.spec_from_file_location(
+    "hwloop_tests_naive_read_buffer",
+    pathlib.Path(__file__).resolve().parents[1] / "naive_read_buffer.py")
+_reference = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_reference)
+_ifmap_dram_reads = _reference._ifmap_dram_reads
 
 
 def _args(layer: Layer, dataflow: int, rows: int, cols: int, first: int, later: int) -> tuple:
@@ -82,7 +93,7 @@ def test_one_walk_serves_every_column_count(case):
     """OS and WS: a one-column walk's per-pass counts, summed over a width's column folds, and
     its block rows, moved to that width, equal that width's own walk (passes do not depend
     on the columns; only the rows where folds start do)."""
-    from hwloop.sim import _systolic
+    from hwloop.sim.memory import _walks
 
     layer, dataflow, rows, _, first, later = case
     dataflow %= 2
@@ -100,5 +111,6 @@ def test_one_walk_serves_every_column_count(case):
         own = np.zeros_like(need)
         fetched, own_blocks = _ifmap_walk(*args, -1, 1, own)
         assert per_pass[:width_passes].sum() == fetched == _ifmap_dram_reads_bitset(*args)
-        moved = _systolic._rows_at_width(canonical, dataflow, rows, cols, shape, width_passes)
+        sched = schedule(layer, rows, cols, (Dataflow.OS, Dataflow.WS)[dataflow])
+        moved = _walks._rows_at_width(canonical, sched, width_passes)
         assert moved.tolist() == own[:own_blocks].tolist()

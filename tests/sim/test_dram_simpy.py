@@ -12,11 +12,12 @@ from hypothesis import strategies as st
 from hwloop.arch import DDR4_3200, DRAM_DEVICES, LPDDR4_3200, Dram, get_dram_device, \
     get_preset
 from hwloop.sim import simulate
-from hwloop.sim._dram_device_model import CONFLICT, HIT, MISS, DramDeviceModel, time_transfers
-from hwloop.sim._dram_system import simulate_memory, time_events_simpy
-from hwloop.sim._memory_events import MemoryEvents, ReadBlocks, WriteChunks
-from hwloop.sim._pipe import MemoryTiming, time_events
-from hwloop.sim._stalls import collect_layer_events
+from hwloop.sim.memory import CONFLICT, HIT, MISS, DramDeviceModel, time_transfers
+from hwloop.sim.memory import simulate_memory, time_events_simpy
+from hwloop.sim.memory import MemoryEvents, ReadBlocks, WriteChunks
+from hwloop.sim.memory import MemoryTiming, time_events
+from hwloop.sim.memory import collect_layer_events
+from hwloop.sim.schedule import array_schedule
 from hwloop.traces import InputError, Layer
 
 BASE = get_preset("scalesim_default")
@@ -82,7 +83,7 @@ LAYERS = [
 def test_pipe_mode_equals_the_pipe_on_layers(layer, dataflow):
     accel = BASE.with_overrides(rows=8, cols=4, dataflow=dataflow, ifmap_kb=1, filter_kb=1,
                                 ofmap_kb=1)
-    events = collect_layer_events(layer, accel)
+    events = collect_layer_events(array_schedule(layer, accel.array), accel.sram)
     assert events.ifmap.words.size + events.filter.words.size > 2
     for dram in (Dram(bandwidth=1), Dram(bandwidth=3, latency_cycles=20),
                  Dram(bandwidth=16, latency_cycles=5),
@@ -97,7 +98,7 @@ def test_pipe_mode_with_stalls_everywhere():
                   num_filters=24)
     accel = BASE.with_overrides(rows=8, cols=8, dataflow="ws", ifmap_kb=1, filter_kb=1,
                                 ofmap_kb=1, bandwidth=2, dram_latency=9)
-    events = collect_layer_events(layer, accel)
+    events = collect_layer_events(array_schedule(layer, accel.array), accel.sram)
     timing = time_events_simpy(events, accel)
     assert timing.stall_cycles > 0 and timing.stall_rows.size > 10
     assert_same_timing(timing, time_events(events, accel.dram))
@@ -280,7 +281,7 @@ CONV = Layer(name="c", ifmap_h=10, ifmap_w=10, filter_h=3, filter_w=3, channels=
 def test_device_mode_runs_in_simpy(model):
     accel = BASE.with_overrides(rows=8, cols=8, dataflow="ws", ifmap_kb=1, filter_kb=1,
                                 ofmap_kb=1, dram_model=model)
-    events = collect_layer_events(CONV, accel, record_addresses=True)
+    events = collect_layer_events(array_schedule(CONV, accel.array), accel.sram, record_addresses=True)
     run = simulate_memory(events, accel)
     timing = run.timing
     assert timing.stall_cycles >= 0 and sum(run.row_stats.values()) > 0
@@ -312,7 +313,7 @@ def test_a_lone_block_is_prefetched_just_in_time():
 
 def test_device_mode_needs_addresses():
     accel = BASE.with_overrides(rows=8, cols=8, ifmap_kb=1, filter_kb=1, ofmap_kb=1)
-    events = collect_layer_events(CONV, accel)
+    events = collect_layer_events(array_schedule(CONV, accel.array), accel.sram)
     with pytest.raises(ValueError, match="record_addresses"):
         time_events_simpy(events, accel, device=DDR4_3200)
 

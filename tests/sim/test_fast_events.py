@@ -15,15 +15,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hwloop.arch import Accelerator, Sram, SystolicArray
-from hwloop.sim._fast_events import fast_events
-from hwloop.sim._stalls import collect_layer_events
-from hwloop.sim._systolic import check_buffers
+from hwloop.sim.memory import fast_events
+from hwloop.sim.memory import collect_layer_events
+from hwloop.sim.memory import check_buffers
+from hwloop.sim.schedule import array_schedule
 from hwloop.traces import InputError, Layer, builtin_network
 
 
 def _same(layer, accel):
-    want = collect_layer_events(layer, accel)
-    got = fast_events(layer, accel.array, accel.sram)
+    want = collect_layer_events(array_schedule(layer, accel.array), accel.sram)
+    got = fast_events(array_schedule(layer, accel.array), accel.sram)
     assert got.last_row == want.last_row
     for name in ("ifmap", "filter"):
         a, b = getattr(got, name), getattr(want, name)

@@ -1,7 +1,7 @@
 """The bytes-bounded memo keeps the most recently used values within its budget."""
 from __future__ import annotations
 
-from hwloop.sim._memo import BytesLRU
+from hwloop.sim.memory import BytesLRU
 
 
 def test_least_recently_used_values_go_first_once_over_budget():

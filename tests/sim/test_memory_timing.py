@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 from hwloop.arch import get_preset
 from hwloop.sim import simulate
-from hwloop.sim._demand import iter_demand
-from hwloop.sim._memory_events import MemoryEvents, ReadBlocks, WriteChunks
-from hwloop.sim._pipe import UNLIMITED, time_events
-from hwloop.sim._stalls import collect_layer_events
-from hwloop.sim._systolic import simulate_systolic_layer
+from hwloop.sim.schedule import array_schedule, iter_demand
+from hwloop.sim.memory import MemoryEvents, ReadBlocks, WriteChunks
+from hwloop.sim.memory import UNLIMITED, time_events
+from hwloop.sim.memory import collect_layer_events
+from hwloop.sim.arrays import simulate_systolic_layer
 from hwloop.arch import Dram
 from hwloop.traces import InputError, Layer
 
@@ -44,7 +44,7 @@ CONV = Layer(name="c", ifmap_h=14, ifmap_w=14, filter_h=3, filter_w=3, channels=
 @pytest.mark.parametrize("kb", [(1, 1, 1), (2, 1, 4), (64, 64, 64)])
 def test_events_move_the_stall_free_engines_words(dataflow, kb):
     accel = small_accel(dataflow, kb=kb)
-    events = collect_layer_events(CONV, accel, record_addresses=True)
+    events = collect_layer_events(array_schedule(CONV, accel.array), accel.sram, record_addresses=True)
     row = simulate_systolic_layer(CONV, accel)
     assert events.ifmap.words.sum() == row["dram_ifmap_reads"]
     assert events.filter.words.sum() == row["dram_filter_reads"]
@@ -57,8 +57,8 @@ def test_events_move_the_stall_free_engines_words(dataflow, kb):
 
 def test_ofmap_chunks_cut_the_written_stream():
     accel = small_accel("os", kb=(1, 1, 1))
-    events = collect_layer_events(CONV, accel, record_addresses=True)
-    written = np.concatenate([c.ofmap[c.ofmap >= 0] for c in iter_demand(CONV, accel.array)])
+    events = collect_layer_events(array_schedule(CONV, accel.array), accel.sram, record_addresses=True)
+    written = np.concatenate([c.ofmap[c.ofmap >= 0] for c in iter_demand(array_schedule(CONV, accel.array))])
     assert np.array_equal(events.ofmap.addresses, written)
     assert set(events.ofmap.words[:-1]) == {512}  # ceil(1024 * 0.5)
 
@@ -122,7 +122,7 @@ def per_cycle_words(starts, words, bandwidth):
 def test_bandwidth_invariants(layer, dataflow, kb, bws, latency):
     accel = small_accel(dataflow, rows=16, cols=16, kb=kb)
     free = simulate_systolic_layer(layer, accel)
-    events = collect_layer_events(layer, accel)
+    events = collect_layer_events(array_schedule(layer, accel.array), accel.sram)
     stalls = []
     for bw in sorted(bws):
         dram = Dram(bandwidth=bw, latency_cycles=latency)

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hwloop.arch import Accelerator, Sram, SystolicArray
-from hwloop.sim._systolic import simulate_systolic_layer
+from hwloop.sim.arrays import simulate_systolic_layer
 from hwloop.traces import InputError, Layer
 
 

@@ -11,7 +11,7 @@ import pytest
 from hwloop.arch import get_preset
 from hwloop.sim import simulate
 from hwloop.sim.cli import main
-from hwloop.sim._replay import replay
+from hwloop.sim.engine import replay
 from hwloop.traces import InputError, Layer, Network
 
 NET = Network(name="pair", layers=(
@@ -140,7 +140,7 @@ def test_trace_whose_data_does_not_match_its_layer_is_refused(recorded, tmp_path
 
 
 def test_a_run_killed_while_tracing_leaves_no_file(tmp_path, monkeypatch):
-    import hwloop.sim._trace_record as record
+    from hwloop.sim.memory import _trace_record as record
 
     calls = {"n": 0}
     original = record.LayerRecorder.sram_chunk

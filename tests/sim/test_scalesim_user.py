@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hwloop.arch import Accelerator, Dram, Sram, SystolicArray
-from hwloop.sim._scalesim_user import simulate_scalesim_user
+from hwloop.sim.memory import simulate_scalesim_user
 from hwloop.traces import InputError, Layer, load_topology
 
 _spec = importlib.util.spec_from_file_location(

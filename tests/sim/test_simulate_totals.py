@@ -5,7 +5,8 @@ import pytest
 
 from hwloop.arch import PRESETS
 from hwloop.sim import simulate, simulate_totals
-from hwloop.sim._systolic import _WALKED_ROWS, _walked_ifmap_fetches, forget_walks
+from hwloop.sim.memory._walks import _WALKED_ROWS, _walked_ifmap_fetches
+from hwloop.sim.memory import forget_walks
 from hwloop.traces import builtin_network
 
 CASES = [
@@ -45,16 +46,16 @@ def test_memoised_ifmap_counts_equal_fresh_walks():
 def test_events_are_reused_across_bandwidths_and_retimed_exactly():
     """Finite-bandwidth events depend on the layer, array and buffers only: a second DRAM
     re-times the memoised events and gives what a fresh walk gives."""
-    from hwloop.sim._stalls import _untraced_events
+    from hwloop.sim.memory import untraced_events
 
     network = builtin_network("alexnet")
     base = PRESETS["scalesim_default"].with_overrides(rows=16, cols=16)
-    _untraced_events.cache_clear()
+    untraced_events.cache_clear()
     first = simulate(network, base.with_overrides(bandwidth=4)).totals
-    walked = _untraced_events.cache_info().misses
+    walked = untraced_events.cache_info().misses
     second = simulate_totals(network, base.with_overrides(bandwidth=16))
-    assert _untraced_events.cache_info().misses == walked  # no new walk
-    _untraced_events.cache_clear()
+    assert untraced_events.cache_info().misses == walked  # no new walk
+    untraced_events.cache_clear()
     assert second == simulate(network, base.with_overrides(bandwidth=16)).totals
     assert first["stall_cycles"] > second["stall_cycles"]
 
@@ -77,11 +78,11 @@ def test_finite_bandwidth_reuses_the_stall_free_walks(dataflow, monkeypatch):
     """A stall-free walk records its block rows too: a point with finite DRAM, other buffers
     and a wider array walks none of those buffers again (only the layers the stall-free
     count needs no walk for: 1x1 convolutions), and its numbers equal a fresh simulation's."""
-    from hwloop.sim import _systolic
+    from hwloop.sim.memory import _walks
 
     walks = []
-    real = _systolic._ifmap_rows
-    monkeypatch.setattr(_systolic, "_ifmap_rows", lambda *args: walks.append(args) or real(*args))
+    real = _walks.ifmap_rows
+    monkeypatch.setattr(_walks, "ifmap_rows", lambda *args: walks.append(args) or real(*args))
     network = builtin_network("resnet18")
     base = PRESETS["scalesim_default"].with_overrides(rows=16, cols=8, ifmap_kb=32,
                                                       dataflow=dataflow)
@@ -102,11 +103,11 @@ def test_every_column_count_shares_one_walk(dataflow, monkeypatch):
     """OS and WS run one identical pass per column fold, so an array of other columns reads
     its count off the per-pass counts of a walk already done; each count equals a fresh
     walk's."""
-    from hwloop.sim import _systolic
+    from hwloop.sim.memory import _walks
 
     walks = []
-    real = _systolic._ifmap_rows
-    monkeypatch.setattr(_systolic, "_ifmap_rows",
+    real = _walks.ifmap_rows
+    monkeypatch.setattr(_walks, "ifmap_rows",
                         lambda *args: walks.append(args) or real(*args))
     network = builtin_network("resnet18")
     base = PRESETS["scalesim_default"].with_overrides(rows=32, ifmap_kb=32, dataflow=dataflow)

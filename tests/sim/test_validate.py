@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hwloop.sim._validate import Prediction, compare, kendall_tau, read_zigzag_json
+from hwloop.sim.analytical import Prediction, compare, kendall_tau, read_zigzag_json
 from hwloop.sim.cli import main
 from hwloop.traces import LayerKind, load_topology
 

@@ -42,7 +42,7 @@ def export_network() -> None:
     """Step 1 (hwloop's venv): train hwloop's default network, save weights and test split."""
     import numpy as np
 
-    from hwloop.sim._analog_accuracy import RECIPE, default_network
+    from hwloop.sim.noise import RECIPE, default_network
 
     data, model = default_network("digits")
     state = {f"param_{k.replace('.', '_')}": v.detach().numpy() for k, v in model.state_dict().items()}

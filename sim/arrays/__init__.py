@@ -1,0 +1,31 @@
+"""Array models, one module per kind, and the registry from ``arch`` config type to model.
+
+To add a kind: a config class in ``arch`` and a module here with its :class:`ArrayModel`,
+registered below (see ``docs/architecture.md``).
+"""
+from hwloop.arch import AnalogArray, BitFusionArray, BitSerialArray, SystolicArray, TwoInOneArray
+
+from ._analog import ANALOG_BREAKDOWN_KEYS, AnalogModel, TileMapping, analog_area_mm2, map_layer
+from ._base import (ArrayModel, add_kind_options, kind_overrides, model_for, model_of_kind,
+                    register_model, registered_models)
+from ._bitfusion import BitFusionModel
+from ._bitserial import BitSerialModel
+from ._energy import BREAKDOWN_KEYS, layer_energy, pe_bit_products
+from ._pricing import add_energy, area_mm2, energy_totals
+from ._systolic import MEMORY_COLUMNS, SystolicModel, simulate_systolic_layer
+from ._two_in_one import TwoInOneModel
+from ._widths import add_width_columns, layer_bits, packed
+from hwloop.sim.report import COLUMNS  # with every registered kind's columns
+
+register_model(SystolicArray, SystolicModel())
+register_model(BitFusionArray, BitFusionModel())
+register_model(BitSerialArray, BitSerialModel())
+register_model(TwoInOneArray, TwoInOneModel())
+register_model(AnalogArray, AnalogModel())
+
+__all__ = ["ANALOG_BREAKDOWN_KEYS", "AnalogModel", "ArrayModel", "BREAKDOWN_KEYS", "COLUMNS",
+           "BitFusionModel", "BitSerialModel", "MEMORY_COLUMNS", "SystolicModel", "TileMapping",
+           "TwoInOneModel", "add_energy", "add_kind_options", "add_width_columns",
+           "analog_area_mm2", "area_mm2", "energy_totals", "kind_overrides", "layer_bits",
+           "layer_energy", "map_layer", "model_for", "model_of_kind", "packed",
+           "pe_bit_products", "register_model", "registered_models", "simulate_systolic_layer"]

@@ -1,0 +1,33 @@
+"""The energy step of the pipeline: each row priced by its array kind's model, and run totals."""
+from __future__ import annotations
+
+from typing import Any
+
+from hwloop.arch import Accelerator
+
+from ._base import model_for
+
+
+def area_mm2(accel: Accelerator) -> float:
+    """Silicon area of ``accel`` (its array kind's model prices it)."""
+    return model_for(accel).area_mm2(accel)
+
+
+def add_energy(row: dict, accel: Accelerator) -> dict:
+    """``row`` with ``energy_pj``, ``energy_breakdown`` and ``edp`` (energy x cycles) set."""
+    energy, breakdown = model_for(accel).energy(row, accel)
+    row["energy_pj"] = energy
+    row["energy_breakdown"] = breakdown
+    row["edp"] = energy * row["total_cycles"]
+    return row
+
+
+def energy_totals(records: list[dict], accel: Accelerator) -> dict[str, Any]:
+    """Run totals: summed breakdown and energy, EDP (total energy x total cycles), area."""
+    keys = (list(records[0]["energy_breakdown"]) if records
+            else list(model_for(accel).breakdown_keys))
+    breakdown = {key: float(sum(r["energy_breakdown"][key] for r in records)) for key in keys}
+    energy = sum(breakdown.values())
+    cycles = sum(r["total_cycles"] for r in records)
+    return {"energy_pj": energy, "energy_breakdown": breakdown, "edp": energy * cycles,
+            "area_mm2": area_mm2(accel)}

@@ -1,0 +1,161 @@
+"""Options shared by the ``hwloop`` subcommands: argument types, memory and precision
+options, and the precision-switch run (kept apart so that ``cli.py`` stays small)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+def add_memory_options(p: argparse.ArgumentParser) -> None:
+    """DRAM and buffer options shared by ``simulate`` and ``replay``."""
+    p.add_argument("--bandwidth", type=_positive_int, metavar="N",
+                   help="DRAM words per cycle on each port (ifmap read, filter read, ofmap "
+                        "write), as SCALE-Sim's Bandwidth; switches stall modelling on")
+    for operand in ("ifmap", "filter", "ofmap"):
+        p.add_argument(f"--{operand}-bw", type=_positive_int, metavar="N",
+                       help=f"DRAM words per cycle of the {operand} port only")
+    p.add_argument("--dram-latency", type=_non_negative_int, metavar="CYCLES",
+                   help="DRAM latency in cycles (default 0)")
+    p.add_argument("--dram", metavar="PRESET",
+                   help="time DRAM with an event-driven device model (e.g. ddr4-3200, "
+                        "lpddr4-3200) instead of a fixed-bandwidth pipe")
+
+
+def add_hardware_options(p: argparse.ArgumentParser, preset_help: str = "named accelerator") -> None:
+    """The accelerator options ``simulate`` and ``validate`` share: a preset or config file,
+    array and buffer overrides, and the DRAM (:func:`add_memory_options`)."""
+    hardware = p.add_mutually_exclusive_group()
+    hardware.add_argument("--preset", metavar="NAME", help=preset_help)
+    hardware.add_argument("--config", metavar="FILE", help="SCALE-Sim .cfg or hwloop .toml")
+    p.add_argument("--rows", type=_positive_int, help="override array rows")
+    p.add_argument("--cols", type=_positive_int, help="override array columns")
+    p.add_argument("--dataflow", type=_dataflow, help="override dataflow: os, ws or is")
+    for operand in ("ifmap", "filter", "ofmap"):
+        p.add_argument(f"--{operand}-kb", type=_positive_int, metavar="KIB",
+                       help=f"override {operand} SRAM size in KiB")
+    add_memory_options(p)
+
+
+def memory_overrides(args: argparse.Namespace) -> dict:
+    return {"bandwidth": args.bandwidth, "ifmap_bandwidth": args.ifmap_bw,
+            "filter_bandwidth": args.filter_bw, "ofmap_bandwidth": args.ofmap_bw,
+            "dram_latency": args.dram_latency, "dram_model": args.dram}
+
+
+def _dataflow(text: str) -> str:
+    if text.strip().lower() not in ("os", "ws", "is", "auto"):
+        raise argparse.ArgumentTypeError(f"unknown dataflow {text!r}; choose os, ws, is or auto")
+    return text.strip().lower()
+
+
+def _bits(text: str) -> int:
+    value = _positive_int(text)
+    if value > 32:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 32 bits, got {text!r}")
+    return value
+
+
+def _add_precision_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--array-kind", choices=("systolic", "bitfusion", "bitserial", "2in1", "analog"),
+                   help="PE array: plain systolic, Bit Fusion, bit-serial, 2-in-1 or analog "
+                        "in-memory-compute tiles (rows x cols devices per tile)")
+    p.add_argument("--weight-bits", type=_bits, metavar="W",
+                   help="weight width of layers that do not set their own (default 8)")
+    p.add_argument("--act-bits", type=_bits, metavar="A",
+                   help="activation width of layers that do not set their own (default 8)")
+    p.add_argument("--serial-operand", choices=("weight", "act"),
+                   help="bit-serial arrays: the operand fed bit by bit (default weight)")
+    p.add_argument("--bits-per-cycle", type=_positive_int, metavar="N",
+                   help="bit-serial and 2-in-1 arrays: serial bits per cycle")
+    p.add_argument("--accumulate-psums", action="store_true",
+                   help="WS/IS: accumulate partial sums in the ofmap buffer; only final outputs "
+                        "go to DRAM (SCALE-Sim writes every row fold's)")
+    p.add_argument("--energy", metavar="TABLE",
+                   help="energy/area table: horowitz_45nm (default) or zigzag_tpu_like")
+    p.add_argument("--optimize", choices=("latency", "energy"), default="latency",
+                   help="with --dataflow auto: keep each layer's best dataflow by this")
+    p.add_argument("--precision-switch", metavar="SPEC",
+                   help="random precision switch, e.g. '8:0.5,4:0.3,4x2:0.2' (bits or WxA : "
+                        "probability): report expected and worst-case cost")
+
+
+def _with_widths(network, weight_bits: int | None, act_bits: int | None):
+    """``network`` with these widths on every layer that does not set its own."""
+    if weight_bits is None and act_bits is None:
+        return network
+    from dataclasses import replace
+
+    from hwloop.traces import Network
+
+    layers = tuple(replace(layer, weight_bits=layer.weight_bits or weight_bits,
+                           act_bits=layer.act_bits or act_bits) for layer in network.layers)
+    return Network(name=network.name, layers=layers, source=network.source, lines=network.lines,
+                   not_simulated=network.not_simulated)
+
+
+def _shape(text: str) -> tuple[str | None, tuple[int, ...]]:
+    """``--model-input-shape``: ``1,3,224,224`` or ``NAME=1,3,224,224``."""
+    name, _, dims = text.rpartition("=")
+    try:
+        shape = tuple(int(d) for d in dims.replace("x", ",").split(","))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive integers separated by commas, "
+                                         f"optionally after NAME=, got {text!r}")
+    return name or None, shape
+
+
+def model_input_shapes(shapes: list[tuple[str | None, tuple[int, ...]]] | None):
+    """``--model-input-shape`` values as ``network_from_onnx``'s ``input_shapes``."""
+    if not shapes:
+        return None
+    if len(shapes) == 1 and shapes[0][0] is None:
+        return shapes[0][1]
+    from hwloop.traces import InputError
+
+    if any(name is None for name, _ in shapes):
+        raise InputError("with several shapes, name each input: NAME=SHAPE",
+                         field="--model-input-shape")
+    return dict(shapes)
+
+
+def _run_precision_switch(network, accel, args: argparse.Namespace, options: dict) -> int:
+    import json
+
+    from hwloop.sim.engine import parse_switch, precision_switch
+    from hwloop.sim.report import write_atomic
+
+    result = precision_switch(network, accel, parse_switch(args.precision_switch), **options)
+    keys = list(result.expected)
+    lines = [f"{network.name}: random precision switch on {accel.array.kind} "
+             f"{accel.array.rows}x{accel.array.cols}",
+             f"{'weight x act':>14s} {'probability':>11s} " + " ".join(f"{k:>18s}" for k in keys)]
+    for (w, a, p), report in zip(result.choices, result.reports):
+        lines.append(f"{f'{w}x{a}':>14s} {p:11.3f} "
+                     + " ".join(f"{report.totals[k]:18,.0f}" for k in keys))
+    for label, values in (("expected", result.expected), ("worst case", result.worst)):
+        lines.append(f"{label:>14s} {'':11s} " + " ".join(f"{values[k]:18,.0f}" for k in keys))
+    print("\n".join(lines))
+    if args.json:
+        write_atomic(Path(args.json), json.dumps(result.to_dict(), indent=1) + "\n")
+    return 0

@@ -1,0 +1,152 @@
+"""``hwloop simulate`` and ``hwloop replay``: parse, call one public function, write the Report."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from hwloop.traces import InputError
+
+from hwloop.sim.arrays import add_kind_options, kind_overrides
+
+from ._common import as_option, check_writable, locate_hardware_error
+from ._options import (_add_precision_options, _positive_int, _run_precision_switch, _shape,
+                       _with_widths, add_hardware_options, add_memory_options, memory_overrides,
+                       model_input_shapes)
+from ._output import write_outputs
+
+DEFAULT_NETWORK = "resnet18"
+
+
+def register_simulate(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "simulate", help="simulate a network on an accelerator",
+        description="Simulate a network layer by layer. With no arguments: ResNet-18 on the "
+                    "default 32x32 output-stationary array.")
+    workload = p.add_mutually_exclusive_group()
+    workload.add_argument("--network", metavar="NAME", help="built-in network (see --list-networks)")
+    workload.add_argument("--topology", metavar="FILE.csv", help="SCALE-Sim topology CSV")
+    workload.add_argument("--model", metavar="FILE.onnx",
+                          help="ONNX model: its Conv, Gemm and MatMul nodes (needs onnx)")
+    p.add_argument("--model-input-shape", metavar="N,C,H,W", type=_shape, action="append",
+                   help="fix a --model input with symbolic (dynamic) dimensions: a shape, "
+                        "or NAME=SHAPE per input; repeat for several inputs")
+    add_hardware_options(p, preset_help="named accelerator (see --list-presets)")
+    _add_precision_options(p)
+    add_kind_options(p)
+    p.add_argument("--scalesim-compat", action="store_true",
+                   help="reproduce SCALE-Sim v3's numbers, known defects included")
+    p.add_argument("--trace", metavar="OUT.h5",
+                   help="record every layer's SRAM and DRAM access trace (HDF5)")
+    p.add_argument("--json", metavar="PATH", help="write the report as JSON")
+    p.add_argument("--csv", metavar="PATH", help="write the per-layer table as CSV")
+    p.add_argument("--plot", metavar="PATH.png", help="plot per-layer cycles and utilisation")
+    p.add_argument("--list-networks", action="store_true", help="list built-in networks and exit")
+    p.add_argument("--list-presets", action="store_true", help="list accelerator presets and exit")
+    p.add_argument("-q", "--quiet", action="store_true", help="print totals only")
+    p.set_defaults(run=run_simulate)
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from hwloop import arch, traces
+
+    if args.list_networks:
+        for name in traces.list_networks():
+            net = traces.builtin_network(name)
+            print(f"{name:20s} {len(net):4d} layers {net.macs / 1e9:10.3f} GMACs")
+        return 0
+    if args.list_presets:
+        for name, preset in sorted(arch.PRESETS.items()):
+            a = preset.array
+            kind = "" if a.kind == "systolic" else f" {a.kind}" + (
+                f" x{a.tiles} tiles" if a.kind == "analog" else "")
+            print(f"{name:20s} {a.rows}x{a.cols}{kind} {a.dataflow.value}  "
+                  f"SRAM {preset.sram.ifmap_kb}/{preset.sram.filter_kb}/{preset.sram.ofmap_kb} KiB")
+        return 0
+    outputs = {"--json": args.json, "--csv": args.csv, "--plot": args.plot,
+               "--trace": args.trace}
+    for option, path in outputs.items():
+        if path is not None:
+            check_writable(option, path)
+    if args.model_input_shape and not args.model:
+        raise InputError("applies to --model only", field="--model-input-shape")
+    if args.topology:
+        network = traces.load_topology(args.topology)
+        source = {"topology": os.path.abspath(args.topology)}
+    elif args.model:
+        network = traces.network_from_onnx(args.model,
+                                           input_shapes=model_input_shapes(args.model_input_shape))
+        source = {"model": os.path.abspath(args.model)}
+    else:
+        name = args.network or DEFAULT_NETWORK
+        network = as_option(traces.builtin_network, name, "--network")
+        source = {"builtin": name}
+    if args.config:
+        accel = arch.load_config(args.config)
+        source["config"] = os.path.abspath(args.config)
+    else:
+        accel = as_option(arch.get_preset, args.preset or arch.DEFAULT_PRESET, "--preset")
+    auto = args.dataflow == "auto"
+    try:
+        accel = accel.with_overrides(rows=args.rows, cols=args.cols,
+                                     dataflow=None if auto else args.dataflow,
+                                     ifmap_kb=args.ifmap_kb, filter_kb=args.filter_kb,
+                                     ofmap_kb=args.ofmap_kb, array_kind=args.array_kind,
+                                     serial_operand=args.serial_operand,
+                                     bits_per_cycle=args.bits_per_cycle, energy=args.energy,
+                                     accumulate_psums=True if args.accumulate_psums else None,
+                                     **memory_overrides(args))
+        accel = kind_overrides(accel, args)
+    except InputError as exc:
+        raise locate_hardware_error(exc, args) from None
+    network = _with_widths(network, args.weight_bits, args.act_bits)
+    options = {"scalesim_compat": args.scalesim_compat, "source": source,
+               "choose_dataflow": args.optimize if auto else None}
+
+    from hwloop.sim.engine import simulate
+
+    try:
+        if args.precision_switch:
+            return _run_precision_switch(network, accel, args, options)
+        report = simulate(network, accel, progress=sys.stderr.isatty(), trace=args.trace, **options)
+    except InputError as exc:
+        raise locate_hardware_error(exc, args) from None
+    write_outputs(report, args)
+    return 0
+
+
+def register_replay(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "replay", help="re-time a recorded trace under another memory system",
+        description="Re-time the run recorded by `hwloop simulate --trace` without recomputing "
+                    "its compute schedule. Unset options keep the recorded values.")
+    p.add_argument("trace", metavar="TRACE.h5", help="trace written by hwloop simulate --trace")
+    p.add_argument("--config", metavar="FILE",
+                   help="take buffers and DRAM from this .cfg/.toml (its array must match)")
+    for operand in ("ifmap", "filter", "ofmap"):
+        p.add_argument(f"--{operand}-kb", type=_positive_int, metavar="KIB",
+                       help=f"{operand} SRAM size in KiB")
+    add_memory_options(p)
+    p.add_argument("--json", metavar="PATH", help="write the report as JSON")
+    p.add_argument("--csv", metavar="PATH", help="write the per-layer table as CSV")
+    p.add_argument("--plot", metavar="PATH.png", help="plot per-layer cycles and utilisation")
+    p.add_argument("-q", "--quiet", action="store_true", help="print totals only")
+    p.set_defaults(run=run_replay)
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    from hwloop import arch
+    from hwloop.sim.engine import replay
+
+    for option, path in {"--json": args.json, "--csv": args.csv, "--plot": args.plot}.items():
+        if path is not None:
+            check_writable(option, path)
+    accel = arch.load_config(args.config) if args.config else None
+    overrides = {"ifmap_kb": args.ifmap_kb, "filter_kb": args.filter_kb,
+                 "ofmap_kb": args.ofmap_kb, **memory_overrides(args)}
+    try:
+        report = replay(args.trace, accel, overrides=overrides)
+    except InputError as exc:
+        raise locate_hardware_error(exc, args) from None
+    write_outputs(report, args)
+    return 0

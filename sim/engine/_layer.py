@@ -1,0 +1,17 @@
+"""One layer on one accelerator: its kind's model, then widths, time and energy."""
+from __future__ import annotations
+
+from hwloop.arch import Accelerator
+from hwloop.sim.arrays import add_energy, add_width_columns, model_for
+from hwloop.sim.memory import LayerRecorder
+from hwloop.traces import Layer
+
+
+def simulate_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = False,
+                   recorder: LayerRecorder | None = None) -> dict:
+    """One layer's counters (a report row) on ``accel``."""
+    row = model_for(accel).simulate_layer(layer, accel, scalesim_compat=scalesim_compat,
+                                          recorder=recorder)
+    add_width_columns(row, layer, accel)
+    row["time_s"] = row["total_cycles"] / (accel.clock_ghz * 1e9)
+    return add_energy(row, accel)  # energy step: prices the counters with accel.energy

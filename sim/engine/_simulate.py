@@ -1,0 +1,122 @@
+"""The pipeline, chained in one place: workload + accelerator -> per-layer model -> Report."""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import replace
+from importlib import metadata
+from typing import Any
+
+from hwloop.arch import Accelerator
+from hwloop.traces import InputError, Layer, Network
+
+from hwloop.sim.arrays import energy_totals, model_for
+from hwloop.sim.report import Report, run_totals
+
+from ._best import best_dataflow
+from ._layer import simulate_layer
+from ._traced import simulate_traced
+
+logger = logging.getLogger(__name__)
+
+
+def hwloop_version() -> str:
+    try:
+        return metadata.version("hwloop")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "unknown"
+
+
+def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: bool = False,
+             source: dict | None = None, progress: bool = False,
+             trace: str | os.PathLike[str] | None = None,
+             choose_dataflow: str | None = None) -> Report:
+    """Simulate every layer of ``network`` on ``accel`` and return a :class:`Report`.
+
+    ``scalesim_compat`` reproduces SCALE-Sim v3's numbers, defects included. ``source``
+    records where the workload came from (file or built-in name) in the report's config.
+    ``trace`` records every layer's SRAM and DRAM access trace into that HDF5 file (written
+    whole or not at all). ``choose_dataflow`` (``"latency"`` or ``"energy"``) runs each
+    layer under OS, WS and IS (and, on fused arrays, every tiling of a PE's MACs between
+    rows and columns) and keeps the best; the ``dataflow`` and ``tiling`` columns say which.
+    """
+    if isinstance(network, Layer):
+        network = Network(name=network.name, layers=(network,))
+    model_for(accel).check(accel)  # an accelerator error is not any layer's fault
+    layers = network.layers
+    if progress:
+        from tqdm import tqdm
+
+        layers = tqdm(layers, desc=network.name, unit="layer", leave=False)
+    config = {
+        "hwloop_version": hwloop_version(),
+        "accelerator": accel.to_dict(),
+        "workload": {"network": network.name, **(source or {})},
+        "scalesim_compat": scalesim_compat,
+    }
+    if choose_dataflow is not None:
+        config["choose_dataflow"] = choose_dataflow
+    if trace is not None:
+        if choose_dataflow is not None:
+            raise InputError("a trace records one dataflow; drop the dataflow search",
+                             field="--trace")
+        records = simulate_traced(network, layers, accel, scalesim_compat, config, trace)
+        return _report(records, config, accel)
+    return _report(_records(network, layers, accel, scalesim_compat, choose_dataflow), config,
+                   accel)
+
+
+def simulate_totals(network: Network | Layer, accel: Accelerator, *,
+                    scalesim_compat: bool = False,
+                    choose_dataflow: str | None = None) -> dict[str, Any]:
+    """``simulate(network, accel, ...).totals`` without the per-layer table: the search
+    oracle's call, where building a DataFrame per design point would cost more than
+    simulating it."""
+    if isinstance(network, Layer):
+        network = Network(name=network.name, layers=(network,))
+    model_for(accel).check(accel)
+    records = _records(network, network.layers, accel, scalesim_compat, choose_dataflow,
+                       named=False)
+    return run_totals(records, accel.array.num_pes, energy_totals(records, accel))
+
+
+def _records(network: Network, layers, accel: Accelerator, scalesim_compat: bool,
+             choose_dataflow: str | None, named: bool = True) -> list[dict]:
+    """One report row per layer; identical shapes (ResNet blocks, attention heads) run once.
+    Unless ``named``, a shape's row stands for each of its layers (the same dict, for totals)."""
+    records = []
+    done: dict[Layer, dict] = {}
+    for index, (layer, shape) in enumerate(zip(layers, _shapes(network))):
+        if shape not in done:
+            try:
+                if choose_dataflow is None:
+                    done[shape] = simulate_layer(layer, accel, scalesim_compat=scalesim_compat)
+                else:
+                    done[shape] = best_dataflow(layer, accel, scalesim_compat,
+                                                choose_dataflow)
+            except InputError as exc:
+                raise network.locate(exc, index) from None
+        records.append({**done[shape], "name": layer.name} if named else done[shape])
+    return records
+
+
+_SHAPES: dict[int, tuple[Network, tuple[Layer, ...]]] = {}
+
+
+def _shapes(network: Network) -> tuple[Layer, ...]:
+    """Each layer without its name: equal shapes simulate alike (worked out once per network;
+    found by identity: hashing a network hashes every layer, a few microseconds per call)."""
+    found = _SHAPES.get(id(network))
+    if found is not None and found[0] is network:  # held here, so its id is not reused
+        return found[1]
+    shapes = tuple(replace(layer, name="") for layer in network.layers)
+    if len(_SHAPES) >= 256:
+        _SHAPES.clear()
+    _SHAPES[id(network)] = (network, shapes)
+    return shapes
+
+
+def _report(records: list[dict], config: dict, accel: Accelerator) -> Report:
+    """Reduce step: rows to a Report, with run energy, EDP and area in its totals."""
+    return Report.from_records(records, config, accel.array.num_pes,
+                               extra_totals=energy_totals(records, accel))
