@@ -33,7 +33,7 @@ import numpy as np
 
 from hwloop.arch import Accelerator, Dataflow, EnergyTable
 from hwloop.sim.arrays import layer_bits, packed
-from hwloop.sim.schedule import DATAFLOW_CODE, fold_arrays
+from hwloop.sim.schedule import DATAFLOW_CODE, fold_arrays, traffic_arrays
 from hwloop.traces import InputError, Layer, Network
 
 #: Dataflow codes of the vectorised inputs (the schedule's).
@@ -138,6 +138,40 @@ def analytical_arrays(**inputs) -> dict[str, np.ndarray]:
     ``latency`` in cycles. Returns the :data:`COLUMNS` except ``energy_pj`` (see
     :func:`analytical_energy`), as int64 arrays (cycles as float64 where bandwidth-bound).
     """
+    g = _broadcast_inputs(inputs)
+    pixels = g["ofmap_h"] * g["ofmap_w"]
+    filters = g["num_filters"]
+    window = g["filter_h"] * g["filter_w"] * g["channel_group"]
+    plan = fold_arrays(pixels, filters, window, g["rows"], g["cols"], g["dataflow"])
+    _, _, _, row_folds, col_folds, per_fold = plan
+    compute = row_folds * col_folds * per_fold - 1
+    ifmap_reads, filter_reads, ofmap_writes = traffic_arrays(pixels, filters, window, row_folds,
+                                                             col_folds, g["dataflow"])
+    active_sets = np.round(np.round(g["active_fraction"], 2) * 100).astype(np.int64)
+    first = {op: active_sets * (g[f"{op}_words"] // 100) for op in ("ifmap", "filter")}
+    later = {op: (100 - active_sets) * (g[f"{op}_words"] // 100) for op in ("ifmap", "filter")}
+    ifmap_fetch, filter_fetch = _read_fetches(g, plan, pixels, window, ifmap_reads, first, later)
+    memory, prefetch = _memory_cycles(g, compute, (ifmap_fetch, filter_fetch), ofmap_writes,
+                                      first, later)
+    groups = g["groups"]
+    total = np.maximum(compute.astype(np.float64), np.ceil(memory))
+    return {
+        "compute_cycles": groups * compute,
+        "memory_cycles": groups * memory,
+        "total_cycles": groups * total,
+        "prefetch_cycles": prefetch,
+        "macs": groups * pixels * filters * window,
+        "ifmap_sram_reads": groups * ifmap_reads,
+        "filter_sram_reads": groups * filter_reads,
+        "ofmap_sram_writes": groups * ofmap_writes,
+        "dram_ifmap_reads": groups * ifmap_fetch,
+        "dram_filter_reads": groups * filter_fetch,
+        "dram_ofmap_writes": groups * ofmap_writes,
+    }
+
+
+def _broadcast_inputs(inputs: dict) -> dict[str, np.ndarray]:
+    """The inputs checked and broadcast together, with the output size of each axis."""
     inputs = {"dilation_h": 1, "dilation_w": 1, **inputs}
     missing = [name for name in INPUTS if name not in inputs]
     unknown = [name for name in inputs if name not in (*INPUTS, *OPTIONAL_INPUTS)]
@@ -152,29 +186,16 @@ def analytical_arrays(**inputs) -> dict[str, np.ndarray]:
     g["span_w"] = g["dilation_w"] * (g["filter_w"] - 1) + 1
     g["ofmap_h"] = _cdiv(g["ifmap_h"] - g["span_h"] + g["stride_h"], g["stride_h"])
     g["ofmap_w"] = _cdiv(g["ifmap_w"] - g["span_w"] + g["stride_w"], g["stride_w"])
-    pixels = g["ofmap_h"] * g["ofmap_w"]
-    filters = g["num_filters"]
-    window = g["filter_h"] * g["filter_w"] * g["channel_group"]
-    rows, cols, df = g["rows"], g["cols"], g["dataflow"]
-    plan = fold_arrays(pixels, filters, window, rows, cols, df)
-    sr, sc, t, row_folds, col_folds, per_fold = plan
-    compute = row_folds * col_folds * per_fold - 1
+    return g
 
-    os_, ws = df == 0, df == 1
-    ifmap_reads = np.where(os_ | ws, col_folds * pixels * window, window * pixels)
-    filter_reads = np.where(os_, row_folds * window * filters,
-                            np.where(ws, window * filters, col_folds * filters * window))
-    ofmap_writes = np.where(os_, pixels * filters, row_folds * pixels * filters)
 
-    active_sets = np.round(np.round(g["active_fraction"], 2) * 100).astype(np.int64)
-    first = {op: active_sets * (g[f"{op}_words"] // 100) for op in ("ifmap", "filter")}
-    later = {op: (100 - active_sets) * (g[f"{op}_words"] // 100) for op in ("ifmap", "filter")}
-    ifmap_fetch, filter_fetch = _read_fetches(g, plan, pixels, window, ifmap_reads, first, later)
-
+def _memory_cycles(g: dict, compute, fetches, ofmap_writes, first: dict,
+                   later: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(cycles the busiest DRAM port needs, prefetch cycles before compute)."""
     latency = g["latency"].astype(np.float64)
     port_cycles = []
     prefetch = np.zeros(compute.shape)
-    for op, words in (("ifmap", ifmap_fetch), ("filter", filter_fetch)):
+    for op, words in zip(("ifmap", "filter"), fetches):
         # block 0 (the active half) is prefetched before the first compute cycle, which
         # the engine's total_cycles leaves out; every later block is requested once its
         # predecessor starts being used, so each exposes the DRAM latency once
@@ -195,22 +216,7 @@ def analytical_arrays(**inputs) -> dict[str, np.ndarray]:
     first_full = compute * np.minimum(half / np.maximum(ofmap_writes, 1), 1.0)
     ofmap_cycles = np.where(drained > 0, first_full + drained / g["ofmap_bw"], 0.0)
     port_cycles.append(np.where(np.isfinite(g["ofmap_bw"]), ofmap_cycles, 0.0))
-    memory = np.maximum.reduce(port_cycles)
-    groups = g["groups"]
-    total = np.maximum(compute.astype(np.float64), np.ceil(memory))
-    return {
-        "compute_cycles": groups * compute,
-        "memory_cycles": groups * memory,
-        "total_cycles": groups * total,
-        "prefetch_cycles": prefetch,
-        "macs": groups * pixels * filters * window,
-        "ifmap_sram_reads": groups * ifmap_reads,
-        "filter_sram_reads": groups * filter_reads,
-        "ofmap_sram_writes": groups * ofmap_writes,
-        "dram_ifmap_reads": groups * ifmap_fetch,
-        "dram_filter_reads": groups * filter_fetch,
-        "dram_ofmap_writes": groups * ofmap_writes,
-    }
+    return np.maximum.reduce(port_cycles), prefetch
 
 
 def analytical_energy(est: dict, table: EnergyTable, *, weight_bits, act_bits, ifmap_kb,

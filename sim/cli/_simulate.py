@@ -48,58 +48,17 @@ def register_simulate(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from hwloop import arch, traces
-
-    if args.list_networks:
-        for name in traces.list_networks():
-            net = traces.builtin_network(name)
-            print(f"{name:20s} {len(net):4d} layers {net.macs / 1e9:10.3f} GMACs")
-        return 0
-    if args.list_presets:
-        for name, preset in sorted(arch.PRESETS.items()):
-            a = preset.array
-            kind = "" if a.kind == "systolic" else f" {a.kind}" + (
-                f" x{a.tiles} tiles" if a.kind == "analog" else "")
-            print(f"{name:20s} {a.rows}x{a.cols}{kind} {a.dataflow.value}  "
-                  f"SRAM {preset.sram.ifmap_kb}/{preset.sram.filter_kb}/{preset.sram.ofmap_kb} KiB")
-        return 0
+    if args.list_networks or args.list_presets:
+        return _list(args)
     outputs = {"--json": args.json, "--csv": args.csv, "--plot": args.plot,
                "--trace": args.trace}
     for option, path in outputs.items():
         if path is not None:
             check_writable(option, path)
-    if args.model_input_shape and not args.model:
-        raise InputError("applies to --model only", field="--model-input-shape")
-    if args.topology:
-        network = traces.load_topology(args.topology)
-        source = {"topology": os.path.abspath(args.topology)}
-    elif args.model:
-        network = traces.network_from_onnx(args.model,
-                                           input_shapes=model_input_shapes(args.model_input_shape))
-        source = {"model": os.path.abspath(args.model)}
-    else:
-        name = args.network or DEFAULT_NETWORK
-        network = as_option(traces.builtin_network, name, "--network")
-        source = {"builtin": name}
-    if args.config:
-        accel = arch.load_config(args.config)
-        source["config"] = os.path.abspath(args.config)
-    else:
-        accel = as_option(arch.get_preset, args.preset or arch.DEFAULT_PRESET, "--preset")
-    auto = args.dataflow == "auto"
-    try:
-        accel = accel.with_overrides(rows=args.rows, cols=args.cols,
-                                     dataflow=None if auto else args.dataflow,
-                                     ifmap_kb=args.ifmap_kb, filter_kb=args.filter_kb,
-                                     ofmap_kb=args.ofmap_kb, array_kind=args.array_kind,
-                                     serial_operand=args.serial_operand,
-                                     bits_per_cycle=args.bits_per_cycle, energy=args.energy,
-                                     accumulate_psums=True if args.accumulate_psums else None,
-                                     **memory_overrides(args))
-        accel = kind_overrides(accel, args)
-    except InputError as exc:
-        raise locate_hardware_error(exc, args) from None
+    network, source = _workload(args)
+    accel = _accelerator(args, source)
     network = _with_widths(network, args.weight_bits, args.act_bits)
+    auto = args.dataflow == "auto"
     options = {"scalesim_compat": args.scalesim_compat, "source": source,
                "choose_dataflow": args.optimize if auto else None}
 
@@ -113,6 +72,63 @@ def run_simulate(args: argparse.Namespace) -> int:
         raise locate_hardware_error(exc, args) from None
     write_outputs(report, args)
     return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    """``--list-networks`` / ``--list-presets``."""
+    from hwloop import arch, traces
+
+    if args.list_networks:
+        for name in traces.list_networks():
+            net = traces.builtin_network(name)
+            print(f"{name:20s} {len(net):4d} layers {net.macs / 1e9:10.3f} GMACs")
+        return 0
+    for name, preset in sorted(arch.PRESETS.items()):
+        a = preset.array
+        kind = "" if a.kind == "systolic" else f" {a.kind}" + (
+            f" x{a.tiles} tiles" if a.kind == "analog" else "")
+        print(f"{name:20s} {a.rows}x{a.cols}{kind} {a.dataflow.value}  "
+              f"SRAM {preset.sram.ifmap_kb}/{preset.sram.filter_kb}/{preset.sram.ofmap_kb} KiB")
+    return 0
+
+
+def _workload(args: argparse.Namespace) -> tuple:
+    """(network, where it came from) of ``--topology``, ``--model`` or ``--network``."""
+    from hwloop import traces
+
+    if args.model_input_shape and not args.model:
+        raise InputError("applies to --model only", field="--model-input-shape")
+    if args.topology:
+        return traces.load_topology(args.topology), {"topology": os.path.abspath(args.topology)}
+    if args.model:
+        network = traces.network_from_onnx(args.model,
+                                           input_shapes=model_input_shapes(args.model_input_shape))
+        return network, {"model": os.path.abspath(args.model)}
+    name = args.network or DEFAULT_NETWORK
+    return as_option(traces.builtin_network, name, "--network"), {"builtin": name}
+
+
+def _accelerator(args: argparse.Namespace, source: dict):
+    """The preset or ``--config`` accelerator with the command line's overrides."""
+    from hwloop import arch
+
+    if args.config:
+        accel = arch.load_config(args.config)
+        source["config"] = os.path.abspath(args.config)
+    else:
+        accel = as_option(arch.get_preset, args.preset or arch.DEFAULT_PRESET, "--preset")
+    try:
+        accel = accel.with_overrides(rows=args.rows, cols=args.cols,
+                                     dataflow=None if args.dataflow == "auto" else args.dataflow,
+                                     ifmap_kb=args.ifmap_kb, filter_kb=args.filter_kb,
+                                     ofmap_kb=args.ofmap_kb, array_kind=args.array_kind,
+                                     serial_operand=args.serial_operand,
+                                     bits_per_cycle=args.bits_per_cycle, energy=args.energy,
+                                     accumulate_psums=True if args.accumulate_psums else None,
+                                     **memory_overrides(args))
+        return kind_overrides(accel, args)
+    except InputError as exc:
+        raise locate_hardware_error(exc, args) from None
 
 
 def register_replay(subparsers: argparse._SubParsersAction) -> None:

@@ -25,7 +25,8 @@ from torch import nn
 
 from hwloop.traces import InputError
 
-from ._analog_noise import AnalogNoise, convert_to_analog, drift_analog, program_analog
+from ._analog_layers import convert_to_analog, drift_analog, program_analog
+from ._analog_noise import AnalogNoise
 
 DATASETS = ("digits",)
 DEFAULT_TIMES_S = (1.0, 3600.0, 86400.0, 31536000.0)

@@ -163,3 +163,13 @@ def fold_arrays(pixels, filters, window, rows, cols, dataflow):
     t = np.where(os_, window, np.where(ws, pixels, filters))
     per_fold = np.where(os_, t + rows + cols - 2, 2 * rows + cols + t - 2)
     return sr, sc, t, _cdiv(sr, rows), _cdiv(sc, cols), per_fold
+
+
+def traffic_arrays(pixels, filters, window, row_folds, col_folds, dataflow):
+    """Vectorised SRAM traffic of :func:`schedule`: (ifmap reads, filter reads, ofmap writes)."""
+    os_, ws = dataflow == 0, dataflow == 1
+    ifmap_reads = np.where(os_ | ws, col_folds * pixels * window, window * pixels)
+    filter_reads = np.where(os_, row_folds * window * filters,
+                            np.where(ws, window * filters, col_folds * filters * window))
+    ofmap_writes = np.where(os_, pixels * filters, row_folds * pixels * filters)
+    return ifmap_reads, filter_reads, ofmap_writes
