@@ -4,7 +4,7 @@ A weight is stored as the conductance of ``devices_per_weight`` memory devices (
 differential pair ``G+ - G-``, so signed weights need no offset column). An input vector is
 applied to the crossbar's rows by DACs, the crossbar sums currents along its columns (one
 analog multiply-accumulate per device), and ADCs shared by column groups digitise the column
-currents. ``hwloop.sim`` turns this into cycles and energy (``sim/_analog.py``,
+currents. ``hwloop.sim`` turns this into cycles and energy (``sim/arrays/_analog.py``,
 ``docs/analog.md``); this module only holds numbers and checks them.
 
 Why a subclass of :class:`SystolicArray`: the array kinds share one registry

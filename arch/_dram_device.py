@@ -2,7 +2,7 @@
 
 A :class:`DramDevice` only describes the part (geometry, data rate, core timings in ns, how a
 byte address is cut into channel, bank, row and column). ``hwloop.sim`` times transfers on
-it; see ``sim/_dram_device_model.py`` for what the timing model does with these numbers.
+it; see ``sim/memory/_dram_device_model.py`` for what the timing model does with these numbers.
 Presets cite the JEDEC standard each number comes from.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A table holds numbers and the scaling rules that stretch them to other operand widths and
 buffer sizes; ``hwloop.sim`` turns a report row's counters into joules with it
-(``sim/_energy.py``). Every preset number has its source beside it; ``docs/energy.md``
+(``sim/arrays/_energy.py``). Every preset number has its source beside it; ``docs/energy.md``
 explains the rules and the cross-check against ZigZag.
 
 Scaling rules (one place, so that presets only set numbers):

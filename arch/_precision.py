@@ -2,7 +2,7 @@
 
 Each is a systolic array (rows, cols, dataflow) whose PE does more or fewer MACs per cycle
 as operands narrow. ``macs_per_pe_cycle(w, a)`` is the PE model; the simulator maps it onto
-the systolic schedule (``sim/_precision.py``):
+the systolic schedule (``sim/arrays/_fused.py``):
 
 * **Bit Fusion** (Sharma et al., "Bit Fusion", ISCA 2018): a fusion unit of 16 2-bit
   bricks fuses into one 8x8 MAC, four 4x4 or sixteen 2x2 MACs per cycle; widths are 2, 4

@@ -16,7 +16,7 @@ from typing import Any
 
 from _timing import child_env, hwloop_cli, run_process, time_process
 
-#: Per-layer counters that must be identical (ofmap writes need compat mode, see sim/_systolic.py).
+#: Per-layer counters that must be identical (ofmap writes need compat mode, see sim/arrays/_systolic.py).
 CHECKED_FIELDS = ("total_cycles", "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes",
                   "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes")
 DEFAULT_HARNESS = Path(__file__).resolve().parents[2] / "shared" / "peers" / "scalesim" / "reference.py"

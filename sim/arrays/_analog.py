@@ -235,6 +235,9 @@ class AnalogModel(ArrayModel):
                 f"{array['adc_conversion_ns']:g} ns/conversion = {cycles:g} cycles at "
                 f"{clock_ghz:g} GHz)")
 
+    def list_label(self, array: AnalogArray) -> str:
+        return f" analog x{array.tiles} tiles"
+
     def table_columns(self) -> tuple[list[str], list[str]]:
         return (["name", "total_cycles", "tiles_used", "tile_util", "tile_replication",
                  "tile_passes", "adc_conversions", "energy_pj"], ["adc_conversions", "total_cycles"])

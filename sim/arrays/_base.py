@@ -72,6 +72,10 @@ class ArrayModel(ABC):
         """The array's words in a report header after ``ROWSxCOLS`` (from the config dict)."""
         return "" if self.kind == "systolic" else f" {self.kind}"
 
+    def list_label(self, array) -> str:
+        """The array's words after ``ROWSxCOLS`` in ``--list-presets``."""
+        return "" if self.kind == "systolic" else f" {self.kind}"
+
     def summary_lines(self, totals: dict) -> str:
         """More of the run's totals for the line under the table ("" for none)."""
         return ""

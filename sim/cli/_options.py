@@ -75,7 +75,9 @@ def _bits(text: str) -> int:
 
 
 def _add_precision_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--array-kind", choices=("systolic", "bitfusion", "bitserial", "2in1", "analog"),
+    from hwloop.arch import ARRAY_KINDS
+
+    p.add_argument("--array-kind", choices=tuple(ARRAY_KINDS),
                    help="PE array: plain systolic, Bit Fusion, bit-serial, 2-in-1 or analog "
                         "in-memory-compute tiles (rows x cols devices per tile)")
     p.add_argument("--weight-bits", type=_bits, metavar="W",

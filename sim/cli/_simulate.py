@@ -83,10 +83,11 @@ def _list(args: argparse.Namespace) -> int:
             net = traces.builtin_network(name)
             print(f"{name:20s} {len(net):4d} layers {net.macs / 1e9:10.3f} GMACs")
         return 0
+    from hwloop.sim.arrays import model_for
+
     for name, preset in sorted(arch.PRESETS.items()):
         a = preset.array
-        kind = "" if a.kind == "systolic" else f" {a.kind}" + (
-            f" x{a.tiles} tiles" if a.kind == "analog" else "")
+        kind = model_for(preset).list_label(a)
         print(f"{name:20s} {a.rows}x{a.cols}{kind} {a.dataflow.value}  "
               f"SRAM {preset.sram.ifmap_kb}/{preset.sram.filter_kb}/{preset.sram.ofmap_kb} KiB")
     return 0

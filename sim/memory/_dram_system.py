@@ -14,7 +14,7 @@ pipe's place:
 - The **drainer** writes chunk ``j`` once it is ``filled`` and chunk ``j - 1`` has
   ``drained``.
 - A **port** says how long a transfer takes: a pipe (``ceil(W / B)`` cycles, reads usable
-  ``L`` later), or the DRAM device model (``sim/_dram_device_model.py``).
+  ``L`` later), or the DRAM device model (``sim/memory/_dram_device_model.py``).
 
 Read block 0 is prefetched to be usable just when first needed. A pipe port places it
 afterwards (its port is the operand's own, so nothing else is disturbed). A device port
@@ -271,5 +271,5 @@ def time_events_simpy(events: MemoryEvents, accel: Accelerator, *,
                       device: DramDevice | None = None) -> MemoryTiming:
     """Time ``events`` with SimPy processes: on ``device`` (or the preset ``accel.dram.model``
     names) through the DRAM device model, else on ``accel.dram``'s fixed pipe, where the
-    result equals :func:`hwloop.sim._pipe.time_events` exactly."""
+    result equals :func:`hwloop.sim.memory.time_events` exactly."""
     return simulate_memory(events, accel, device=device).timing

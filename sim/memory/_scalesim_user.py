@@ -1,7 +1,7 @@
 """SCALE-Sim v3's fixed-bandwidth (``USER``) mode, reproduced exactly, defect included.
 
 :func:`simulate_scalesim_user` replays one layer's demand matrices (from
-:func:`hwloop.sim._demand.iter_demand`) through Numba replicas of SCALE-Sim's read buffers
+:func:`hwloop.sim.schedule.iter_demand`) through Numba replicas of SCALE-Sim's read buffers
 (``memory/read_buffer.py``) and write buffer (``memory/write_buffer.py``), row by row as
 ``double_buffered_scratchpad.service_memory_requests`` does. It exists to reproduce and to
 measure SCALE-Sim's published ``USER``-mode numbers, not as hwloop's own memory model.

@@ -4,7 +4,7 @@
 Each golden file is one run of the SCALE-Sim reference harness
 (``../shared/peers/scalesim/reference.py``, which drives ``scalesim==3.0.0``) in
 its ``USER`` bandwidth mode on one topology from ``tests/data/topologies/``,
-trimmed to the fields ``hwloop.sim._scalesim_user`` is checked against.
+trimmed to the fields ``hwloop.sim.memory.simulate_scalesim_user`` is checked against.
 
 ``--bw`` becomes SCALE-Sim's ``Bandwidth`` (the ofmap drain); the ifmap/filter
 read bandwidths (``IfmapSRAMBankBandwidth``/``FilterSRAMBankBandwidth``) equal it

@@ -1,4 +1,4 @@
-"""hwloop's analytical model (``sim/_analytical.py``) against the cycle-level engine.
+"""hwloop's analytical model (``sim/analytical/_model.py``) against the cycle-level engine.
 
 Stall-free, its compute cycles are the engine's closed form, so they must equal the engine's
 ``total_cycles`` exactly; with finite bandwidth its latency is never below them; one batched

@@ -1,7 +1,7 @@
 """Memory events without streaming the demand equal the streamed ones, block for block.
 
 ``_fast_events.fast_events`` walks the read buffers on bitsets (recording each block's first
-demand row) and cuts the ofmap halves in closed form; ``_stalls.collect_layer_events``
+demand row) and cuts the ofmap halves in closed form; ``memory.collect_layer_events``
 streams every demand row of SCALE-Sim's matrices through the buffers (itself held to the
 plain-Python model in ``tests/naive_memory.py``).
 """

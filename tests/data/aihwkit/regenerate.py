@@ -2,7 +2,7 @@
 
 Two steps, one script:
 
-1. In hwloop's environment it trains the default network (``hwloop.sim._analog_accuracy``)
+1. In hwloop's environment it trains the default network (``hwloop.sim.noise``)
    and writes its weights and the test split to ``network.npz`` here.
 2. It then runs itself under ``--aihwkit-python`` (a Python with aihwkit 1.2.0; see
    ``shared/peers/aihwkit/README.md`` for the build), which loads exactly those weights into
