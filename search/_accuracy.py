@@ -15,7 +15,7 @@ from typing import Any
 
 from hwloop.traces import InputError
 
-from ._network_space import CLASSES, IMAGE_SIZE, NetSpec
+from ._network_space import IMAGE_SIZE, NetSpec, build_module
 
 #: The training recipe; part of the cache key, so changing it never reuses old numbers.
 RECIPE = {"epochs": 8, "batch": 32, "lr": 3e-3, "test_fraction": 0.3, "split_seed": 0,
@@ -66,8 +66,7 @@ def measure_analog_accuracy(spec: NetSpec, noise: Any) -> float:
     :data:`ANALOG_RECIPE`'s drift time (mean over its noise seeds): what an AnalogNAS-style
     search maximises."""
     _require()
-    from hwloop.sim import accuracy_over_time
-    from hwloop.sim import DigitsData
+    from hwloop.sim import DigitsData, accuracy_over_time
 
     data = DigitsData(*_digits())
     result = accuracy_over_time(trained_module(spec), data, noise,
@@ -87,7 +86,7 @@ def trained_module(spec: NetSpec, seed: int | None = None) -> Any:
     torch.use_deterministic_algorithms(True)
     try:
         torch.manual_seed(seed)
-        model = quantised_module(spec)
+        model = build_module(spec)
         _train(model, x_train, y_train, torch.Generator().manual_seed(seed))
         return model.eval()
     finally:
@@ -135,60 +134,3 @@ def _require() -> Any:
                          "missing): pip install 'hwloop[search]' torch==2.13.0",
                          field="--objectives") from None
     return torch
-
-
-def quantised_module(spec: NetSpec) -> Any:
-    """The torch module of ``spec`` (see :func:`hwloop.search._network_space.build_module`)."""
-    import torch
-    from torch import nn
-
-    def fake_quant(x: Any, scale: Any, low: int, high: int) -> Any:
-        q = torch.clamp(torch.round(x / scale), low, high) * scale
-        return x + (q - x).detach()  # straight-through: the gradient of the identity
-
-    class QuantAct(nn.Module):
-        """Unsigned activations (inputs in [0, 1], ReLU outputs) on ``bits`` bits."""
-
-        def __init__(self, bits: int, fixed_max: float | None = None) -> None:
-            super().__init__()
-            self.levels, self.fixed_max = 2 ** bits - 1, fixed_max
-
-        def forward(self, x: Any) -> Any:
-            top = self.fixed_max if self.fixed_max is not None else x.detach().max()
-            scale = torch.clamp(torch.as_tensor(top) / self.levels, min=1e-8)
-            return fake_quant(x, scale, 0, self.levels)
-
-    def quant_weight(weight: Any, bits: int) -> Any:
-        top = 2 ** (bits - 1) - 1  # symmetric, per tensor
-        scale = torch.clamp(weight.detach().abs().max() / top, min=1e-8)
-        return fake_quant(weight, scale, -top, top)
-
-    class QConv(nn.Conv2d):
-        def __init__(self, *args: Any, weight_bits: int, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.weight_bits = weight_bits
-
-        def forward(self, x: Any) -> Any:
-            return self._conv_forward(x, quant_weight(self.weight, self.weight_bits), self.bias)
-
-    class QLinear(nn.Linear):
-        def __init__(self, *args: Any, weight_bits: int, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.weight_bits = weight_bits
-
-        def forward(self, x: Any) -> Any:
-            return nn.functional.linear(x, quant_weight(self.weight, self.weight_bits),
-                                        self.bias)
-
-    # Layer i reads its activations at its own act_bits: the image is quantised for stage 1,
-    # and each stage's ReLU output for the layer after it (the next stage or the classifier).
-    bits = spec.layer_bits
-    layers: list[Any] = [QuantAct(bits[0][1], fixed_max=1.0)]
-    channels = 1
-    for i, (filters, kernel) in enumerate(zip(spec.channels, spec.kernels)):
-        layers += [QConv(channels, filters, kernel, padding=kernel // 2,
-                         weight_bits=bits[i][0]),
-                   nn.ReLU(), QuantAct(bits[i + 1][1]), nn.MaxPool2d(2)]
-        channels = filters
-    layers += [nn.Flatten(), QLinear(spec.features, CLASSES, weight_bits=bits[-1][0])]
-    return nn.Sequential(*layers)

@@ -12,6 +12,8 @@ from typing import Any
 
 from hwloop.traces import InputError
 
+from ._trials import worker_entry
+
 
 def run_on_dask(address: str, job: dict, seeds: list[int], shares: list[int], study: Any,
                 bar: Any, finished) -> int:
@@ -20,15 +22,13 @@ def run_on_dask(address: str, job: dict, seeds: list[int], shares: list[int], st
         from distributed import Client
     except ImportError:
         raise InputError("--dask needs Dask: pip install 'hwloop[dask]'", field="--dask") from None
-    from ._study import _worker_entry
-
     try:
         client = Client(address, timeout="10s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(f"cannot reach a Dask scheduler at {address!r} ({exc})",
                          field="--dask") from None
     with client:
-        futures = [client.submit(_worker_entry, job, seeds[i], n, pure=False)
+        futures = [client.submit(worker_entry, job, seeds[i], n, pure=False)
                    for i, n in enumerate(shares)]
         while not all(f.done() for f in futures):
             time.sleep(0.2)

@@ -5,7 +5,7 @@ layers and the hwloop version, so a resumed or repeated search, or another proce
 the file, is answered from disk. Every process opens its own connection. Before simulating, a
 process claims the key; another process that wants the same point waits for that result
 instead of simulating it again (a claim whose process has died is taken over). The same file
-keeps the simulator's buffer walks (``sim/_walk_store.py``), so workers that share a store
+keeps the simulator's buffer walks (``sim/memory/_walk_store.py``), so workers that share a store
 walk each buffer of a space once between them, not once each.
 """
 from __future__ import annotations

@@ -4,17 +4,14 @@ The study lives in Optuna storage (SQLite by default), so a killed search resume
 dead run left RUNNING are marked failed and their points queued again, and only the trials
 still missing from the requested total run. ``workers > 1`` starts that many processes
 (``spawn``); each loads the study from the shared storage, opens its own oracle store and
-runs its share of the remaining trials, so the total is exact.
+runs its share of the remaining trials (``_trials``), so the total is exact.
 """
 from __future__ import annotations
 
 import logging
-import math
 import sys
 import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -23,62 +20,13 @@ from hwloop.traces import InputError, Network
 
 from ._oracle import MAXIMISED, NETWORK_OBJECTIVES, OBJECTIVES, Oracle
 from ._outputs import StudyResult, write_outputs
-from ._space import Space, apply_point
-from ._strategies import constraints_of, get_strategy, has_set_constraint
+from ._space import Space
+from ._strategies import get_strategy
+from ._trials import optuna_storage, run_trials, worker_entry
 
 logger = logging.getLogger(__name__)
 DEFAULT_STUDY = "hwloop-search"
 CACHE_NAME = "cache.db"
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Objective:
-    """One trial: draw a point, reject it statically or simulate it, record constraints."""
-
-    space: Space
-    objectives: tuple[str, ...]
-    oracle: Oracle
-
-    def __call__(self, trial: Any) -> list[float]:
-        point = self.space.suggest(trial)
-        constraints = self.space.constraints
-        names = constraints.declared()
-        violations = {name: 0.0 for name in names}
-        trial.set_user_attr("simulated", False)
-        try:
-            accel, _ = apply_point(point, self.oracle.base, self.oracle.network)
-            violations.update(constraints.static_violations(accel))
-            if any(v > 0 for v in violations.values()):
-                return self._reject(trial, names, violations, "static constraints")
-            values = self.oracle.evaluate(point)
-            if "accuracy" in self.objectives:
-                values = {**values, "accuracy": self.oracle.accuracy(point)}
-            if "analog_accuracy" in self.objectives:
-                values = {**values, "analog_accuracy": self.oracle.analog_accuracy(point)}
-        except (InputError, ValueError, TypeError) as exc:  # not a valid accelerator
-            return self._reject(trial, names, violations, str(exc), valid=False)
-        violations.update(constraints.dynamic_violations(values))
-        trial.set_user_attr("simulated", True)
-        trial.set_user_attr("objectives", values)
-        _record_constraints(trial, violations, valid=True)
-        return [values[name] for name in self.objectives]
-
-    def _reject(self, trial: Any, names: Sequence[str], violations: dict[str, float],
-                reason: str, valid: bool = True) -> list[float]:
-        """A point refused without simulating: worst values, its violations recorded."""
-        trial.set_user_attr("rejected", reason)
-        _record_constraints(trial, violations, valid=valid)
-        return [-math.inf if name in MAXIMISED else math.inf for name in self.objectives]
-
-
-def _record_constraints(trial: Any, violations: dict[str, float], *, valid: bool) -> None:
-    """Violations (<= 0 is met), plus ``valid`` (1 for a point that is no accelerator), as the
-    user attribute ``constraints`` and, on Optuna >= 5, through ``Trial.set_constraint``."""
-    values = {**violations, "valid": 0.0 if valid else 1.0}
-    trial.set_user_attr("constraints", list(values.values()))
-    if has_set_constraint():
-        for name, value in values.items():
-            trial.set_constraint(name, value)
 
 
 def run_search(space: Space, network: Network | None, objectives: Sequence[str], sampler: str,
@@ -120,31 +68,12 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
             simulations = run_on_dask(dask, job, seeds, [s for s in shares if s], study, bar,
                                       _finished)
         elif workers == 1:
-            simulations = _work(seed=seed, n_trials=remaining, bar=bar, **job)
+            simulations = run_trials(seed=seed, n_trials=remaining, bar=bar, **job)
         else:
             simulations = _pool(job, seeds, [s for s in shares if s], study, bar)
     elapsed = time.perf_counter() - started
     return write_outputs(study, space, objectives, out, simulations=simulations,
                          seconds=elapsed, storage=storage)
-
-
-def _work(*, space: Space, objectives: tuple[str, ...], oracle: Oracle, sampler: str,
-          storage: str, study_name: str, seed: int, n_trials: int, bar: Any = None) -> int:
-    """Run ``n_trials`` trials of the stored study in this process; the simulations it ran."""
-    import optuna
-
-    strategy = get_strategy(sampler)
-    study = optuna.load_study(study_name=study_name, storage=_storage(storage),
-                              sampler=strategy.sampler(space, seed, len(objectives),
-                                                       constraints_of))
-    callbacks = [lambda _s, _t: bar.update(1)] if bar is not None else []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Optuna warns about inf values and experimental APIs
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study.optimize(_Objective(space=space, objectives=objectives, oracle=oracle),
-                       n_trials=n_trials, callbacks=callbacks, catch=())
-    oracle.close()
-    return oracle.simulations
 
 
 def _pool(job: dict, seeds: list[int], shares: list[int], study: Any, bar: Any) -> int:
@@ -153,17 +82,13 @@ def _pool(job: dict, seeds: list[int], shares: list[int], study: Any, bar: Any) 
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=len(shares), mp_context=context) as pool:
-        futures = [pool.submit(_worker_entry, job, seeds[i], n) for i, n in enumerate(shares)]
+        futures = [pool.submit(worker_entry, job, seeds[i], n) for i, n in enumerate(shares)]
         while not all(f.done() for f in futures):
             time.sleep(0.2)
             if bar is not None:
                 bar.n = _finished(study)
                 bar.refresh()
         return sum(f.result() for f in futures)
-
-
-def _worker_entry(job: dict, seed: int, n_trials: int) -> int:
-    return _work(seed=seed, n_trials=n_trials, **job)
 
 
 def _open_study(storage: str, name: str, space: Space, objectives: tuple[str, ...],
@@ -173,7 +98,7 @@ def _open_study(storage: str, name: str, space: Space, objectives: tuple[str, ..
 
     directions = ["maximize" if o in MAXIMISED else "minimize" for o in objectives]
     try:
-        study = optuna.create_study(storage=_storage(storage), study_name=name,
+        study = optuna.create_study(storage=optuna_storage(storage), study_name=name,
                                     directions=directions, load_if_exists=True)
     except ValueError as exc:
         raise InputError(f"cannot use study {name!r}: {exc}", field="--study") from None
@@ -214,15 +139,6 @@ def _finished(study: Any) -> int:
     from optuna.trial import TrialState
 
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-
-
-def _storage(url: str) -> Any:
-    """Optuna storage; SQLite waits for locks instead of failing when workers collide."""
-    import optuna
-
-    if url.startswith("sqlite"):
-        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
-    return url
 
 
 def _check_objectives(objectives: tuple[str, ...], space: Space) -> None:

@@ -1,0 +1,100 @@
+"""Trials in one process: the objective each trial calls and the loop that runs a share.
+
+``run_search`` (``_study``) runs a share here itself or hands shares to worker processes, and
+``_dask`` hands them to Dask tasks; both call :func:`worker_entry`, so it lives below both.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from hwloop.traces import InputError
+
+from ._oracle import MAXIMISED, Oracle
+from ._space import Space, apply_point
+from ._strategies import constraints_of, get_strategy, has_set_constraint
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Objective:
+    """One trial: draw a point, reject it statically or simulate it, record constraints."""
+
+    space: Space
+    objectives: tuple[str, ...]
+    oracle: Oracle
+
+    def __call__(self, trial: Any) -> list[float]:
+        point = self.space.suggest(trial)
+        constraints = self.space.constraints
+        names = constraints.declared()
+        violations = {name: 0.0 for name in names}
+        trial.set_user_attr("simulated", False)
+        try:
+            accel, _ = apply_point(point, self.oracle.base, self.oracle.network)
+            violations.update(constraints.static_violations(accel))
+            if any(v > 0 for v in violations.values()):
+                return self._reject(trial, names, violations, "static constraints")
+            values = self.oracle.evaluate(point)
+            if "accuracy" in self.objectives:
+                values = {**values, "accuracy": self.oracle.accuracy(point)}
+            if "analog_accuracy" in self.objectives:
+                values = {**values, "analog_accuracy": self.oracle.analog_accuracy(point)}
+        except (InputError, ValueError, TypeError) as exc:  # not a valid accelerator
+            return self._reject(trial, names, violations, str(exc), valid=False)
+        violations.update(constraints.dynamic_violations(values))
+        trial.set_user_attr("simulated", True)
+        trial.set_user_attr("objectives", values)
+        _record_constraints(trial, violations, valid=True)
+        return [values[name] for name in self.objectives]
+
+    def _reject(self, trial: Any, names: Sequence[str], violations: dict[str, float],
+                reason: str, valid: bool = True) -> list[float]:
+        """A point refused without simulating: worst values, its violations recorded."""
+        trial.set_user_attr("rejected", reason)
+        _record_constraints(trial, violations, valid=valid)
+        return [-math.inf if name in MAXIMISED else math.inf for name in self.objectives]
+
+
+def _record_constraints(trial: Any, violations: dict[str, float], *, valid: bool) -> None:
+    """Violations (<= 0 is met), plus ``valid`` (1 for a point that is no accelerator), as the
+    user attribute ``constraints`` and, on Optuna >= 5, through ``Trial.set_constraint``."""
+    values = {**violations, "valid": 0.0 if valid else 1.0}
+    trial.set_user_attr("constraints", list(values.values()))
+    if has_set_constraint():
+        for name, value in values.items():
+            trial.set_constraint(name, value)
+
+
+def run_trials(*, space: Space, objectives: tuple[str, ...], oracle: Oracle, sampler: str,
+               storage: str, study_name: str, seed: int, n_trials: int, bar: Any = None) -> int:
+    """Run ``n_trials`` trials of the stored study in this process; the simulations it ran."""
+    import optuna
+
+    strategy = get_strategy(sampler)
+    study = optuna.load_study(study_name=study_name, storage=optuna_storage(storage),
+                              sampler=strategy.sampler(space, seed, len(objectives),
+                                                       constraints_of))
+    callbacks = [lambda _s, _t: bar.update(1)] if bar is not None else []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna warns about inf values and experimental APIs
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study.optimize(_Objective(space=space, objectives=objectives, oracle=oracle),
+                       n_trials=n_trials, callbacks=callbacks, catch=())
+    oracle.close()
+    return oracle.simulations
+
+
+def worker_entry(job: dict, seed: int, n_trials: int) -> int:
+    """One worker's share: ``job`` is ``run_trials``'s keywords less the seed and count."""
+    return run_trials(seed=seed, n_trials=n_trials, **job)
+
+
+def optuna_storage(url: str) -> Any:
+    """Optuna storage; SQLite waits for locks instead of failing when workers collide."""
+    import optuna
+
+    if url.startswith("sqlite"):
+        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+    return url
