@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from hwloop.traces import InputError
 
@@ -36,7 +37,7 @@ class Accelerator:
         if not isinstance(self.energy, EnergyTable):
             raise InputError(f"must be an EnergyTable, got {self.energy!r}", field="energy")
 
-    def with_overrides(self, **changes: object) -> "Accelerator":
+    def with_overrides(self, **changes: Any) -> "Accelerator":
         """A copy with flat overrides (None = keep): ``rows``, ``cols``, ``dataflow``,
         ``ifmap_kb`` …, the DRAM's ``bandwidth``, ``ifmap_bandwidth`` …, ``dram_latency`` and
         ``dram_model``, an analog tile's ``tiles``, ``adc_bits`` … and ``analog_device``;

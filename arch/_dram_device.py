@@ -21,7 +21,7 @@ MAPPING_FIELDS = ("row", "rank", "bankgroup", "bank", "channel", "column")
 _REQUIRED_FIELDS = ("row", "bank", "column")
 
 
-def exact(value: float | int) -> Fraction:
+def exact(value: float | int | Fraction) -> Fraction:
     """``value`` as the exact decimal it was written as (``0.7`` is 7/10, not a binary float)."""
     return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
 

@@ -87,19 +87,23 @@ class EnergyTable:
 
     def mac_pj(self, weight_bits: int, act_bits: int) -> float:
         """One MAC at these widths: multiplier ~ ``w * a``, accumulator ~ ``w + a``."""
-        share = self.mac_mult_share
-        return self.mac_pj_8x8 * (share * weight_bits * act_bits / 64
-                                  + (1 - share) * (weight_bits + act_bits) / 16)
+        share, mac = self.mac_mult_share, self.mac_pj_8x8
+        assert share is not None and mac is not None  # __post_init__ rejects a missing one
+        return mac * (share * weight_bits * act_bits / 64
+                      + (1 - share) * (weight_bits + act_bits) / 16)
 
     def sram_pj_per_bit(self, kib: float, *, write: bool = False) -> float:
         """Energy per bit read (or written) in a ``kib``-KiB buffer."""
         base = self.sram_write_pj_per_bit if write else self.sram_read_pj_per_bit
-        return base * (kib / self.sram_ref_kib) ** self.sram_size_exponent
+        ref, exponent = self.sram_ref_kib, self.sram_size_exponent
+        assert base is not None and ref is not None and exponent is not None  # __post_init__
+        return base * (kib / ref) ** exponent
 
     def pe_area_um2(self, bit_products: float = 64) -> float:
         """Area of a PE computing ``bit_products`` partial-product bits a cycle (8x8: 64)."""
-        share = self.mac_mult_area_share
-        return self.mac_area_um2_8x8 * (share * bit_products / 64 + (1 - share))
+        share, area = self.mac_mult_area_share, self.mac_area_um2_8x8
+        assert share is not None and area is not None  # __post_init__ rejects a missing one
+        return area * (share * bit_products / 64 + (1 - share))
 
     def to_dict(self) -> dict:
         """Plain values (the keys of a TOML ``[energy]`` table, plus ``name``)."""

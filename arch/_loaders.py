@@ -272,8 +272,10 @@ def _check_schema(data: dict, schema: dict, text: str, source: str, section: str
 
 def _build(source: str, text: str, *, name: str, array: dict, sram: dict, dram: dict | None,
            key_of, base: Accelerator = SCALESIM_DEFAULT) -> Accelerator:
-    parts = (("array", SystolicArray, base.array, array), ("sram", Sram, base.sram, sram))
-    built = {}
+    # (part, class, default, values): the array and the SRAM, each built the same way
+    parts: tuple[tuple[str, type, Any, dict], ...] = (
+        ("array", SystolicArray, base.array, array), ("sram", Sram, base.sram, sram))
+    built: dict[str, Any] = {}
     for part, _cls, default, values in parts:
         try:
             if part == "array" and ("kind" in values or set(values) - {"rows", "cols",

@@ -56,8 +56,9 @@ def conv_layers(name: str, x: Shape, w: Shape, out: Shape, *, stride: Shape, dil
             for n in batch_names(name, batch)]
 
 
-def matmul_layers(name: str, a: Shape, b: Shape) -> list[Layer]:
-    """``A @ B`` with NumPy's ``matmul`` broadcasting (1-D operands included)."""
+def matmul_layers(name: str, a: Shape | None, b: Shape | None) -> list[Layer]:
+    """``A @ B`` with NumPy's ``matmul`` broadcasting (1-D operands included); an operand
+    without a shape (None: not a tensor) is refused like a scalar."""
     if not a or not b:
         raise InputError(f"operator {name!r}: a matrix product of a scalar")
     if len(b) <= 2:  # one weight matrix: every leading dimension of A is a row

@@ -14,6 +14,7 @@ import os
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ._errors import InputError
 from ._layer import Layer, LayerKind
@@ -93,7 +94,7 @@ def _parse_numbered(lines: list[str]) -> list[tuple[int, Layer]]:
     sparsity_warned = False
     layers = []
     for number, cells in rows:
-        widths = {}
+        widths: dict[str, Any] = {}  # weight_bits/act_bits, spread into replace()
         for index, (column, field) in bits.items():
             cell = cells[index] if index < len(cells) else ""
             if cell == "":

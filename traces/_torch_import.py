@@ -172,18 +172,18 @@ def _fx_function_layers(node, name: str, op: str) -> list[Layer] | None:
         a, b = (_shape(args[i]) for i in _MATMULS[op])
         return matmul_layers(name, a, b)
     if op == "linear":
-        w = _shape(args[1] if len(args) > 1 else node.kwargs["weight"])
+        w = _tensor_shape(args[1] if len(args) > 1 else node.kwargs["weight"])
         return matmul_layers(name, _shape(args[0]), (w[1], w[0]))
     if op in ("conv1d", "conv2d"):
         params = dict(zip(("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
                           args), **node.kwargs)
-        rank = len(_shape(params["input"])) - 2
+        rank = len(_tensor_shape(params["input"])) - 2
         stride, dilation = (_pair(params.get(k, 1), rank) for k in ("stride", "dilation"))
-        return conv_layers(name, _shape(params["input"]), _shape(params["weight"]),
-                           _shape(node), stride=stride, dilation=dilation,
+        return conv_layers(name, _tensor_shape(params["input"]), _tensor_shape(params["weight"]),
+                           _tensor_shape(node), stride=stride, dilation=dilation,
                            groups=int(params.get("groups", 1)))
     if op == "scaled_dot_product_attention":
-        return attention_layers(name, *(_shape(a) for a in args[:3]))
+        return attention_layers(name, *(_tensor_shape(a) for a in args[:3]))
     if op in _DECOMPOSED:
         raise _Fallback(op)
     return None
@@ -198,6 +198,15 @@ def _shape(value) -> tuple[int, ...] | None:
     meta = getattr(value, "meta", {}).get("tensor_meta")
     shape = getattr(meta, "shape", None)
     return None if shape is None else tuple(int(d) for d in shape)
+
+
+def _tensor_shape(value) -> tuple[int, ...]:
+    """:func:`_shape` of an operand that must be a tensor; a TypeError (fx then gives way to
+    a recorded run, as for any fx failure) if it is not."""
+    shape = _shape(value)
+    if shape is None:
+        raise TypeError(f"not a tensor: {value!r}")
+    return shape
 
 
 # --- a recorded run -----------------------------------------------------------------------
@@ -260,7 +269,7 @@ def _aten_name(func) -> str:
 
 def _aten_layers(name: str, func, args, out) -> list[Layer]:
     op = _aten_name(func)
-    shapes = [tuple(a.shape) if hasattr(a, "shape") else a for a in args]
+    shapes: list[Any] = [tuple(a.shape) if hasattr(a, "shape") else a for a in args]
     if op in _MATMULS:
         a, b = (shapes[i] for i in _MATMULS[op])
         return matmul_layers(name, a, b)

@@ -84,7 +84,8 @@ class MobileNetV2(nn.Module):
 
     def __init__(self, num_classes: int = 1000) -> None:
         super().__init__()
-        layers, cin = [_conv_bn(3, 32, 3, 2)], 32
+        layers: list[nn.Module] = [_conv_bn(3, 32, 3, 2)]
+        cin = 32
         for expand, cout, blocks, stride in self.SETTINGS:
             for i in range(blocks):
                 layers.append(InvertedResidual(cin, cout, stride if i == 0 else 1, expand))

@@ -262,7 +262,7 @@ def _import_sram(layer: LayerWriter, folder: Path, offsets: Mapping[str, int]) -
                 own[stream] = True  # stalls: from here on, keep this stream's own cycles
                 _backfill_own_cycles(layer, stream, path, done)
             if own[stream]:
-                layer.append(stream.own_cycles, block[:, 0], attrs={"units": "cycle"})
+                layer.append(_own_cycles(stream), block[:, 0], attrs={"units": "cycle"})
         done += len(cycles)
 
 
@@ -270,7 +270,14 @@ def _backfill_own_cycles(layer: LayerWriter, stream: Stream, path: Path, rows: i
     """Store the cycles of the first ``rows`` rows of ``path`` as ``stream``'s own cycles."""
     if rows:
         for _, block in _read_chunks(path, nrows=rows, usecols=[0]):
-            layer.append(stream.own_cycles, block[:, 0], attrs={"units": "cycle"})
+            layer.append(_own_cycles(stream), block[:, 0], attrs={"units": "cycle"})
+
+
+def _own_cycles(stream: Stream) -> str:
+    """The dataset of an SRAM stream's own cycles."""
+    name = stream.own_cycles
+    assert name is not None  # only SRAM streams (``_SRAM``) keep their own cycles
+    return name
 
 
 def _check_same_rows(chunks: tuple, present: list[tuple[Stream, Path]], done: int) -> None:

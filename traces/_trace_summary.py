@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -162,8 +162,21 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values
 
 
-def _scan(layer: LayerTrace, stream: Stream, *, footprint: bool) -> dict[str, float | int | None]:
-    accesses, first, last = 0, None, None
+class _Scan(TypedDict):
+    """One stream's summary (:data:`SUMMARY_COLUMNS` after the layer and stream)."""
+
+    accesses: int
+    footprint: int | None
+    first_cycle: int | None  #: None when the stream has no access
+    last_cycle: int | None
+    avg_bandwidth: float
+    peak_bandwidth: int
+
+
+def _scan(layer: LayerTrace, stream: Stream, *, footprint: bool) -> _Scan:
+    accesses = 0
+    first: int | None = None
+    last: int | None = None
     peak = _Peak()
     distinct = _Distinct()
     for cycles, addresses in iter_stream(layer, stream, _ROWS):
@@ -176,7 +189,10 @@ def _scan(layer: LayerTrace, stream: Stream, *, footprint: bool) -> dict[str, fl
         peak.add(cycles, words)
         if footprint:
             distinct.add(addresses[addresses != -1])
-    avg = accesses / (last - first + 1) if accesses else 0.0
+    avg = 0.0
+    if accesses:
+        assert first is not None and last is not None  # set with the first access
+        avg = accesses / (last - first + 1)
     return {"accesses": accesses, "footprint": distinct.count() if footprint else None,
             "first_cycle": first, "last_cycle": last, "avg_bandwidth": avg,
             "peak_bandwidth": peak.result()}
@@ -217,8 +233,10 @@ def layer_bandwidth(layer: LayerTrace, stream: Stream,
     stats = _scan(layer, stream, footprint=False)
     if not stats["accesses"]:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-    first = int(stats["first_cycle"])
-    span = int(stats["last_cycle"]) - first + 1
+    first_cycle, last_cycle = stats["first_cycle"], stats["last_cycle"]
+    assert first_cycle is not None and last_cycle is not None  # the stream has accesses
+    first = int(first_cycle)
+    span = int(last_cycle) - first + 1
     bins = min(int(bins), span)
     # Bin k covers cycles [first + ceil(k*span/bins), first + ceil((k+1)*span/bins)), so a
     # cycle first + x falls in bin (x*bins)//span, and every bin is at least one cycle wide.

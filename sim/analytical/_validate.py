@@ -83,8 +83,9 @@ class Validation:
         return text
 
 
-def pct_errors(predicted: Sequence[float], simulated: Sequence[float]):
-    """Signed percentage errors ``(predicted - simulated) / simulated x 100``."""
+def pct_errors(predicted: Sequence[float | None], simulated: Sequence[float | None]):
+    """Signed percentage errors ``(predicted - simulated) / simulated x 100`` (a None value,
+    an energy the model does not give, reads as NaN)."""
     import numpy as np
 
     p, s = np.asarray(predicted, dtype=float), np.asarray(simulated, dtype=float)
@@ -256,7 +257,9 @@ def read_zigzag_json(path: str | os.PathLike[str], *,
         reason = exc.reason if isinstance(exc, InputError) else str(exc)
         field_ = exc.field if isinstance(exc, InputError) else None
         raise InputError(reason, source=source, field=field_) from None
-    hw = data.get("hw") if isinstance(data.get("hw"), dict) else {}
+    hw = data.get("hw")
+    if not isinstance(hw, dict):
+        hw = {}
     array = hw.get("array")
     array = (int(array[0]), int(array[1])) if isinstance(array, list) and len(array) == 2 else None
     return ZigZagRun(layer, array, _zigzag_dataflow(data.get("spatial_mapping")),

@@ -30,6 +30,7 @@ reported bandwidths are the device's peak words per cycle, rounded down.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import simpy
@@ -37,8 +38,8 @@ import simpy
 from hwloop.arch import Accelerator, DramDevice, get_dram_device
 
 from ._dram_device_model import DramDeviceModel
-from ._events import MemoryEvents
-from ._pipe import MemoryTiming, port_bandwidths
+from ._events import MemoryEvents, ReadBlocks, WriteChunks
+from ._pipe import MemoryTiming, operand_zeros, port_bandwidths
 
 READS = (0, 1)  # ifmap, filter
 OFMAP = 2
@@ -98,8 +99,8 @@ class _MemorySystem:
         self.events, self.ports = events, ports
         streams = (events.ifmap, events.filter, events.ofmap)
         self.sizes = [s.words.size for s in streams]
-        self.starts = tuple(np.zeros(n, dtype=np.int64) for n in self.sizes)
-        self.lasts = tuple(np.zeros(n, dtype=np.int64) for n in self.sizes)
+        self.starts = operand_zeros(self.sizes)
+        self.lasts = operand_zeros(self.sizes)
         self.wanted = [env.event() for _ in READS]
         self.usable = [[env.event() for _ in range(self.sizes[op])] for op in READS]
         self.in_use = [[env.event() for _ in range(self.sizes[op])] for op in READS]
@@ -117,7 +118,7 @@ class _MemorySystem:
         self.env.run()
         if not compute.triggered:  # pragma: no cover - a broken event order, not a user error
             raise RuntimeError("memory system deadlocked: events out of order")
-        return compute.value
+        return cast(int, compute.value)  # _compute's final stall (simpy types it Any | None)
 
     def _at(self, event: simpy.Event, cycle: int) -> None:
         """Trigger ``event`` at ``cycle`` (now if that has passed)."""
@@ -125,7 +126,9 @@ class _MemorySystem:
         if delay <= 0:
             event.succeed()
         else:
-            self.env.timeout(delay).callbacks.append(lambda _: event.succeed())
+            def trigger(_: simpy.Event) -> None:
+                event.succeed()
+            self.env.timeout(delay).callbacks.append(trigger)
 
     def _prefetcher(self, op: int):
         env, port, starts = self.env, self.ports[op], self.starts[op]
@@ -215,7 +218,8 @@ def _device_ports(events: MemoryEvents, accel: Accelerator,
                   device: DramDevice) -> tuple[list[_DevicePort], DramDeviceModel]:
     model = DramDeviceModel(device, accel.clock_ghz)
     ports = []
-    for op, stream in enumerate((events.ifmap, events.filter, events.ofmap)):
+    streams: tuple[ReadBlocks | WriteChunks, ...] = (events.ifmap, events.filter, events.ofmap)
+    for op, stream in enumerate(streams):
         if stream.words.size and stream.addresses is None:
             raise ValueError("the DRAM device model needs the words each transfer moves: "
                              "collect the events with record_addresses=True")
@@ -250,7 +254,7 @@ def simulate_memory(events: MemoryEvents, accel: Accelerator, *,
     streams = (events.ifmap.words, events.filter.words, events.ofmap.words)
     model = None
     if device is None:
-        bws = port_bandwidths(accel.dram)
+        bws: tuple[int, int, int] = port_bandwidths(accel.dram)
         ports: list = [_PipePort(w, bw, latency) for w, bw in zip(streams, bws)]
         begin = 0
     else:
@@ -262,7 +266,7 @@ def simulate_memory(events: MemoryEvents, accel: Accelerator, *,
     stall = system.run()
     timing = MemoryTiming(int(stall), np.array(system.stall_rows, dtype=np.int64),
                           np.array(system.stall_after, dtype=np.int64), system.starts,
-                          tuple(int(b) for b in bws), latency,
+                          bws, latency,
                           lasts=system.lasts if device is not None else None)
     return MemorySystemRun(timing, model.stats() if model is not None else None)
 

@@ -149,9 +149,11 @@ def collect_events(chunks: Iterable[DemandChunk], sram: Sram, *, last_row: int,
         ifmap.feed(chunk.ifmap, chunk.row0)
         filt.feed(chunk.filter, chunk.row0)
         ofmap.feed(chunk.ofmap, chunk.row0)
-    results = [ifmap.result(), filt.result(), ofmap.result()]
+    reads, writes = (ifmap.result(), filt.result()), ofmap.result()
     if record_addresses:
-        results = [replace(r, addresses=np.concatenate(kept[op]) if kept[op]
-                           else np.zeros(0, np.int64))
-                   for r, op in zip(results, ("ifmap", "filter", "ofmap"))]
-    return MemoryEvents(*results, last_row)
+        def moved(op: str) -> np.ndarray:
+            return np.concatenate(kept[op]) if kept[op] else np.zeros(0, np.int64)
+        reads = (replace(reads[0], addresses=moved("ifmap")),
+                 replace(reads[1], addresses=moved("filter")))
+        writes = replace(writes, addresses=moved("ofmap"))
+    return MemoryEvents(*reads, writes, last_row)

@@ -10,6 +10,7 @@ before writing into a half whose previous contents have not all left.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,12 +62,18 @@ def port_bandwidths(dram: Dram) -> tuple[int, int, int]:
                  for bw in dram.port_bandwidths())
 
 
+def operand_zeros(sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One int64 array of zeros per operand (ifmap, filter, ofmap), of these sizes."""
+    ifmap, filt, ofmap = sizes
+    return (np.zeros(ifmap, dtype=np.int64), np.zeros(filt, dtype=np.int64),
+            np.zeros(ofmap, dtype=np.int64))
+
+
 def time_events(events: MemoryEvents, dram: Dram) -> MemoryTiming:
     """Time ``events`` on ``dram``'s fixed-bandwidth ports (one pass over the events)."""
     bws = port_bandwidths(dram)
     ifm, flt, ofm = events.ifmap, events.filter, events.ofmap
-    starts = tuple(np.zeros(n, dtype=np.int64)
-                   for n in (ifm.words.size, flt.words.size, ofm.words.size))
+    starts = operand_zeros((ifm.words.size, flt.words.size, ofm.words.size))
     cap = ifm.words.size + flt.words.size + 2 * ofm.words.size + 1
     rows = np.zeros(cap, dtype=np.int64)
     vals = np.zeros(cap, dtype=np.int64)

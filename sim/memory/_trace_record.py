@@ -16,7 +16,7 @@ from hwloop.sim.schedule import DemandChunk
 from hwloop.traces import Layer, LayerWriter
 
 from ._events import MemoryEvents
-from ._pipe import OPERANDS, MemoryTiming
+from ._pipe import OPERANDS, MemoryTiming, transfer_words
 
 #: SCALE-Sim's address offsets per operand (ifmap, filter, ofmap).
 SCALESIM_OFFSETS = {"ifmap": 0, "filter": 10_000_000, "ofmap": 20_000_000}
@@ -66,22 +66,21 @@ class LayerRecorder:
             cycles = rows + timing.stall_at(rows)
             self.writer.append("sram/cycle", cycles if wide else cycles.astype(np.int32),
                                attrs={"units": "cycle"})
-        for index, (operand, stream, starts, bw) in enumerate(zip(
-                OPERANDS, (events.ifmap, events.filter, events.ofmap), timing.starts,
-                timing.bandwidths)):
+        for index, (operand, words, starts, bw) in enumerate(zip(
+                OPERANDS, transfer_words(events), timing.starts, timing.bandwidths)):
             name = f"{DRAM_STREAMS[operand]}/cycle"
-            if stream.words.size == 0:
+            if words.size == 0:
                 self.writer.append(f"{DRAM_STREAMS[operand]}/address", np.zeros(0, np.int32))
-            narrow = _fits_int32(starts, stream.words, bw)
+            narrow = _fits_int32(starts, words, bw)
             lasts = timing.lasts[index] if timing.lasts is not None else None
-            for lo, hi in _slices(stream.words, _CYCLE_CHUNK):
+            for lo, hi in _slices(words, _CYCLE_CHUNK):
                 if lasts is None:
-                    cycles = word_cycles(starts[lo:hi], stream.words[lo:hi], bw)
+                    cycles = word_cycles(starts[lo:hi], words[lo:hi], bw)
                 else:  # a device model: the words spread evenly over each transfer
-                    cycles = spread_cycles(starts[lo:hi], lasts[lo:hi], stream.words[lo:hi])
+                    cycles = spread_cycles(starts[lo:hi], lasts[lo:hi], words[lo:hi])
                 self.writer.append(name, cycles.astype(np.int32) if narrow else cycles,
                                    attrs={"units": "cycle"})
-            if stream.words.size == 0:
+            if words.size == 0:
                 self.writer.append(name, np.zeros(0, np.int32), attrs={"units": "cycle"})
 
 

@@ -9,20 +9,23 @@ lends its SQLite store (``search/_oracle.py``).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class WalkStore(Protocol):
     """Somewhere walks persist: a walk's key (its integers, joined) to the words each of its
     passes fetched (OS and WS walks serve any array width with a prefix of their passes)."""
 
-    def get_walk(self, key: str) -> Sequence[int] | None:
+    def get_walk(self, key: str) -> np.ndarray | None:
         """The stored counts per pass, or None."""
 
-    def put_walk(self, key: str, per_pass: Sequence[int]) -> None:
+    def put_walk(self, key: str, per_pass: np.ndarray) -> None:
         """Keep counts per pass (a longer walk of the same key replaces a shorter one)."""
 
 
@@ -41,7 +44,7 @@ def sharing_walks(store: WalkStore | None) -> Iterator[None]:
 
 
 def shared_walk(key: tuple[int, ...], passes: int,
-                walk: Callable[[tuple[int, ...], int], Sequence[int]]) -> Sequence[int]:
+                walk: Callable[[tuple[int, ...], int], np.ndarray]) -> np.ndarray:
     """At least ``passes`` counts per pass of walk ``key``: from the lent store if it holds
     that many, else ``walk(key, passes)`` (then kept in the store)."""
     store = _lent.get()

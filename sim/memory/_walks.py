@@ -110,7 +110,7 @@ def _is_rows(key: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     found = _WALKED_ROWS.get(key)
     if found is None:
         code, rows, cols, *rest = key
-        found = _walk_rows(code, rows, cols, tuple(rest[:9]), *rest[9:10], 1, *rest[10:])
+        found = _walk_rows(code, rows, cols, tuple(rest[:9]), rest[9], 1, *rest[10:])
         _WALKED_ROWS.put(key, found, found[0].nbytes + found[1].nbytes + 200)
     return found
 

@@ -17,7 +17,7 @@ import contextlib
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypedDict
 
 import numpy as np
 import torch
@@ -31,9 +31,23 @@ from ._analog_noise import AnalogNoise
 DATASETS = ("digits",)
 DEFAULT_TIMES_S = (1.0, 3600.0, 86400.0, 31536000.0)
 DEFAULT_SEEDS = 5
+
+
+class _Recipe(TypedDict):
+    """A training recipe: layer width, schedule, optimiser and data split."""
+
+    hidden: int
+    epochs: int
+    batch: int
+    lr: float
+    test_fraction: float
+    split_seed: int
+    seed: int
+
+
 #: The training recipe of the default digits network.
-RECIPE = {"hidden": 128, "epochs": 30, "batch": 32, "lr": 1e-3, "test_fraction": 0.3,
-          "split_seed": 0, "seed": 0}
+RECIPE: _Recipe = {"hidden": 128, "epochs": 30, "batch": 32, "lr": 1e-3, "test_fraction": 0.3,
+                   "split_seed": 0, "seed": 0}
 
 
 @dataclass(frozen=True)

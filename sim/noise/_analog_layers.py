@@ -22,7 +22,11 @@ from ._analog_noise import (AnalogNoise, _abs_max, analog_mvm, draw_drift_expone
 class _AnalogLayer(nn.Module):
     """A Linear or Conv2d whose weight matrix (out x in) lives on PCM differential pairs."""
 
-    def __init__(self, layer: nn.Module, noise: AnalogNoise) -> None:
+    # buffers (registered in __init__; annotated here for nn.Module's untyped __getattr__)
+    w_ref: torch.Tensor
+    bias: torch.Tensor | None
+
+    def __init__(self, layer: nn.Linear | nn.Conv2d, noise: AnalogNoise) -> None:
         super().__init__()
         self.noise = noise
         self.source = layer.__class__.__name__

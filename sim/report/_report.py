@@ -121,7 +121,8 @@ def run_totals(records: list[dict[str, Any]], num_pes: int,
     oracle takes them without building the table."""
     # one pass over the rows, each sum in row order (the same floats as summing per key)
     totals: dict[str, Any] = dict.fromkeys(_SUMMED, 0)
-    compute = mapping = busy = 0
+    compute = mapping = 0
+    busy: float = 0
     for r in records:
         for key in _SUMMED:
             value = r.get(key)
