@@ -5,8 +5,14 @@
 from ._accelerator import Accelerator
 from ._analog import ANALOG_DEVICES, PCM, RRAM, AnalogArray, AnalogDevice, get_analog_device
 from ._dram_device import DDR4_3200, DRAM_DEVICES, LPDDR4_3200, DramDevice, get_dram_device
-from ._energy import (DEFAULT_ENERGY, ENERGY_TABLES, HOROWITZ_45NM, ZIGZAG_TPU_LIKE, EnergyTable,
-                      get_energy_table)
+from ._energy import (
+                      DEFAULT_ENERGY,
+                      ENERGY_TABLES,
+                      HOROWITZ_45NM,
+                      ZIGZAG_TPU_LIKE,
+                      EnergyTable,
+                      get_energy_table,
+)
 from ._loaders import field_line, load_config
 from ._memory import Dram, Sram
 from ._precision import ARRAY_KINDS, BitFusionArray, BitSerialArray, TwoInOneArray

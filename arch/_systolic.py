@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from fractions import Fraction
 from enum import Enum
+from fractions import Fraction
 
 from hwloop.traces import InputError
 

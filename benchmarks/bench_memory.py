@@ -97,7 +97,8 @@ def run(args: argparse.Namespace) -> dict:
 
 def report(result: dict) -> str:
     h = result["hwloop"]
-    lines = [f"ResNet-18 ({result['topology']}), {result['array']}, {result['bandwidth']} words/cycle, traces on",
+    lines = [f"ResNet-18 ({result['topology']}), {result['array']}, "
+             f"{result['bandwidth']} words/cycle, traces on",
              f"  hwloop    {h['wall_s']:8.2f} s whole process, peak RSS {h['peak_rss_mb']} MiB "
              f"(without traces {h['wall_s_no_trace']:.2f} s)",
              f"  trace     {h['trace_raw_mb']:.0f} MiB raw -> {h['trace_file_mb']:.1f} MiB file, "

@@ -23,8 +23,7 @@ import pathlib
 import sys
 from dataclasses import replace
 
-from hwloop.sim.noise import accuracy_over_time, default_network
-from hwloop.sim.noise import AnalogNoise
+from hwloop.sim.noise import AnalogNoise, accuracy_over_time, default_network
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "data" / "aihwkit" / "digits_pcm.json"

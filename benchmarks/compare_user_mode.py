@@ -68,7 +68,8 @@ def main() -> int:
     data = rows()
     text = table(data)
     ok = all(r["compat"] == r["scalesim"] for r in data)
-    text += f"\n\nverdict: --scalesim-compat equals SCALE-Sim on {sum(r['compat'] == r['scalesim'] for r in data)}/{len(data)} runs\n"
+    equal = sum(r["compat"] == r["scalesim"] for r in data)
+    text += f"\n\nverdict: --scalesim-compat equals SCALE-Sim on {equal}/{len(data)} runs\n"
     print(text)
     if args.out:
         pathlib.Path(args.out).write_text(text)

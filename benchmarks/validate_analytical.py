@@ -10,7 +10,8 @@ tau overall, per dataflow and per regime, sorts the finite-bandwidth misses by c
 traffic estimate off, or timing: the engine's double-buffer blocks versus the roofline),
 lists the worst points, and times the vectorised model on a million random pairs.
 
-    python benchmarks/validate_analytical.py            # writes benchmarks/results/validate_analytical.{txt,csv,png}
+    # writes benchmarks/results/validate_analytical.{txt,csv,png}
+    python benchmarks/validate_analytical.py
     python benchmarks/validate_analytical.py --points 100 --out /tmp/v   # a quick look
 """
 from __future__ import annotations
@@ -26,8 +27,7 @@ import pandas as pd
 
 from hwloop.arch import get_preset
 from hwloop.sim import simulate_layer
-from hwloop.sim.analytical import INPUTS, analytical_arrays, analytical_model
-from hwloop.sim.analytical import kendall_tau
+from hwloop.sim.analytical import INPUTS, analytical_arrays, analytical_model, kendall_tau
 from hwloop.traces import builtin_network
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"

@@ -18,7 +18,7 @@ from hwloop.traces import InputError
 from ._network_space import IMAGE_SIZE, NetSpec, build_module
 
 #: The training recipe; part of the cache key, so changing it never reuses old numbers.
-RECIPE = {"epochs": 8, "batch": 32, "lr": 3e-3, "test_fraction": 0.3, "split_seed": 0,
+RECIPE: dict[str, Any] = {"epochs": 8, "batch": 32, "lr": 3e-3, "test_fraction": 0.3, "split_seed": 0,
           "seed": 0}
 
 
@@ -127,8 +127,8 @@ def _digits() -> tuple[Any, Any, Any, Any]:
 
 def _require() -> Any:
     try:
-        import torch
         import sklearn  # noqa: F401
+        import torch
     except ImportError as exc:
         raise InputError(f"the accuracy objective needs torch and scikit-learn ({exc.name} is "
                          "missing): pip install 'hwloop[search]' torch==2.13.0",

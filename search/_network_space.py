@@ -180,7 +180,7 @@ def build_network(spec: NetSpec) -> Network:
                              act_bits=act_bits))
     name = f"cnn-d{spec.depth}-w{spec.width}-k{spec.kernel}-{spec.weight_bits}w{spec.act_bits}a"
     if spec.overrides:
-        name += "-" + "-".join(f"{key}={value}" for key, value in spec.overrides)
+        name += "-" + "-".join(f"{key}={value}" for key, value in dict(spec.overrides).items())
     return Network(name=name, layers=tuple(layers))
 
 

@@ -14,9 +14,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
-from hwloop.arch import (ANALOG_DEVICES, ARRAY_KINDS, DEFAULT_PRESET, DRAM_DEVICES, ENERGY_TABLES,
-                         PRESETS)
-from hwloop.arch import Accelerator, get_preset
+from hwloop.arch import (
+    ANALOG_DEVICES,
+    ARRAY_KINDS,
+    DEFAULT_PRESET,
+    DRAM_DEVICES,
+    ENERGY_TABLES,
+    PRESETS,
+    Accelerator,
+    get_preset,
+)
 from hwloop.traces import InputError, Network
 
 from ._network_space import NET_PARAMS, ODD_PARAMS, build_network, defines_network, net_spec

@@ -189,10 +189,11 @@ def _fresh_tpe() -> type:
                 warnings.filterwarnings("ignore", message=".*prior_weight", category=FutureWarning)
                 super().__init__(**kwargs)
             params = getattr(self, "_parzen_estimator_parameters", None)
-            if (prior_weight is not None and not takes_prior_weight
+            if (prior_weight is not None and not takes_prior_weight and params is not None
                     and hasattr(params, "prior_weight") and hasattr(params, "_replace")):
                 self._parzen_estimator_parameters = params._replace(prior_weight=prior_weight)
-            self._redraws, self._stuck = redraws, set()
+            self._redraws = redraws
+            self._stuck: set[Any] = set()
 
         def sample_relative(self, study, trial, search_space):
             params = super().sample_relative(study, trial, search_space)

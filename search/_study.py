@@ -57,7 +57,7 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
     _requeue_interrupted(study)
     remaining = max(0, total - _finished(study))
     shares = [remaining // workers + (i < remaining % workers) for i in range(workers)]
-    job = dict(space=space, objectives=objectives, oracle=oracle, sampler=sampler,
+    job: dict[str, Any] = dict(space=space, objectives=objectives, oracle=oracle, sampler=sampler,
                storage=storage, study_name=study_name)
     started = time.perf_counter()
     with _progress(total, _finished(study), progress) as bar:
@@ -96,7 +96,7 @@ def _open_study(storage: str, name: str, space: Space, objectives: tuple[str, ..
     """Create the study, or load it and check it searches the same thing."""
     import optuna
 
-    directions = ["maximize" if o in MAXIMISED else "minimize" for o in objectives]
+    directions: list[Any] = ["maximize" if o in MAXIMISED else "minimize" for o in objectives]
     try:
         study = optuna.create_study(storage=optuna_storage(storage), study_name=name,
                                     directions=directions, load_if_exists=True)

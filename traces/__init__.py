@@ -24,12 +24,12 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from ._hdf5 import LayerTrace, LayerWriter, TraceFile, TraceWriter, open_trace
+    from ._onnx_import import network_from_onnx
+    from ._torch_import import network_from_torch
+    from ._torch_networks import torch_model
     from ._trace_csv import export_scalesim_csv, import_scalesim_csv
     from ._trace_plot import plot_bandwidth
     from ._trace_summary import STREAM_NAMES, bandwidth_over_time, summarize_trace
-    from ._torch_import import network_from_torch
-    from ._onnx_import import network_from_onnx
-    from ._torch_networks import torch_model
 
 
 def __getattr__(name: str):

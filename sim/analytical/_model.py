@@ -13,7 +13,8 @@ Closed form per layer, vectorised with NumPy over any number of (layer, array) p
   double-buffer block, for the words after the first block (prefetched before compute
   starts; the engine counts from the first compute cycle) and, for ofmap writes, the
   halves of the buffer that must drain before the array reuses them, from the moment the
-  first is full (writes are posted); ports run in parallel. **Latency** is the roofline ``max(compute, memory)``,
+  first is full (writes are posted); ports run in parallel. **Latency** is the roofline
+  ``max(compute, memory)``,
   plus, if asked, the prefetch of the first block (the engine reports that apart, in
   ``prefetch_cycles``, and leaves it out of ``total_cycles``).
 * **Energy** prices these counters with the accelerator's energy table by the formulas of
@@ -31,7 +32,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hwloop.arch import Accelerator, Dataflow, EnergyTable
+from hwloop.arch import Accelerator, EnergyTable
 from hwloop.sim.arrays import layer_bits, packed
 from hwloop.sim.schedule import DATAFLOW_CODE, fold_arrays, traffic_arrays
 from hwloop.traces import InputError, Layer, Network
@@ -263,7 +264,8 @@ def pair_inputs(layers: Sequence[Layer], accels: Sequence[Accelerator]) -> dict[
         if not dram.finite:
             bws = [math.inf] * 3
         values = {"dilation_h": getattr(layer, "dilation_h", 1),
-                  "dilation_w": getattr(layer, "dilation_w", 1), "ifmap_h": layer.ifmap_h, "ifmap_w": layer.ifmap_w,
+                  "dilation_w": getattr(layer, "dilation_w", 1), "ifmap_h": layer.ifmap_h,
+                  "ifmap_w": layer.ifmap_w,
                   "filter_h": layer.filter_h, "filter_w": layer.filter_w,
                   "channel_group": layer.channel_group, "num_filters": layer.num_filters,
                   "stride_h": layer.stride_h, "stride_w": layer.stride_w,

@@ -4,10 +4,18 @@ To add a kind: a config class in ``arch`` and a module here with its :class:`Arr
 registered below (see ``docs/architecture.md``).
 """
 from hwloop.arch import AnalogArray, BitFusionArray, BitSerialArray, SystolicArray, TwoInOneArray
+from hwloop.sim.report import COLUMNS  # with every registered kind's columns
 
 from ._analog import ANALOG_BREAKDOWN_KEYS, AnalogModel, TileMapping, analog_area_mm2, map_layer
-from ._base import (ArrayModel, add_kind_options, kind_overrides, model_for, model_of_kind,
-                    register_model, registered_models)
+from ._base import (
+                    ArrayModel,
+                    add_kind_options,
+                    kind_overrides,
+                    model_for,
+                    model_of_kind,
+                    register_model,
+                    registered_models,
+)
 from ._bitfusion import BitFusionModel
 from ._bitserial import BitSerialModel
 from ._energy import BREAKDOWN_KEYS, layer_energy, pe_bit_products
@@ -15,7 +23,6 @@ from ._pricing import add_energy, area_mm2, energy_totals
 from ._systolic import MEMORY_COLUMNS, SystolicModel, simulate_systolic_layer
 from ._two_in_one import TwoInOneModel
 from ._widths import add_width_columns, layer_bits, packed
-from hwloop.sim.report import COLUMNS  # with every registered kind's columns
 
 register_model(SystolicArray, SystolicModel())
 register_model(BitFusionArray, BitFusionModel())

@@ -30,10 +30,9 @@ to DRAM once. See ``docs/analog.md``.
 """
 from __future__ import annotations
 
+import argparse
 import math
 from dataclasses import dataclass
-
-import argparse
 from typing import ClassVar
 
 from hwloop.arch import Accelerator, AnalogArray

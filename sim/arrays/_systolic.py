@@ -23,9 +23,16 @@ from typing import TYPE_CHECKING
 
 from hwloop.arch import Accelerator, Dram
 from hwloop.sim.kernels import scalesim_ofmap_drain
-from hwloop.sim.memory import (MemoryEvents, check_buffers, operand_windows, resets_on_turnover,
-                               run_memory, simulate_scalesim_user, stall_free_reads,
-                               untraced_events)
+from hwloop.sim.memory import (
+    MemoryEvents,
+    check_buffers,
+    operand_windows,
+    resets_on_turnover,
+    run_memory,
+    simulate_scalesim_user,
+    stall_free_reads,
+    untraced_events,
+)
 from hwloop.sim.schedule import Schedule, array_schedule, check_layer_fits
 from hwloop.traces import InputError, Layer
 

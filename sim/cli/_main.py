@@ -12,7 +12,6 @@ import logging.handlers
 import os
 import sys
 from importlib import metadata
-from pathlib import Path
 from typing import Callable, Sequence
 
 from hwloop.traces import InputError

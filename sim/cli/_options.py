@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)

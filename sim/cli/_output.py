@@ -5,6 +5,7 @@ import argparse
 import os
 from pathlib import Path
 
+
 def write_outputs(report, args: argparse.Namespace) -> None:
     """Print the report and write the files ``--json``/``--csv``/``--plot`` asked for."""
     print(_format(report, quiet=args.quiet))

@@ -5,14 +5,21 @@ import argparse
 import os
 import sys
 
+from hwloop.sim.arrays import add_kind_options, kind_overrides
 from hwloop.traces import InputError
 
-from hwloop.sim.arrays import add_kind_options, kind_overrides
-
 from ._common import as_option, check_writable, locate_hardware_error
-from ._options import (_add_precision_options, _positive_int, _run_precision_switch, _shape,
-                       _with_widths, add_hardware_options, add_memory_options, memory_overrides,
-                       model_input_shapes)
+from ._options import (
+    _add_precision_options,
+    _positive_int,
+    _run_precision_switch,
+    _shape,
+    _with_widths,
+    add_hardware_options,
+    add_memory_options,
+    memory_overrides,
+    model_input_shapes,
+)
 from ._output import write_outputs
 
 DEFAULT_NETWORK = "resnet18"

@@ -11,8 +11,7 @@ from dataclasses import replace
 
 from hwloop.traces import InputError, Network
 
-from ._options import (_positive_int, _with_widths, add_hardware_options,
-                           memory_overrides)
+from ._options import _positive_int, _with_widths, add_hardware_options, memory_overrides
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -105,9 +104,8 @@ def _workload(args: argparse.Namespace) -> tuple[Network, dict]:
 
 def _validate_network(args: argparse.Namespace, accel):
     from hwloop.sim import simulate
+    from hwloop.sim.analytical import analytical_predictions, compare, read_predictions_csv, simulated_values
 
-    from hwloop.sim.analytical import (analytical_predictions, compare, read_predictions_csv,
-                            simulated_values)
     from ._common import locate_hardware_error
 
     network, source = _workload(args)
@@ -128,8 +126,8 @@ def _validate_network(args: argparse.Namespace, accel):
 
 def _validate_zigzag(args: argparse.Namespace, accel):
     from hwloop.sim import simulate_layer
-
     from hwloop.sim.analytical import Prediction, compare, read_zigzag_json
+
     from ._common import locate_hardware_error
 
     if args.network or args.topology:

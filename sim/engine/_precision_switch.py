@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from hwloop.arch import Accelerator
-from hwloop.traces import InputError, Network
-
 from hwloop.sim.report import Report
+from hwloop.traces import InputError, Network
 
 from ._simulate import simulate
 

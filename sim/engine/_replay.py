@@ -11,10 +11,15 @@ import os
 from collections.abc import Iterator
 
 from hwloop.arch import Accelerator
-from hwloop.sim.arrays import (add_energy, add_width_columns, energy_totals, layer_bits, packed,
-                               simulate_systolic_layer)
-from hwloop.sim.memory import (SRAM_DATASETS, MemoryEvents, collect_events, demand_bounds,
-                               layer_from_attrs)
+from hwloop.sim.arrays import (
+    add_energy,
+    add_width_columns,
+    energy_totals,
+    layer_bits,
+    packed,
+    simulate_systolic_layer,
+)
+from hwloop.sim.memory import SRAM_DATASETS, MemoryEvents, collect_events, demand_bounds, layer_from_attrs
 from hwloop.sim.report import Report
 from hwloop.sim.schedule import DemandChunk, array_schedule
 from hwloop.traces import InputError, TraceFile, open_trace

@@ -8,10 +8,9 @@ from importlib import metadata
 from typing import Any
 
 from hwloop.arch import Accelerator
-from hwloop.traces import InputError, Layer, Network
-
 from hwloop.sim.arrays import energy_totals, model_for
 from hwloop.sim.report import Report, run_totals
+from hwloop.traces import InputError, Layer, Network
 
 from ._best import best_dataflow
 from ._layer import simulate_layer

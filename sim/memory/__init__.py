@@ -10,11 +10,17 @@ from ._events import MemoryEvents, ReadBlocks, WriteChunks, collect_events
 from ._fast_events import fast_events
 from ._memo import BytesLRU
 from ._pipe import OPERANDS, UNLIMITED, MemoryTiming, memory_fields, port_bandwidths, time_events
-from ._run import (MemoryRun, collect_layer_events, demand_bounds, forget_walks, run_memory,
-                   time_layer_events, untraced_events)
+from ._run import (
+                   MemoryRun,
+                   collect_layer_events,
+                   demand_bounds,
+                   forget_walks,
+                   run_memory,
+                   time_layer_events,
+                   untraced_events,
+)
 from ._scalesim_user import prefetch_shape, simulate_scalesim_user
-from ._trace_record import (SRAM_DATASETS, TRACE_UNITS, LayerRecorder, layer_from_attrs,
-                            layer_to_attrs)
+from ._trace_record import SRAM_DATASETS, TRACE_UNITS, LayerRecorder, layer_from_attrs, layer_to_attrs
 from ._walk_store import WalkStore, sharing_walks
 from ._walks import stall_free_reads, walked_ifmap
 from ._windows import buffer_windows, check_buffers, operand_windows, resets_on_turnover

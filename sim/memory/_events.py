@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from typing import Optional
 from dataclasses import dataclass, replace
+from typing import Optional
 
 import numpy as np
 
 from hwloop.arch import Sram
-
-from hwloop.sim.kernels import (ACTIVE_SETS, FETCHED, HALF, PER_SET, PREFETCH_SETS, READ_END,
-                                walk_reads, walk_writes)
+from hwloop.sim.kernels import (
+    ACTIVE_SETS,
+    FETCHED,
+    HALF,
+    PER_SET,
+    PREFETCH_SETS,
+    READ_END,
+    walk_reads,
+    walk_writes,
+)
 from hwloop.sim.schedule import DemandChunk
 
 

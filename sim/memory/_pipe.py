@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwloop.arch import Dram
-
 from hwloop.sim.kernels import pipe_timing
 
 from ._events import MemoryEvents

@@ -96,8 +96,8 @@ def run_memory(sched: Schedule, accel: Accelerator, groups: int, *,
                events: MemoryEvents | None = None) -> MemoryRun:
     """The memory side of one layer: events (collected now, or given from a trace), timed.
 
-    Without a trace or a device model the events of the layer's shape are remembered. A ``recorder`` receives the demand as it streams and the timed
-    events at the end.
+    Without a trace or a device model the events of the layer's shape are remembered. A
+    ``recorder`` receives the demand as it streams and the timed events at the end.
     """
     if events is None and recorder is None and accel.dram.model is None:
         events = untraced_events(sched.shape(), accel.sram)

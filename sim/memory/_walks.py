@@ -15,8 +15,7 @@ import functools
 import numpy as np
 
 from hwloop.sim.kernels import distinct_ifmap_fetches, filter_fetches, ifmap_rows
-from hwloop.sim.schedule import Schedule, ifmap_shape, schedule, touched_ifmap_words, \
-    windows_overlap
+from hwloop.sim.schedule import Schedule, ifmap_shape, schedule, touched_ifmap_words, windows_overlap
 
 from ._memo import BytesLRU
 from ._walk_store import shared_walk

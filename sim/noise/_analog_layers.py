@@ -15,8 +15,15 @@ from torch.nn import functional as F
 
 from hwloop.traces import InputError
 
-from ._analog_noise import (AnalogNoise, _abs_max, analog_mvm, draw_drift_exponents,
-                            drift_conductances, program_conductances, to_conductance_pair)
+from ._analog_noise import (
+    AnalogNoise,
+    _abs_max,
+    analog_mvm,
+    draw_drift_exponents,
+    drift_conductances,
+    program_conductances,
+    to_conductance_pair,
+)
 
 
 class _AnalogLayer(nn.Module):
@@ -111,8 +118,8 @@ class AnalogConv2d(_AnalogLayer):
         cols = F.unfold(x, self.kernel_size, dilation=self.dilation, padding=self.padding,
                         stride=self.stride)  # (n, C*k*k, L)
         y = self.matmul(cols.transpose(1, 2).reshape(-1, cols.shape[1]))
-        oh = (h + 2 * self.padding[0] - self.dilation[0] * (self.kernel_size[0] - 1) - 1) // self.stride[0] + 1
-        ow = (w + 2 * self.padding[1] - self.dilation[1] * (self.kernel_size[1] - 1) - 1) // self.stride[1] + 1
+        oh, ow = (_outputs(size, self.padding[axis], self.dilation[axis], self.kernel_size[axis],
+                           self.stride[axis]) for axis, size in enumerate((h, w)))
         y = y.reshape(n, oh * ow, -1).transpose(1, 2).reshape(n, -1, oh, ow)
         return y if self.bias is None else y + self.bias.reshape(1, -1, 1, 1)
 
@@ -154,3 +161,8 @@ def drift_analog(model: nn.Module, t_s: float) -> None:
         raise InputError(f"must be a finite time >= 0 s, got {t_s}", field="t_inference_s")
     for layer in analog_layers(model):
         layer.drift_to(float(t_s))
+
+
+def _outputs(size: int, padding: int, dilation: int, kernel: int, stride: int) -> int:
+    """Output positions along one axis of a convolution (torch's formula)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1

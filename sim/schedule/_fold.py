@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass, replace
 
 import numpy as np
-from dataclasses import dataclass, replace
 
 from hwloop.arch import Dataflow
 from hwloop.traces import Layer

@@ -5,8 +5,18 @@ from dataclasses import replace
 
 import pytest
 
-from hwloop.arch import (ANALOG_DEVICES, ARRAY_KINDS, PCM, PRESETS, RRAM, Accelerator,
-                         AnalogArray, AnalogDevice, Dataflow, get_preset)
+from hwloop.arch import (
+    ANALOG_DEVICES,
+    ARRAY_KINDS,
+    PCM,
+    PRESETS,
+    RRAM,
+    Accelerator,
+    AnalogArray,
+    AnalogDevice,
+    Dataflow,
+    get_preset,
+)
 from hwloop.traces import InputError
 
 

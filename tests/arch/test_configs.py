@@ -6,8 +6,18 @@ import logging
 
 import pytest
 
-from hwloop.arch import (DEFAULT_PRESET, PRESETS, Accelerator, Dataflow, Dram, Sram,
-                         SystolicArray, get_preset, load_config, parse_dataflow)
+from hwloop.arch import (
+    DEFAULT_PRESET,
+    PRESETS,
+    Accelerator,
+    Dataflow,
+    Dram,
+    Sram,
+    SystolicArray,
+    get_preset,
+    load_config,
+    parse_dataflow,
+)
 from hwloop.traces import InputError
 
 # ---------------------------------------------------------------- validation names the field

@@ -11,8 +11,17 @@ import tokenize
 
 import pytest
 
-from hwloop.arch import (DEFAULT_ENERGY, ENERGY_TABLES, HOROWITZ_45NM, ZIGZAG_TPU_LIKE,
-                         Accelerator, EnergyTable, get_energy_table, get_preset, load_config)
+from hwloop.arch import (
+    DEFAULT_ENERGY,
+    ENERGY_TABLES,
+    HOROWITZ_45NM,
+    ZIGZAG_TPU_LIKE,
+    Accelerator,
+    EnergyTable,
+    get_energy_table,
+    get_preset,
+    load_config,
+)
 from hwloop.arch._energy import ENERGY_FIELDS
 from hwloop.traces import InputError
 

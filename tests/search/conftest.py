@@ -7,8 +7,8 @@ import pytest
 
 from hwloop.traces import Layer, Network
 
-TOPOLOGY = """Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,
-conv1, 10, 10, 3, 3, 4, 8, 1,
+TOPOLOGY = ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
+            "Num Filter, Strides,\n") + """conv1, 10, 10, 3, 3, 4, 8, 1,
 conv2, 8, 8, 3, 3, 8, 16, 2,
 """
 

@@ -43,12 +43,12 @@ def test_hwloop_layers_match_the_torch_module(depth, width, kernel):
         if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
             layer.register_forward_hook(record)
     module(torch.zeros(1, 1, 8, 8))
-    expected = [(l.num_filters, l.ofmap_h, l.ofmap_w) for l in network.layers[:-1]]
+    expected = [(lyr.num_filters, lyr.ofmap_h, lyr.ofmap_w) for lyr in network.layers[:-1]]
     assert shapes[:-1] == expected and shapes[-1] == (10,)
     assert macs == network.macs
     fc = network.layers[-1]
     assert fc.gemm_mnk == (1, 10, spec.features)
-    assert all(l.weight_bits == 4 and l.act_bits == 8 for l in network.layers)
+    assert all(lyr.weight_bits == 4 and lyr.act_bits == 8 for lyr in network.layers)
 
 
 def spec_module(spec):

@@ -20,8 +20,8 @@ OLD_POINT = {"net_depth": 2, "net_width": 8, "net_kernel": 3, "weight_bits": 8, 
 
 def shapes(network):
     """(name, ifmap side, kernel, in channels, out channels, weight bits, act bits)."""
-    return [(l.name, l.ifmap_h, l.filter_h, l.channels, l.num_filters, l.weight_bits,
-             l.act_bits) for l in network.layers]
+    return [(lyr.name, lyr.ifmap_h, lyr.filter_h, lyr.channels, lyr.num_filters, lyr.weight_bits,
+             lyr.act_bits) for lyr in network.layers]
 
 
 def test_old_points_keep_their_dict_key_and_layers():
@@ -76,7 +76,7 @@ def test_per_stage_widths_and_kernels_shape_the_layers():
     network = build_network(spec)
     assert shapes(network) == [("conv1", 12, 5, 1, 4, 8, 8), ("conv2", 6, 3, 4, 12, 8, 8),
                                ("conv3", 2, 1, 12, 16, 8, 8), ("fc", 1, 1, 1, 10, 8, 8)]
-    assert all(l.ofmap_h == side for l, side in zip(network.layers, (8, 4, 2)))
+    assert all(lyr.ofmap_h == side for lyr, side in zip(network.layers, (8, 4, 2)))
     assert network.layers[-1].gemm_mnk == (1, 10, 16)
     assert network.name == "cnn-d3-w4-k3-8w8a-net_width_2=12-net_kernel_1=5-net_kernel_3=1"
     # net_width_1 overrides stage 1 only; stage 2 keeps the doubling of net_width
@@ -88,7 +88,7 @@ def test_per_layer_bits_land_on_their_layers():
                      "act_bits_2": 3, "weight_bits_fc": 2, "act_bits_fc": 5})
     assert spec.layer_bits == ((4, 7), (6, 3), (2, 5))
     network = build_network(spec)
-    assert [(l.name, l.weight_bits, l.act_bits) for l in network.layers] == [
+    assert [(lyr.name, lyr.weight_bits, lyr.act_bits) for lyr in network.layers] == [
         ("conv1", 4, 7), ("conv2", 6, 3), ("fc", 2, 5)]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import sqlite3
 
-
 from hwloop.arch import get_preset
 from hwloop.search import Oracle, point_key
 from hwloop.sim import hwloop_version, simulate

@@ -9,6 +9,7 @@ import pytest
 
 from hwloop.search import Oracle, get_strategy, load_space, run_search
 
+
 def _gp_or_skip() -> None:
     pytest.importorskip("torch")
     pytest.importorskip("scipy")

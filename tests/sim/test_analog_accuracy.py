@@ -18,10 +18,13 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-from hwloop.sim.noise import (  # noqa: E402
-    accuracy_over_time, default_network, plot_accuracy_over_time)
-from hwloop.sim.noise import AnalogNoise  # noqa: E402
 from hwloop.sim.cli import main  # noqa: E402
+from hwloop.sim.noise import (  # noqa: E402
+    AnalogNoise,  # noqa: E402
+    accuracy_over_time,
+    default_network,
+    plot_accuracy_over_time,
+)
 
 AIHWKIT = Path(__file__).resolve().parents[1] / "data" / "aihwkit"
 GOLDEN = json.loads((AIHWKIT / "digits_pcm.json").read_text())

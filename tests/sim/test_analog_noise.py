@@ -14,11 +14,24 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from hwloop.sim.noise import (  # noqa: E402
-    AnalogNoise, Converters, PCMNoiseModel, analog_layers, convert_to_analog, drift_analog,
-    program_analog)
+    AnalogNoise,
+    Converters,
+    PCMNoiseModel,
+    analog_layers,
+    convert_to_analog,
+    drift_analog,
+    program_analog,
+)
 from hwloop.sim.noise._analog_noise import (  # noqa: E402
-    analog_mvm, drift_conductances, drift_exponent_stats, draw_drift_exponents,
-    program_conductances, programming_noise_std, read_noise_std, to_conductance_pair)
+    analog_mvm,
+    draw_drift_exponents,
+    drift_conductances,
+    drift_exponent_stats,
+    program_conductances,
+    programming_noise_std,
+    read_noise_std,
+    to_conductance_pair,
+)
 from hwloop.traces import InputError  # noqa: E402
 
 PCM = PCMNoiseModel()

@@ -16,8 +16,7 @@ import pytest
 
 from hwloop.arch import Accelerator, Dram, Sram, SystolicArray, get_preset
 from hwloop.sim import fold_plan, simulate
-from hwloop.sim.analytical import (COLUMNS, INPUTS, analytical_arrays, analytical_model,
-                                    analytical_pairs)
+from hwloop.sim.analytical import COLUMNS, INPUTS, analytical_arrays, analytical_model, analytical_pairs
 from hwloop.sim.arrays import layer_energy
 from hwloop.traces import InputError, Layer, LayerKind
 
@@ -52,7 +51,7 @@ def pairs():
 
 
 def test_stall_free_compute_equals_simulated_total_cycles(pairs):
-    est = analytical_pairs([l for l, _ in pairs], [a for _, a in pairs])
+    est = analytical_pairs([lyr for lyr, _ in pairs], [a for _, a in pairs])
     for i, (layer, accel) in enumerate(pairs):
         row = simulate(layer, accel).layers.iloc[0]
         assert est["compute_cycles"][i] == row["total_cycles"], (layer, accel.array)
@@ -87,7 +86,7 @@ def _reference(layer: Layer, accel: Accelerator) -> dict:
 
 
 def test_vectorised_equals_scalar(pairs):
-    layers, accels = [l for l, _ in pairs], [a for _, a in pairs]
+    layers, accels = [lyr for lyr, _ in pairs], [a for _, a in pairs]
     rng = random.Random(5)
     accels = [replace(a, dram=Dram(bandwidth=rng.choice([None, 2, 16]), latency_cycles=3))
               for a in accels]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import pathlib
-
 from dataclasses import replace
 
 import numpy as np
@@ -19,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hwloop.sim.memory import buffer_windows
-from hwloop.sim.kernels._bitset_buffer import _ifmap_dram_reads_bitset, _ifmap_rows, _ifmap_walk
 from hwloop.arch import Dataflow
+from hwloop.sim.kernels._bitset_buffer import _ifmap_dram_reads_bitset, _ifmap_rows, _ifmap_walk
+from hwloop.sim.memory import buffer_windows
 from hwloop.sim.schedule import schedule
 from hwloop.traces import Layer, builtin_network
 

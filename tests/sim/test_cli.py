@@ -210,7 +210,8 @@ def test_hwloop_toml(capsys, tmp_path):
     report = _json_report(capsys, tmp_path, "--config", str(toml))
     accel = report["config"]["accelerator"]
     assert accel["name"] == "toml_array"
-    assert accel["array"] == {"kind": "systolic", "rows": 16, "cols": 14, "dataflow": "is"}  # cols from eyeriss
+    # cols from eyeriss
+    assert accel["array"] == {"kind": "systolic", "rows": 16, "cols": 14, "dataflow": "is"}
     assert accel["sram"]["ifmap_kb"] == 24 and accel["sram"]["filter_kb"] == 36
     assert accel["clock_ghz"] == 0.5
     assert report["totals"]["time_s"] == pytest.approx(report["totals"]["total_cycles"] / 0.5e9)

@@ -9,14 +9,23 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from hwloop.arch import DDR4_3200, DRAM_DEVICES, LPDDR4_3200, Dram, get_dram_device, \
-    get_preset
+from hwloop.arch import DDR4_3200, DRAM_DEVICES, LPDDR4_3200, Dram, get_dram_device, get_preset
 from hwloop.sim import simulate
-from hwloop.sim.memory import CONFLICT, HIT, MISS, DramDeviceModel, time_transfers
-from hwloop.sim.memory import simulate_memory, time_events_simpy
-from hwloop.sim.memory import MemoryEvents, ReadBlocks, WriteChunks
-from hwloop.sim.memory import MemoryTiming, time_events
-from hwloop.sim.memory import collect_layer_events
+from hwloop.sim.memory import (
+    CONFLICT,
+    HIT,
+    MISS,
+    DramDeviceModel,
+    MemoryEvents,
+    MemoryTiming,
+    ReadBlocks,
+    WriteChunks,
+    collect_layer_events,
+    simulate_memory,
+    time_events,
+    time_events_simpy,
+    time_transfers,
+)
 from hwloop.sim.schedule import array_schedule
 from hwloop.traces import InputError, Layer
 

@@ -7,8 +7,17 @@ from dataclasses import replace
 
 import pytest
 
-from hwloop.arch import (HOROWITZ_45NM, ZIGZAG_TPU_LIKE, Accelerator, BitFusionArray,
-                         BitSerialArray, Sram, SystolicArray, TwoInOneArray, get_preset)
+from hwloop.arch import (
+    HOROWITZ_45NM,
+    ZIGZAG_TPU_LIKE,
+    Accelerator,
+    BitFusionArray,
+    BitSerialArray,
+    Sram,
+    SystolicArray,
+    TwoInOneArray,
+    get_preset,
+)
 from hwloop.sim import COLUMNS, simulate
 from hwloop.sim.arrays import BREAKDOWN_KEYS, area_mm2, layer_energy, pe_bit_products
 from hwloop.sim.cli import main

@@ -15,9 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hwloop.arch import Accelerator, Sram, SystolicArray
-from hwloop.sim.memory import fast_events
-from hwloop.sim.memory import collect_layer_events
-from hwloop.sim.memory import check_buffers
+from hwloop.sim.memory import check_buffers, collect_layer_events, fast_events
 from hwloop.sim.schedule import array_schedule
 from hwloop.traces import InputError, Layer, builtin_network
 

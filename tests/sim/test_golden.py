@@ -131,7 +131,7 @@ def test_known_differences_are_visible_on_small_cases():
         compat = simulate(network, accel, scalesim_compat=True).layers
         leak = compat["dram_ofmap_writes"] - ours["dram_ofmap_writes"]
         assert list(leak) == [accel.array.rows - 1] * len(network)
-        assert list(compat["dram_ofmap_writes"]) == [l["dram_ofmap_writes"] for l in golden["layers"]]
+        assert list(compat["dram_ofmap_writes"]) == [lyr["dram_ofmap_writes"] for lyr in golden["layers"]]
         assert (ours["dram_ofmap_writes"] == ours["ofmap_sram_writes"]).all()
 
 

@@ -9,14 +9,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hwloop.arch import get_preset
+from hwloop.arch import Dram, get_preset
 from hwloop.sim import simulate
-from hwloop.sim.schedule import array_schedule, iter_demand
-from hwloop.sim.memory import MemoryEvents, ReadBlocks, WriteChunks
-from hwloop.sim.memory import UNLIMITED, time_events
-from hwloop.sim.memory import collect_layer_events
 from hwloop.sim.arrays import simulate_systolic_layer
-from hwloop.arch import Dram
+from hwloop.sim.memory import (
+    UNLIMITED,
+    MemoryEvents,
+    ReadBlocks,
+    WriteChunks,
+    collect_layer_events,
+    time_events,
+)
+from hwloop.sim.schedule import array_schedule, iter_demand
 from hwloop.traces import InputError, Layer
 
 from .test_properties import moderate_layers

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from hwloop.arch import get_preset
 from hwloop.sim import simulate
+from hwloop.sim.cli import main
 from hwloop.sim.engine import parse_switch, precision_switch
 from hwloop.sim.schedule import fold_plan
-from hwloop.sim.cli import main
 from hwloop.traces import InputError, Layer, Network, parse_topology
 
 from .test_properties import moderate_layers

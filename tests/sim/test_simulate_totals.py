@@ -5,8 +5,8 @@ import pytest
 
 from hwloop.arch import PRESETS
 from hwloop.sim import simulate, simulate_totals
-from hwloop.sim.memory._walks import _WALKED_ROWS, _walked_ifmap_fetches
 from hwloop.sim.memory import forget_walks
+from hwloop.sim.memory._walks import _WALKED_ROWS, _walked_ifmap_fetches
 from hwloop.traces import builtin_network
 
 CASES = [

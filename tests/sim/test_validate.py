@@ -116,7 +116,8 @@ def test_zigzag_layer_shapes():
 
 
 BAD_CSV = {
-    "unknown": ("layer,cycles\nc3x3,10\nnope,5\nzap,6\n", ":3: field 'layer': unknown layer name(s) 'nope', 'zap'"),
+    "unknown": ("layer,cycles\nc3x3,10\nnope,5\nzap,6\n",
+                ":3: field 'layer': unknown layer name(s) 'nope', 'zap'"),
     "fields": ("layer,cycles\nc3x3,10,7\n", ":2: expected 2 fields"),
     "number": ("layer,cycles\nc3x3,ten\n", ":2: field 'cycles': not a number"),
     "header": ("name,cycles\nc3x3,10\n", ":1: field 'layer'"),

@@ -109,7 +109,7 @@ def test_conv_folds_padding_to_pytorch_output_size(stride, padding, dilation, gr
     x = torch.randn(2, 8, 13, 11)
     out = conv(x)
     net = network_from_torch(conv, x)
-    assert len(net) == 2 and [l.name for l in net.layers] == ["conv2d[0]", "conv2d[1]"]
+    assert len(net) == 2 and [lyr.name for lyr in net.layers] == ["conv2d[0]", "conv2d[1]"]
     layer = net.layers[0]
     assert (layer.ofmap_h, layer.ofmap_w) == tuple(out.shape[2:])
     assert layer.groups == groups and layer.num_filters * groups == 16
@@ -138,7 +138,7 @@ def test_linear_batch_is_gemm_rows_and_attention_is_per_head():
 
     q, k, v = torch.randn(2, 3, 5, 8), torch.randn(2, 3, 7, 8), torch.randn(2, 3, 7, 4)
     net = network_from_torch(Sdpa(), (q, k, v))
-    assert [l.gemm_mnk for l in net.layers] == [(5, 7, 8)] * 6 + [(5, 4, 7)] * 6
+    assert [lyr.gemm_mnk for lyr in net.layers] == [(5, 7, 8)] * 6 + [(5, 4, 7)] * 6
     assert net.layers[0].name == "scaled_dot_product_attention_scores[0]"
 
 
@@ -152,7 +152,7 @@ def test_modules_fx_cannot_trace_are_recorded_with_hooks():
     block.eval()  # torch's counter has no formula for CPU flash attention: the rest agrees
     assert net.macs - attention == flop_counter_macs(block, (x,))
     assert net.layers[0].name == "self_attn.mm" and net.layers[0].gemm_mnk == (20, 192, 64)
-    assert [l.name for l in net.layers[-2:]] == ["linear1", "linear2"]
+    assert [lyr.name for lyr in net.layers[-2:]] == ["linear1", "linear2"]
     assert ("norm1", "LayerNorm") in net.not_simulated
 
     class Einsum(nn.Module):
@@ -160,7 +160,7 @@ def test_modules_fx_cannot_trace_are_recorded_with_hooks():
             return torch.einsum("bij,bjk->bik", a, b)
 
     net = network_from_torch(Einsum(), (torch.randn(2, 3, 4), torch.randn(2, 4, 5)))
-    assert [l.gemm_mnk for l in net.layers] == [(3, 5, 4)] * 2
+    assert [lyr.gemm_mnk for lyr in net.layers] == [(3, 5, 4)] * 2
 
 
 @pytest.mark.parametrize("module,x,op", [

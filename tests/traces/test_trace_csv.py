@@ -7,9 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwloop.traces import (InputError, TraceWriter, export_scalesim_csv, import_scalesim_csv,
-                           open_trace)
-from hwloop.traces import _trace_csv
+from hwloop.traces import (
+    InputError,
+    TraceWriter,
+    _trace_csv,
+    export_scalesim_csv,
+    import_scalesim_csv,
+    open_trace,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scalesim_traces"
 #: tiny_os: SCALE-Sim v3 CALC mode; small_os_stalls: USER mode, whose stalls give the ifmap and

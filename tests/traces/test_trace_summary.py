@@ -7,9 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hwloop.traces import (STREAM_NAMES, InputError, TraceWriter, bandwidth_over_time,
-                           import_scalesim_csv, plot_bandwidth, summarize_trace)
-from hwloop.traces import _trace_summary
+from hwloop.traces import (
+    STREAM_NAMES,
+    InputError,
+    TraceWriter,
+    _trace_summary,
+    bandwidth_over_time,
+    import_scalesim_csv,
+    plot_bandwidth,
+    summarize_trace,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scalesim_traces"
 
