@@ -16,7 +16,7 @@ from ._energy import (
 from ._loaders import field_line, load_config
 from ._memory import Dram, Sram
 from ._precision import ARRAY_KINDS, BitFusionArray, BitSerialArray, TwoInOneArray
-from ._systolic import Dataflow, SystolicArray, parse_dataflow
+from ._systolic import Dataflow, PEArray, SystolicArray, parse_dataflow
 from .presets import DEFAULT_PRESET, PRESETS, get_preset
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "Dram",
     "DramDevice",
     "LPDDR4_3200",
+    "PEArray",
     "PRESETS",
     "Sram",
     "SystolicArray",

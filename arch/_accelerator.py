@@ -8,7 +8,7 @@ from hwloop.traces import InputError
 
 from ._energy import HOROWITZ_45NM, EnergyTable, get_energy_table
 from ._memory import Dram, Sram
-from ._systolic import SystolicArray
+from ._systolic import PEArray, SystolicArray
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -19,7 +19,7 @@ class Accelerator:
     """
 
     name: str = "custom"
-    array: SystolicArray = field(default_factory=SystolicArray)
+    array: PEArray = field(default_factory=SystolicArray)
     sram: Sram = field(default_factory=Sram)
     dram: Dram = field(default_factory=Dram)
     clock_ghz: float = 1.0
@@ -101,7 +101,7 @@ ANALOG_OVERRIDES = ("tiles", "devices_per_weight", "dac_bits", "adc_bits", "colu
                     "adc_conversion_ns", "device")
 
 
-def _array_with(array: SystolicArray, changes: dict) -> SystolicArray:
+def _array_with(array: PEArray, changes: dict) -> PEArray:
     """``array`` with field changes; ``array_kind`` switches the class, keeping rows, cols
     and dataflow."""
     from ._precision import ARRAY_KINDS

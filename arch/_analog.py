@@ -7,9 +7,9 @@ analog multiply-accumulate per device), and ADCs shared by column groups digitis
 currents. ``hwloop.sim`` turns this into cycles and energy (``sim/arrays/_analog.py``,
 ``docs/analog.md``); this module only holds numbers and checks them.
 
-Why a subclass of :class:`SystolicArray`: the array kinds share one registry
-(``ARRAY_KINDS``), one ``--array-kind`` switch that keeps ``rows`` and ``cols``, and one
-``to_dict``/``from_dict`` round trip. Here ``rows x cols`` is the crossbar of one tile, in
+Like every kind, :class:`AnalogArray` is a :class:`PEArray` (one registry, ``ARRAY_KINDS``;
+one ``--array-kind`` switch that keeps ``rows`` and ``cols``; one ``to_dict``/``from_dict``
+round trip), not a systolic array. Here ``rows x cols`` is the crossbar of one tile, in
 *devices*. A crossbar is weight-stationary by construction, so ``dataflow`` is always WS
 (whatever was given: an analog tile has no other schedule).
 """
@@ -22,7 +22,7 @@ from fractions import Fraction
 from hwloop.traces import InputError
 
 from ._precision import ARRAY_KINDS
-from ._systolic import Dataflow, SystolicArray, _check_positive_int
+from ._systolic import Dataflow, PEArray, _check_positive_int
 
 
 def _check_positive_number(value: object, field: str, *, allow_zero: bool = False) -> None:
@@ -118,7 +118,7 @@ def get_analog_device(name: str) -> AnalogDevice:
 
 
 @dataclass(frozen=True, kw_only=True)
-class AnalogArray(SystolicArray):
+class AnalogArray(PEArray):
     """A chip of ``tiles`` analog crossbar tiles of ``rows x cols`` devices each.
 
     * A weight occupies ``devices_per_weight`` devices on adjacent *columns* (``G+``, ``G-``),

@@ -23,7 +23,7 @@ from fractions import Fraction
 
 from hwloop.traces import InputError
 
-from ._systolic import SystolicArray, _check_positive_int
+from ._systolic import PEArray, SystolicArray, _check_positive_int
 
 FUSION_WIDTHS = (2, 4, 8)
 
@@ -126,7 +126,7 @@ class TwoInOneArray(SystolicArray):
 
 
 #: ``--array-kind`` name -> array config class.
-ARRAY_KINDS: dict[str, type[SystolicArray]] = {
+ARRAY_KINDS: dict[str, type[PEArray]] = {
     "systolic": SystolicArray, "bitfusion": BitFusionArray, "bitserial": BitSerialArray,
     "2in1": TwoInOneArray,
 }

@@ -25,13 +25,17 @@ def parse_dataflow(value: str | Dataflow, field: str = "dataflow") -> Dataflow:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SystolicArray:
-    """A ``rows x cols`` grid of MAC units (SCALE-Sim's ArrayHeight x ArrayWidth)."""
+class PEArray:
+    """What every kind of array shares: a ``rows x cols`` grid, a dataflow and its kind's name.
+
+    Each kind is a subclass registered in ``ARRAY_KINDS`` (one ``--array-kind`` switch that
+    keeps ``rows``, ``cols`` and ``dataflow``, one ``to_dict`` round trip).
+    """
 
     rows: int = 32
     cols: int = 32
     dataflow: Dataflow = Dataflow.OS
-    kind = "systolic"  # the ``--array-kind`` name (a class attribute, not a field)
+    kind = "pe"  # the ``--array-kind`` name (a class attribute, not a field)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dataflow", parse_dataflow(self.dataflow))
@@ -50,6 +54,13 @@ class SystolicArray:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values["dataflow"] = self.dataflow.value
         return {"kind": self.kind, **values}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SystolicArray(PEArray):
+    """A ``rows x cols`` grid of MAC units (SCALE-Sim's ArrayHeight x ArrayWidth)."""
+
+    kind = "systolic"
 
 
 def _check_positive_int(value: object, field: str) -> None:

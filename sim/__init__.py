@@ -2,8 +2,8 @@
 
 The sub-packages, lowest first (each imports only those below it; ``docs/architecture.md``):
 ``kernels``, ``report`` and ``noise``; ``schedule``; ``memory``; ``arrays``; ``engine``;
-``analytical``; ``cli``. Names are loaded on first use so that ``hwloop --help`` starts
-without NumPy/Numba/pandas.
+``analytical``; ``cli``. Names are loaded on first use, so importing ``hwloop.sim`` costs
+nothing until a name is used.
 """
 from __future__ import annotations
 
