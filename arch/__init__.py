@@ -13,6 +13,15 @@ from ._energy import (
                       EnergyTable,
                       get_energy_table,
 )
+from ._limits import (
+                      CLOCK_GHZ,
+                      MAX_ARRAY_DIM,
+                      MAX_BANDWIDTH,
+                      MAX_BUFFER_KIB,
+                      MAX_CONVERTER_BITS,
+                      MAX_LATENCY_CYCLES,
+                      MAX_OPERAND_BITS,
+)
 from ._loaders import field_line, load_config
 from ._memory import Dram, Sram
 from ._precision import ARRAY_KINDS, BitFusionArray, BitSerialArray, TwoInOneArray
@@ -53,4 +62,11 @@ __all__ = [
     "field_line",
     "load_config",
     "parse_dataflow",
+    "CLOCK_GHZ",
+    "MAX_ARRAY_DIM",
+    "MAX_BANDWIDTH",
+    "MAX_BUFFER_KIB",
+    "MAX_CONVERTER_BITS",
+    "MAX_LATENCY_CYCLES",
+    "MAX_OPERAND_BITS",
 ]

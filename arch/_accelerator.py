@@ -7,6 +7,7 @@ from typing import Any
 from hwloop.traces import InputError
 
 from ._energy import HOROWITZ_45NM, EnergyTable, get_energy_table
+from ._limits import CLOCK_GHZ, MAX_OPERAND_BITS, check_int, check_number
 from ._memory import Dram, Sram
 from ._systolic import PEArray, SystolicArray
 
@@ -27,13 +28,8 @@ class Accelerator:
     energy: EnergyTable = HOROWITZ_45NM
 
     def __post_init__(self) -> None:
-        if isinstance(self.clock_ghz, bool) or not isinstance(self.clock_ghz, (int, float)) \
-                or self.clock_ghz <= 0:
-            raise InputError(f"must be a positive number, got {self.clock_ghz!r}", field="clock_ghz")
-        if isinstance(self.operand_bits, bool) or not isinstance(self.operand_bits, int) \
-                or self.operand_bits <= 0:
-            raise InputError(f"must be a positive integer, got {self.operand_bits!r}",
-                             field="operand_bits")
+        check_number(self.clock_ghz, "clock_ghz", low=CLOCK_GHZ[0], high=CLOCK_GHZ[1])
+        check_int(self.operand_bits, "operand_bits", high=MAX_OPERAND_BITS)
         if not isinstance(self.energy, EnergyTable):
             raise InputError(f"must be an EnergyTable, got {self.energy!r}", field="energy")
 

@@ -21,16 +21,22 @@ from fractions import Fraction
 
 from hwloop.traces import InputError
 
+from ._limits import (
+    MAX_ADC_CONVERSION_NS,
+    MAX_ARRAY_DIM,
+    MAX_CONVERTER_BITS,
+    MAX_DEVICES_PER_WEIGHT,
+    MAX_PHYSICAL,
+    MAX_READ_VOLTAGE_V,
+    check_number,
+)
 from ._precision import ARRAY_KINDS
 from ._systolic import Dataflow, PEArray, _check_positive_int
 
 
-def _check_positive_number(value: object, field: str, *, allow_zero: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"must be a number, got {value!r}", field=field)
-    if value < 0 or (value == 0 and not allow_zero):
-        raise InputError(f"must be {'non-negative' if allow_zero else 'positive'}, got {value}",
-                         field=field)
+def _check_positive_number(value: object, field: str, *, allow_zero: bool = False,
+                           high: float = MAX_PHYSICAL) -> None:
+    check_number(value, field, high=high, low_open=not allow_zero)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,8 +58,9 @@ class AnalogDevice:
     cell_area_um2: float  #: one device with its access transistor (1T1R), in µm²
 
     def __post_init__(self) -> None:
-        for field in ("g_max_us", "g_mean_us", "read_voltage_v", "read_time_ns", "cell_area_um2"):
+        for field in ("g_max_us", "g_mean_us", "read_time_ns", "cell_area_um2"):
             _check_positive_number(getattr(self, field), field)
+        _check_positive_number(self.read_voltage_v, "read_voltage_v", high=MAX_READ_VOLTAGE_V)
         _check_positive_number(self.g_min_us, "g_min_us", allow_zero=True)
         if not self.g_min_us <= self.g_mean_us <= self.g_max_us:
             raise InputError(f"must lie in [g_min_us, g_max_us] = [{self.g_min_us}, "
@@ -163,10 +170,14 @@ class AnalogArray(PEArray):
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "dataflow", Dataflow.WS)  # a crossbar holds its weights
-        for field in ("tiles", "devices_per_weight", "dac_bits", "adc_bits", "columns_per_adc"):
-            _check_positive_int(getattr(self, field), field)
-        for field in ("adc_conversion_ns", "adc_fom_fj_per_step"):
-            _check_positive_number(getattr(self, field), field)
+        ceilings = {"tiles": MAX_ARRAY_DIM, "devices_per_weight": MAX_DEVICES_PER_WEIGHT,
+                    "dac_bits": MAX_CONVERTER_BITS, "adc_bits": MAX_CONVERTER_BITS,
+                    "columns_per_adc": MAX_ARRAY_DIM}
+        for field, high in ceilings.items():
+            _check_positive_int(getattr(self, field), field, high)
+        _check_positive_number(self.adc_conversion_ns, "adc_conversion_ns",
+                               high=MAX_ADC_CONVERSION_NS)
+        _check_positive_number(self.adc_fom_fj_per_step, "adc_fom_fj_per_step")
         for field in ("dac_energy_pj", "digital_pj_per_accumulation", "adc_area_um2",
                       "dac_area_um2"):
             _check_positive_number(getattr(self, field), field, allow_zero=True)

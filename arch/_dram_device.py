@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from hwloop.traces import InputError
 
+from ._limits import MAX_DRAM_DEVICE_INT, MAX_PHYSICAL, check_number
 from ._systolic import _check_positive_int
 
 #: Address fields a mapping string may name, and which of them it must name.
@@ -66,14 +67,12 @@ class DramDevice:
             raise InputError(f"must be a non-empty string, got {self.name!r}", field="name")
         for field in ("channels", "banks", "row_bytes", "bus_bytes", "data_rate_mts",
                       "burst_length", "ranks", "bank_groups"):
-            _check_positive_int(getattr(self, field), field)
+            _check_positive_int(getattr(self, field), field, MAX_DRAM_DEVICE_INT)
         for field in ("t_rcd_ns", "t_cas_ns", "t_rp_ns", "t_ras_ns"):
             value = getattr(self, field)
             if value is None and field == "t_ras_ns":
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value) or value < 0:
-                raise InputError(f"must be a non-negative number of ns, got {value!r}", field=field)
+            check_number(value, field, high=MAX_PHYSICAL)  # ns
         if self.banks % self.bank_groups:
             raise InputError(f"{self.banks} banks do not split into {self.bank_groups} groups",
                              field="bank_groups")

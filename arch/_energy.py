@@ -28,6 +28,14 @@ from dataclasses import dataclass, fields
 
 from hwloop.traces import InputError
 
+from ._limits import (
+    MAX_BUFFER_KIB,
+    MAX_PHYSICAL,
+    MAX_SRAM_SIZE_EXPONENT,
+    MIN_SRAM_REF_KIB,
+    check_number,
+)
+
 #: The numeric fields, in the order tables print them.
 ENERGY_FIELDS = (
     "mac_pj_8x8", "mac_mult_share",
@@ -37,14 +45,18 @@ ENERGY_FIELDS = (
     "pe_leakage_uw", "sram_leakage_uw_per_kib",
     "mac_area_um2_8x8", "mac_mult_area_share", "sram_area_mm2_per_kib", "fixed_area_mm2",
 )
-_SHARES = ("mac_mult_share", "mac_mult_area_share")
+#: Ceilings other than ``MAX_PHYSICAL`` (docs/limits.md): shares are fractions of a whole,
+#: the reference size is a buffer size.
+_CEILINGS = {"mac_mult_share": 1.0, "mac_mult_area_share": 1.0,
+             "sram_size_exponent": MAX_SRAM_SIZE_EXPONENT, "sram_ref_kib": MAX_BUFFER_KIB}
 
 
 @dataclass(frozen=True, kw_only=True)
 class EnergyTable:
     """Energy per access, leakage and area of each component (units in the field names).
 
-    Every number is required (a preset supplies them all); a missing or negative one is an
+    Every number is required (a preset supplies them all); a missing, negative, non-finite
+    or absurdly large one (above ``MAX_PHYSICAL``, docs/limits.md) is an
     :class:`~hwloop.traces.InputError` naming the field.
     """
 
@@ -75,15 +87,9 @@ class EnergyTable:
             if value is None:
                 raise InputError("missing: an energy table needs every component (give a "
                                  "preset, or set this one)", field=name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value) or value < 0:
-                raise InputError(f"must be a non-negative number, got {value!r}", field=name)
-        for name in _SHARES:
-            if getattr(self, name) > 1:
-                raise InputError(f"must be a share from 0 to 1, got {getattr(self, name)!r}",
-                                 field=name)
-        if self.sram_ref_kib == 0:
-            raise InputError("must be positive, got 0", field="sram_ref_kib")
+            check_number(value, name, high=_CEILINGS.get(name, MAX_PHYSICAL))
+        check_number(self.sram_ref_kib, "sram_ref_kib", low=MIN_SRAM_REF_KIB,
+                     high=MAX_BUFFER_KIB)
 
     def mac_pj(self, weight_bits: int, act_bits: int) -> float:
         """One MAC at these widths: multiplier ~ ``w * a``, accumulator ~ ``w + a``."""

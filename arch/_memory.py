@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 from hwloop.traces import InputError
 
-from ._systolic import _check_positive_int
+from ._limits import (
+    MAX_BANDWIDTH,
+    MAX_BUFFER_KIB,
+    MAX_LATENCY_CYCLES,
+    MAX_WORD_BITS,
+    MAX_WORD_BYTES,
+    check_finite,
+    check_int,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,14 +42,16 @@ class Sram:
     accumulate_psums: bool = False
 
     def __post_init__(self) -> None:
-        for field in ("ifmap_kb", "filter_kb", "ofmap_kb", "word_bytes"):
-            _check_positive_int(getattr(self, field), field)
+        for field in ("ifmap_kb", "filter_kb", "ofmap_kb"):
+            check_int(getattr(self, field), field, high=MAX_BUFFER_KIB)
+        check_int(self.word_bytes, "word_bytes", high=MAX_WORD_BYTES)
         for field in ("ifmap_word_bits", "filter_word_bits", "ofmap_word_bits"):
             if getattr(self, field) is not None:
-                _check_positive_int(getattr(self, field), field)
+                check_int(getattr(self, field), field, high=MAX_WORD_BITS)
         if not isinstance(self.accumulate_psums, bool):
             raise InputError(f"must be true or false, got {self.accumulate_psums!r}",
                              field="accumulate_psums")
+        check_finite(self.active_fraction, "active_fraction")
         if not 0.5 <= self.active_fraction < 1:
             raise InputError(f"must be in [0.5, 1), got {self.active_fraction}",
                              field="active_fraction")
@@ -68,7 +78,8 @@ class Dram:
     ``ifmap_bandwidth``/``filter_bandwidth``/``ofmap_bandwidth`` override one port. A port
     with no bandwidth is unlimited; with all unlimited the run is stall-free (SCALE-Sim's
     ``CALC`` mode). Bandwidths are whole words per cycle so that no cycle moves more than
-    the port carries. ``model`` names a DRAM device preset (e.g. ``ddr4-3200``) to time the
+    the port carries (at most ``MAX_BANDWIDTH``; the latency at most ``MAX_LATENCY_CYCLES``,
+    see docs/limits.md). ``model`` names a DRAM device preset (e.g. ``ddr4-3200``) to time the
     transfers with the event-driven DRAM model instead of a fixed-bandwidth pipe.
     """
 
@@ -81,13 +92,9 @@ class Dram:
 
     def __post_init__(self) -> None:
         for name in ("bandwidth", "ifmap_bandwidth", "filter_bandwidth", "ofmap_bandwidth"):
-            bw = getattr(self, name)
-            if bw is not None and (isinstance(bw, bool) or not isinstance(bw, int) or bw <= 0):
-                raise InputError(f"must be a positive whole number of words per cycle, got {bw!r}",
-                                 field=name)
-        lat = self.latency_cycles
-        if isinstance(lat, bool) or not isinstance(lat, int) or lat < 0:
-            raise InputError(f"must be a non-negative integer, got {lat!r}", field="latency_cycles")
+            if getattr(self, name) is not None:  # whole words per cycle
+                check_int(getattr(self, name), name, high=MAX_BANDWIDTH)
+        check_int(self.latency_cycles, "latency_cycles", high=MAX_LATENCY_CYCLES, low=0)
         if self.model is not None and not isinstance(self.model, str):
             raise InputError(f"must be a DRAM preset name, got {self.model!r}", field="model")
 

@@ -23,6 +23,7 @@ from fractions import Fraction
 
 from hwloop.traces import InputError
 
+from ._limits import MAX_FUSION_ROWS, MAX_OPERAND_BITS
 from ._systolic import PEArray, SystolicArray, _check_positive_int
 
 FUSION_WIDTHS = (2, 4, 8)
@@ -37,7 +38,7 @@ def _fusion_width(bits: int, operand: str) -> int:
 
 def _check_fusion_rows(value) -> None:
     if value is not None:
-        _check_positive_int(value, "fusion_rows")
+        _check_positive_int(value, "fusion_rows", MAX_FUSION_ROWS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,8 +77,8 @@ class BitSerialArray(SystolicArray):
         if self.serial_operand not in ("weight", "act"):
             raise InputError(f"must be 'weight' or 'act', got {self.serial_operand!r}",
                              field="serial_operand")
-        _check_positive_int(self.bits_per_cycle, "bits_per_cycle")
-        _check_positive_int(self.max_bits, "max_bits")
+        _check_positive_int(self.bits_per_cycle, "bits_per_cycle", MAX_OPERAND_BITS)
+        _check_positive_int(self.max_bits, "max_bits", MAX_OPERAND_BITS)
 
     def serial_cycles(self, weight_bits: int, act_bits: int) -> int:
         """Cycles one MAC takes: the serialised width over the bits handled per cycle."""
@@ -103,6 +104,7 @@ class TwoInOneArray(SystolicArray):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_fusion_rows(self.fusion_rows)
+        _check_positive_int(self.bits_per_cycle, "bits_per_cycle", 8)  # not 4.0, not True
         if self.bits_per_cycle not in (1, 2, 4, 8):
             raise InputError(f"must divide 8 (1, 2, 4 or 8), got {self.bits_per_cycle!r}",
                              field="bits_per_cycle")

@@ -7,6 +7,8 @@ from fractions import Fraction
 
 from hwloop.traces import InputError
 
+from ._limits import MAX_ARRAY_DIM, check_int
+
 
 class Dataflow(str, Enum):
     """Which operand stays in the PEs: outputs, weights or inputs (SCALE-Sim's os/ws/is)."""
@@ -40,7 +42,7 @@ class PEArray:
     def __post_init__(self) -> None:
         object.__setattr__(self, "dataflow", parse_dataflow(self.dataflow))
         for field in ("rows", "cols"):
-            _check_positive_int(getattr(self, field), field)
+            _check_positive_int(getattr(self, field), field, MAX_ARRAY_DIM)
 
     @property
     def num_pes(self) -> int:
@@ -63,8 +65,6 @@ class SystolicArray(PEArray):
     kind = "systolic"
 
 
-def _check_positive_int(value: object, field: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"must be an integer, got {value!r}", field=field)
-    if value <= 0:
-        raise InputError(f"must be positive, got {value}", field=field)
+def _check_positive_int(value: object, field: str, high: int) -> None:
+    """A positive integer up to its ceiling (``arch/_limits.py``)."""
+    check_int(value, field, high=high)

@@ -170,11 +170,20 @@ def analog_area_mm2(accel: Accelerator) -> float:
 
 
 def _integer(text: str) -> int:
-    """An integer; its range is the analog tile's to check (one error naming the option)."""
+    """An integer; its range is the analog tile's to check (one error naming the option).
+    Here only what no analog integer may exceed (``MAX_ARRAY_DIM``, the largest of their
+    ceilings, docs/limits.md) is refused, before a huge number reaches anything else."""
+    from hwloop.arch import MAX_ARRAY_DIM
+
+    shown = text if len(text) <= 24 else f"{text[:20]}..."
     try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        value = int(text)
+    except ValueError:  # also a number of more digits than int() converts
+        raise argparse.ArgumentTypeError(f"must be an integer, got {shown!r}") from None
+    if value > MAX_ARRAY_DIM:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_ARRAY_DIM:,} "
+                                         f"(docs/limits.md), got {shown!r}")
+    return value
 
 
 class AnalogModel(ArrayModel):
