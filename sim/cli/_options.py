@@ -5,34 +5,63 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hwloop.arch import (
+    MAX_ARRAY_DIM,
+    MAX_BANDWIDTH,
+    MAX_BUFFER_KIB,
+    MAX_LATENCY_CYCLES,
+    MAX_OPERAND_BITS,
+)
 
-def _positive_int(text: str) -> int:
+#: The largest ceiling of the settings a plain ``_positive_int`` option sets (docs/limits.md);
+#: the config then checks the setting's own ceiling and names the option.
+_MAX_INT_OPTION = max(MAX_ARRAY_DIM, MAX_BUFFER_KIB, MAX_BANDWIDTH)
+
+
+def _int_from(text: str, low: int, high: int, what: str) -> int:
+    """``text`` as an integer in ``[low, high]``, else one argparse error line (argparse
+    names the option)."""
+    shown = text if len(text) <= 24 else f"{text[:20]}..."
     try:
         value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    except ValueError:  # also a number of more digits than int() converts
+        raise argparse.ArgumentTypeError(f"must be {what}, got {shown!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {shown!r}")
+    if value > high:
+        raise argparse.ArgumentTypeError(f"must be at most {high:,} (docs/limits.md), "
+                                         f"got {shown!r}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _int_from(text, 1, _MAX_INT_OPTION, "a positive integer")
 
 
 def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return value
+    """A DRAM latency in cycles: its ceiling is the only one a non-negative option has."""
+    return _int_from(text, 0, MAX_LATENCY_CYCLES, "a non-negative integer")
+
+
+def _array_dim(text: str) -> int:
+    return _int_from(text, 1, MAX_ARRAY_DIM, "a positive integer")
+
+
+def _kib(text: str) -> int:
+    return _int_from(text, 1, MAX_BUFFER_KIB, "a positive integer")
+
+
+def _bandwidth(text: str) -> int:
+    return _int_from(text, 1, MAX_BANDWIDTH, "a positive integer")
 
 
 def add_memory_options(p: argparse.ArgumentParser) -> None:
     """DRAM and buffer options shared by ``simulate`` and ``replay``."""
-    p.add_argument("--bandwidth", type=_positive_int, metavar="N",
+    p.add_argument("--bandwidth", type=_bandwidth, metavar="N",
                    help="DRAM words per cycle on each port (ifmap read, filter read, ofmap "
                         "write), as SCALE-Sim's Bandwidth; switches stall modelling on")
     for operand in ("ifmap", "filter", "ofmap"):
-        p.add_argument(f"--{operand}-bw", type=_positive_int, metavar="N",
+        p.add_argument(f"--{operand}-bw", type=_bandwidth, metavar="N",
                        help=f"DRAM words per cycle of the {operand} port only")
     p.add_argument("--dram-latency", type=_non_negative_int, metavar="CYCLES",
                    help="DRAM latency in cycles (default 0)")
@@ -47,11 +76,11 @@ def add_hardware_options(p: argparse.ArgumentParser, preset_help: str = "named a
     hardware = p.add_mutually_exclusive_group()
     hardware.add_argument("--preset", metavar="NAME", help=preset_help)
     hardware.add_argument("--config", metavar="FILE", help="SCALE-Sim .cfg or hwloop .toml")
-    p.add_argument("--rows", type=_positive_int, help="override array rows")
-    p.add_argument("--cols", type=_positive_int, help="override array columns")
+    p.add_argument("--rows", type=_array_dim, help="override array rows")
+    p.add_argument("--cols", type=_array_dim, help="override array columns")
     p.add_argument("--dataflow", type=_dataflow, help="override dataflow: os, ws or is")
     for operand in ("ifmap", "filter", "ofmap"):
-        p.add_argument(f"--{operand}-kb", type=_positive_int, metavar="KIB",
+        p.add_argument(f"--{operand}-kb", type=_kib, metavar="KIB",
                        help=f"override {operand} SRAM size in KiB")
     add_memory_options(p)
 
@@ -69,10 +98,8 @@ def _dataflow(text: str) -> str:
 
 
 def _bits(text: str) -> int:
-    value = _positive_int(text)
-    if value > 32:
-        raise argparse.ArgumentTypeError(f"must be from 1 to 32 bits, got {text!r}")
-    return value
+    """Operand widths and serial bits per cycle: 1 to ``MAX_OPERAND_BITS``."""
+    return _int_from(text, 1, MAX_OPERAND_BITS, f"from 1 to {MAX_OPERAND_BITS} bits")
 
 
 def _add_precision_options(p: argparse.ArgumentParser) -> None:
@@ -87,7 +114,7 @@ def _add_precision_options(p: argparse.ArgumentParser) -> None:
                    help="activation width of layers that do not set their own (default 8)")
     p.add_argument("--serial-operand", choices=("weight", "act"),
                    help="bit-serial arrays: the operand fed bit by bit (default weight)")
-    p.add_argument("--bits-per-cycle", type=_positive_int, metavar="N",
+    p.add_argument("--bits-per-cycle", type=_bits, metavar="N",
                    help="bit-serial and 2-in-1 arrays: serial bits per cycle")
     p.add_argument("--accumulate-psums", action="store_true",
                    help="WS/IS: accumulate partial sums in the ofmap buffer; only final outputs "
