@@ -65,14 +65,15 @@ class Validation:
         return {**out, "layers": rows, "config": self.config}
 
     def to_json(self, path: str | os.PathLike[str]) -> None:
-        from hwloop.sim.report import write_atomic
+        """Strict JSON: a missing number (NaN, an infinite error) is ``null``."""
+        from hwloop.sim.report import strict_json, write_atomic
 
-        write_atomic(Path(path), json.dumps(self.to_dict(), indent=1) + "\n")
+        write_atomic(path, strict_json(self.to_dict()))
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
         from hwloop.sim.report import write_atomic
 
-        write_atomic(Path(path), self.layers.to_csv(index=False))
+        write_atomic(path, self.layers.to_csv(index=False))
 
     def summary(self) -> str:
         tau = "n/a" if self.kendall_tau is None else f"{self.kendall_tau:.3f}"

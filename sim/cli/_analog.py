@@ -6,9 +6,7 @@ are imported only when the command runs.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 from dataclasses import replace
 
 from hwloop.traces import InputError
@@ -77,16 +75,10 @@ def _parse_bits(option: str, text: str | None) -> int | None:
     return value
 
 
-def _check_writable(option: str, path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise InputError(f"folder does not exist: {folder}", field=option)
-    if os.path.isdir(path):
-        raise InputError(f"is a folder: {path}", field=option)
-
-
 def run(args: argparse.Namespace) -> int:
     from importlib.util import find_spec
+
+    from ._common import check_outputs
 
     times = _parse_times(args.times)
     seeds = _parse_seeds(args.seeds)
@@ -96,16 +88,14 @@ def run(args: argparse.Namespace) -> int:
     if args.dataset not in DATASETS:
         raise InputError(f"unknown data set {args.dataset!r}; known: {', '.join(DATASETS)}",
                          field="--dataset")
-    for option, path in (("--json", args.json), ("--plot", args.plot)):
-        if path is not None:
-            _check_writable(option, path)
+    check_outputs({"--json": args.json, "--plot": args.plot})
     missing = [name for name in ("torch", "sklearn") if find_spec(name) is None]
     if missing:
         raise InputError(f"needs {' and '.join(missing)}: pip install 'hwloop[torch]' "
                          "scikit-learn", field="analog-accuracy")
     from tqdm import tqdm
 
-    from hwloop.sim.noise import AnalogNoise, plot_accuracy_over_time, run_analog_accuracy
+    from hwloop.sim.noise import AnalogNoise, run_analog_accuracy
 
     noise = AnalogNoise.perfect_io() if args.perfect_io else AnalogNoise()
     if bits:
@@ -116,11 +106,23 @@ def run(args: argparse.Namespace) -> int:
               leave=False) as bar:
         result = run_analog_accuracy(args.dataset, times_s=times, seeds=seeds, noise=noise,
                                      progress=bar.update)
-    with open(args.json, "w") as handle:
-        json.dump(result.to_dict(), handle, indent=2)
-    if args.plot:
-        plot_accuracy_over_time(result).savefig(args.plot, dpi=120)
+    _write(result, args)
     means = ", ".join(f"{100 * m:.2f}" for m in result.accuracy_mean)
     print(f"digital {100 * result.digital_accuracy:.2f}%; analog at {args.times} s: {means}% "
           f"-> {args.json}")
     return 0
+
+
+def _write(result, args: argparse.Namespace) -> None:
+    """The JSON (strict: NaN is ``null``) and the plot, both or neither."""
+    from hwloop.sim.noise import plot_accuracy_over_time
+    from hwloop.sim.report import OutputFiles, strict_json
+
+    from ._output import add_figure
+
+    text = strict_json(result.to_dict(), indent=2)
+    with OutputFiles() as files:
+        files.add(args.json, lambda tmp: tmp.write_text(text), "--json")
+        if args.plot:
+            add_figure(files, plot_accuracy_over_time(result), args.plot, "--plot")
+        files.commit()

@@ -3,6 +3,7 @@ set the value, and output paths checked before anything runs."""
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,7 +57,63 @@ def locate_hardware_error(exc: InputError, args: argparse.Namespace) -> InputErr
     return InputError(exc.reason, field=exc.field)
 
 
-def check_writable(option: str, path: str) -> None:
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise InputError(f"directory {str(parent)!r} does not exist", field=option)
+def check_outputs(files: dict[str, str | None], plots: tuple[str, ...] = ("--plot",)) -> None:
+    """Check every output path (option -> path; None when not asked for) before anything runs,
+    so that a bad one fails in one line instead of after the simulation. Options in ``plots``
+    also need a suffix matplotlib writes."""
+    seen: dict[Path, str] = {}
+    for option, path in files.items():
+        if path is None:
+            continue
+        where = check_output(option, path, plot=option in plots)
+        if where in seen:
+            raise InputError(f"{path!r} is also the {seen[where]} file", field=option)
+        seen[where] = option
+
+
+def check_output(option: str, path: str, plot: bool = False) -> Path:
+    """``path`` names a file ``option`` may write: not a folder or a stream, in a folder that
+    exists and is writable (and, for a ``plot``, with a suffix matplotlib can write).
+    Returns the file it names, through symbolic links."""
+    from hwloop.sim.report import output_target
+
+    try:
+        target = output_target(path) if path else Path.cwd()
+    except ValueError as exc:
+        raise InputError(str(exc), field=option) from None
+    if target.is_dir():
+        raise InputError(f"{path!r} is a folder; name a file", field=option)
+    if target.exists() and not target.is_file():
+        raise InputError(f"{path!r} is not a regular file", field=option)
+    _check_folder(option, target.parent)
+    if plot:
+        from hwloop.sim.report import plot_formats
+
+        suffix = Path(path).suffix.lower().lstrip(".")  # as matplotlib reads it
+        formats = sorted(plot_formats())
+        if suffix not in formats:
+            raise InputError(f"cannot plot to {path!r}: use a suffix among "
+                             f"{', '.join('.' + f for f in formats)}", field=option)
+    return target
+
+
+def check_output_folder(option: str, path: str) -> None:
+    """``path`` is a folder ``option`` may write into, or one it may create."""
+    if not path:
+        raise InputError("name a folder", field=option)
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{path!r} is a file; name a folder", field=option)
+    existing = next(folder for folder in (target, *target.parents) if folder.exists())
+    if not existing.is_dir():
+        raise InputError(f"{str(existing)!r} is a file, so {path!r} cannot be a folder",
+                         field=option)
+    _check_folder(option, existing)
+
+
+def _check_folder(option: str, folder: Path) -> None:
+    if not folder.is_dir():
+        why = "is not a folder" if folder.exists() else "does not exist"
+        raise InputError(f"folder {str(folder)!r} {why}", field=option)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"folder {str(folder)!r} is not writable", field=option)

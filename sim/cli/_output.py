@@ -2,31 +2,31 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
+from hwloop.sim.report import OutputFiles
 
-def write_outputs(report, args: argparse.Namespace) -> None:
-    """Print the report and write the files ``--json``/``--csv``/``--plot`` asked for."""
-    print(_format(report, quiet=args.quiet))
+
+def write_outputs(report, args: argparse.Namespace, files: OutputFiles) -> None:
+    """Write the files ``--json``/``--csv``/``--plot`` asked for, all together with any that
+    ``files`` already holds (the ``--trace``), then print the report."""
     if args.json:
-        report.to_json(args.json)
+        files.add(args.json, report.to_json, "--json")
     if args.csv:
-        report.to_csv(args.csv)
+        files.add(args.csv, report.to_csv, "--csv")
     if args.plot:
-        _save_plot(report, args.plot)
+        from hwloop.sim import plot_report
+
+        add_figure(files, plot_report(report), args.plot, "--plot")
+    files.commit()
+    print(_format(report, quiet=args.quiet))
 
 
-def _save_plot(report, path: str) -> None:
-    from hwloop.sim import plot_report
-
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
-    try:
-        plot_report(report).savefig(tmp, dpi=120)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+def add_figure(files: OutputFiles, figure, path: str, option: str) -> None:
+    """Render ``figure`` into ``files`` in the format its suffix names (the temporary file
+    has none of its own)."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    files.add(path, lambda tmp: figure.savefig(tmp, format=suffix, dpi=120), option)
 
 
 def _format(report, quiet: bool) -> str:

@@ -8,7 +8,7 @@ import sys
 from hwloop.sim.arrays import add_kind_options, kind_overrides
 from hwloop.traces import InputError
 
-from ._common import as_option, check_writable, locate_hardware_error
+from ._common import as_option, check_outputs, locate_hardware_error
 from ._options import (
     _add_precision_options,
     _positive_int,
@@ -57,11 +57,8 @@ def register_simulate(subparsers: argparse._SubParsersAction) -> None:
 def run_simulate(args: argparse.Namespace) -> int:
     if args.list_networks or args.list_presets:
         return _list(args)
-    outputs = {"--json": args.json, "--csv": args.csv, "--plot": args.plot,
-               "--trace": args.trace}
-    for option, path in outputs.items():
-        if path is not None:
-            check_writable(option, path)
+    check_outputs({"--json": args.json, "--csv": args.csv, "--plot": args.plot,
+                   "--trace": args.trace})
     network, source = _workload(args)
     accel = _accelerator(args, source)
     network = _with_widths(network, args.weight_bits, args.act_bits)
@@ -70,14 +67,19 @@ def run_simulate(args: argparse.Namespace) -> int:
                "choose_dataflow": args.optimize if auto else None}
 
     from hwloop.sim.engine import simulate
+    from hwloop.sim.report import OutputFiles
 
-    try:
-        if args.precision_switch:
-            return _run_precision_switch(network, accel, args, options)
-        report = simulate(network, accel, progress=sys.stderr.isatty(), trace=args.trace, **options)
-    except InputError as exc:
-        raise locate_hardware_error(exc, args) from None
-    write_outputs(report, args)
+    # the trace is recorded into a temporary and goes into place with the other files
+    with OutputFiles() as files:
+        try:
+            if args.precision_switch:
+                return _run_precision_switch(network, accel, args, options)
+            trace = files.reserve(args.trace, "--trace") if args.trace else None
+            report = simulate(network, accel, progress=sys.stderr.isatty(), trace=trace,
+                              **options)
+        except InputError as exc:
+            raise locate_hardware_error(exc, args) from None
+        write_outputs(report, args, files)
     return 0
 
 
@@ -161,10 +163,9 @@ def register_replay(subparsers: argparse._SubParsersAction) -> None:
 def run_replay(args: argparse.Namespace) -> int:
     from hwloop import arch
     from hwloop.sim.engine import replay
+    from hwloop.sim.report import OutputFiles
 
-    for option, path in {"--json": args.json, "--csv": args.csv, "--plot": args.plot}.items():
-        if path is not None:
-            check_writable(option, path)
+    check_outputs({"--json": args.json, "--csv": args.csv, "--plot": args.plot})
     accel = arch.load_config(args.config) if args.config else None
     overrides = {"ifmap_kb": args.ifmap_kb, "filter_kb": args.filter_kb,
                  "ofmap_kb": args.ofmap_kb, **memory_overrides(args)}
@@ -172,5 +173,6 @@ def run_replay(args: argparse.Namespace) -> int:
         report = replay(args.trace, accel, overrides=overrides)
     except InputError as exc:
         raise locate_hardware_error(exc, args) from None
-    write_outputs(report, args)
+    with OutputFiles() as files:
+        write_outputs(report, args, files)
     return 0

@@ -2,10 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
-
-from hwloop.traces import InputError
 
 
 def register_trace(subparsers: argparse._SubParsersAction) -> None:
@@ -32,33 +28,30 @@ def register_trace(subparsers: argparse._SubParsersAction) -> None:
 
 def run_trace(args: argparse.Namespace) -> int:
     from hwloop import traces
+    from hwloop.sim.report import OutputFiles, write_atomic
+
+    from ._common import check_output, check_output_folder
+    from ._output import add_figure
 
     if args.trace_command == "summary":
-        frame = traces.summarize_trace(args.trace)
-        print(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         if args.csv:
-            _parent_exists("--csv", args.csv)
-            frame.to_csv(args.csv, index=False)
+            check_output("--csv", args.csv)
+        frame = traces.summarize_trace(args.trace)
+        if args.csv:
+            write_atomic(args.csv, frame.to_csv(index=False), "--csv")
+        print(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     elif args.trace_command == "plot":
-        _parent_exists("OUT.png", args.out)
+        check_output("OUT.png", args.out, plot=True)
         figure = traces.plot_bandwidth(args.trace, layer_index=args.layer, bins=args.bins)
-        target = Path(args.out)
-        tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
-        try:
-            figure.savefig(tmp, dpi=120)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with OutputFiles() as files:
+            add_figure(files, figure, args.out, "OUT.png")
+            files.commit()
     elif args.trace_command == "export":
+        check_output_folder("DIR", args.out_dir)
         written = traces.export_scalesim_csv(args.trace, args.out_dir)
         print(f"wrote {len(written)} files under {args.out_dir}")
     else:
+        check_output("TRACE.h5", args.trace)
         traces.import_scalesim_csv(args.in_dir, args.trace)
         print(f"wrote {args.trace}")
     return 0
-
-
-def _parent_exists(option: str, path: str) -> None:
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise InputError(f"directory {str(parent)!r} does not exist", field=option)

@@ -50,12 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._common import check_writable
+    from ._common import check_outputs
 
-    for option in ("--json", "--csv", "--plot"):
-        path = getattr(args, option.lstrip("-"))
-        if path is not None:
-            check_writable(option, path)
+    check_outputs({"--json": args.json, "--csv": args.csv, "--plot": args.plot})
     if args.dataflow == "auto":
         raise InputError("validate runs one dataflow; choose os, ws or is", field="--dataflow")
     accel = _accelerator(args)
@@ -160,23 +157,21 @@ def _validate_zigzag(args: argparse.Namespace, accel):
 
 
 def _write(validation, args: argparse.Namespace) -> None:
+    """Write ``--json``/``--csv``/``--plot`` all together or none, then print."""
     from hwloop.sim.analytical import plot_validation
+    from hwloop.sim.report import OutputFiles
 
+    from ._output import add_figure
+
+    with OutputFiles() as files:
+        if args.json:
+            files.add(args.json, validation.to_json, "--json")
+        if args.csv:
+            files.add(args.csv, validation.to_csv, "--csv")
+        if args.plot:
+            add_figure(files, plot_validation(validation), args.plot, "--plot")
+        files.commit()
     if not args.quiet:
         table = validation.layers[["layer", "predicted", "simulated", "error_pct"]]
         print(table.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     print(validation.summary())
-    if args.json:
-        validation.to_json(args.json)
-    if args.csv:
-        validation.to_csv(args.csv)
-    if args.plot:
-        from pathlib import Path
-
-        target = Path(args.plot)
-        tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
-        try:
-            plot_validation(validation).savefig(tmp, dpi=120)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)

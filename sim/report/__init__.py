@@ -1,5 +1,9 @@
-"""The one report type (per-layer rows, totals, config), its columns, and its plots."""
-from ._plot import plot_report
-from ._report import COLUMNS, Report, register_columns, run_totals, write_atomic
+"""The one report type (per-layer rows, totals, config), its columns, its plots, and files
+written all or none."""
+from ._files import OutputFiles, output_target, write_atomic
+from ._json import strict_json
+from ._plot import plot_formats, plot_report
+from ._report import COLUMNS, Report, register_columns, run_totals
 
-__all__ = ["COLUMNS", "Report", "plot_report", "register_columns", "run_totals", "write_atomic"]
+__all__ = ["COLUMNS", "OutputFiles", "Report", "output_target", "plot_formats", "plot_report",
+           "register_columns", "run_totals", "strict_json", "write_atomic"]

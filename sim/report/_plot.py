@@ -9,6 +9,14 @@ if TYPE_CHECKING:
     from ._report import Report
 
 
+def plot_formats() -> frozenset[str]:
+    """File suffixes matplotlib writes a figure as (png, pdf, svg, ...), to check a plot's path
+    before the run rather than fail after it."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return frozenset(FigureCanvasBase.get_supported_filetypes())
+
+
 def plot_report(report: "Report") -> "Figure":
     """Per-layer cycles (bars, top) and utilisation (percent, bottom)."""
     from matplotlib.figure import Figure

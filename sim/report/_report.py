@@ -1,14 +1,14 @@
 """The one report type: per-layer rows as a pandas DataFrame, totals, and the config behind them."""
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from ._files import write_atomic
+from ._json import strict_json
 
 #: Report columns, in order, with units. Array kinds add their own after ``col_folds``
 #: (:func:`register_columns`).
@@ -108,11 +108,12 @@ class Report:
                 "layers": records, "totals": self.totals}
 
     def to_json(self, path: str | os.PathLike[str]) -> None:
-        write_atomic(Path(path), json.dumps(self.to_dict(), indent=1) + "\n")
+        """Strict JSON: cells a row's kind leaves empty (NaN in the table) are ``null``."""
+        write_atomic(path, strict_json(self.to_dict()))
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
         """The layer table; ``energy_breakdown`` spreads into ``energy_<component>_pj`` columns."""
-        write_atomic(Path(path), _flat_breakdown(self.layers).to_csv(index=False))
+        write_atomic(path, _flat_breakdown(self.layers).to_csv(index=False))
 
 
 def run_totals(records: list[dict[str, Any]], num_pes: int,
@@ -155,15 +156,3 @@ def _flat_breakdown(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write all or nothing: a temporary file beside ``path``, renamed over it."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
