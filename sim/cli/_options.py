@@ -170,11 +170,13 @@ def model_input_shapes(shapes: list[tuple[str | None, tuple[int, ...]]] | None):
 
 
 def _run_precision_switch(network, accel, args: argparse.Namespace, options: dict) -> int:
-    import json
-
     from hwloop.sim.engine import parse_switch, precision_switch
-    from hwloop.sim.report import write_atomic
+    from hwloop.sim.report import strict_json, write_atomic
+    from hwloop.traces import InputError
 
+    for option in ("--csv", "--plot", "--trace"):
+        if getattr(args, option.lstrip("-")) is not None:
+            raise InputError("a precision switch writes --json only", field=option)
     result = precision_switch(network, accel, parse_switch(args.precision_switch), **options)
     keys = list(result.expected)
     lines = [f"{network.name}: random precision switch on {accel.array.kind} "
@@ -187,5 +189,5 @@ def _run_precision_switch(network, accel, args: argparse.Namespace, options: dic
         lines.append(f"{label:>14s} {'':11s} " + " ".join(f"{values[k]:18,.0f}" for k in keys))
     print("\n".join(lines))
     if args.json:
-        write_atomic(Path(args.json), json.dumps(result.to_dict(), indent=1) + "\n")
+        write_atomic(Path(args.json), strict_json(result.to_dict()), "--json")
     return 0
