@@ -357,3 +357,16 @@ def test_analog_accuracy_json_mode(tmp_path, capsys, monkeypatch, umask_027):
     path = tmp_path / "a.json"
     assert _run(["analog-accuracy", "--times", "1", "--json", str(path)], capsys)[0] == 0
     assert _mode(path) == 0o640
+
+
+@pytest.mark.parametrize("option", ["--csv", "--plot", "--trace"])
+def test_precision_switch_refuses_outputs_it_cannot_write(option, tmp_path, capsys):
+    """A precision switch is several runs: only its --json summary can be written; the other
+    outputs are refused, not silently dropped."""
+    suffix = {"--csv": "csv", "--plot": "png", "--trace": "h5"}[option]
+    target = tmp_path / f"out.{suffix}"
+    status = main(["simulate", "--network", "alexnet", "--precision-switch", "8:0.5,4:0.5",
+                   option, str(target)])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and option in err
+    assert not target.exists()
