@@ -58,12 +58,15 @@ class Strategy(ABC):
 
 
 class RandomStrategy(Strategy):
+    """Uniform draws, each seeded by the seed, the trial number and the parameter, so trial
+    ``n`` gets the same point whichever worker runs it and whenever: a search with
+    ``--workers K`` gives the same trials for a seed as one with one worker."""
+
     name = "random"
+    seed_per_worker = False  # per-trial seeds already differ; every worker needs the same one
 
     def sampler(self, space, seed, n_objectives, constraints_func):
-        import optuna
-
-        return optuna.samplers.RandomSampler(seed=seed)
+        return _per_trial_random()(seed=seed)
 
 
 class TPEStrategy(Strategy):
@@ -215,6 +218,29 @@ def _fresh_tpe() -> type:
             return super().sample_independent(study, trial, param_name, param_distribution)
 
     return FreshTPESampler
+
+
+@functools.cache
+def _per_trial_random() -> type:
+    """``RandomSampler`` whose draw for a parameter of trial ``n`` comes from a generator seeded
+    by (seed, n, parameter name) instead of one stream shared by the process's trials."""
+    import zlib
+
+    import numpy as np
+    import optuna
+
+    class PerTrialRandomSampler(optuna.samplers.RandomSampler):
+        def __init__(self, *, seed: int) -> None:
+            super().__init__(seed=seed)
+            self._base_seed = seed
+
+        def sample_independent(self, study, trial, param_name, param_distribution):
+            entropy = [self._base_seed % 2**32, trial.number, zlib.crc32(param_name.encode())]
+            state = np.random.SeedSequence(entropy).generate_state(1)[0]
+            draw = optuna.samplers.RandomSampler(seed=int(state))
+            return draw.sample_independent(study, trial, param_name, param_distribution)
+
+    return PerTrialRandomSampler
 
 
 def _key(params: dict[str, Any], names: dict[str, Any]) -> tuple:

@@ -4,11 +4,13 @@ The study lives in Optuna storage (SQLite by default), so a killed search resume
 dead run left RUNNING are marked failed and their points queued again, and only the trials
 still missing from the requested total run. ``workers > 1`` starts that many processes
 (``spawn``); each loads the study from the shared storage, opens its own oracle store and
-runs its share of the remaining trials (``_trials``), so the total is exact.
+runs its share of the remaining trials (``_trials``), so the total is exact; each dies with
+the process that started it (``_parent_watch``).
 """
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -20,9 +22,10 @@ from hwloop.traces import InputError, Network
 
 from ._oracle import MAXIMISED, NETWORK_OBJECTIVES, OBJECTIVES, Oracle
 from ._outputs import StudyResult, write_outputs
+from ._parent_watch import watch_parent
 from ._space import Space
 from ._strategies import get_strategy
-from ._trials import optuna_storage, run_trials, worker_entry
+from ._trials import open_storage, run_trials, worker_entry
 
 logger = logging.getLogger(__name__)
 DEFAULT_STUDY = "hwloop-search"
@@ -45,15 +48,19 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
     _check_objectives(objectives, space)
     strategy = get_strategy(sampler)
     strategy.check(space, len(objectives))
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    storage = storage or f"sqlite:///{(out / 'study.db').resolve()}"
+    out = _check_out(Path(out_dir))
     study_name = study_name or DEFAULT_STUDY
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # A storage given is opened before anything is created, so a bad URL leaves nothing.
+    study = None if storage is None else _open_study(storage, study_name, space, objectives,
+                                                     sampler, seed)
+    _make_out(out)
+    storage = storage or f"sqlite:///{(out / 'study.db').resolve()}"
+    if study is None:
+        study = _open_study(storage, study_name, space, objectives, sampler, seed)
     cap = strategy.max_trials(space)
     total = trials if cap is None else min(trials, cap)
     oracle = Oracle(network, base or space.base_accelerator(), out / CACHE_NAME)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = _open_study(storage, study_name, space, objectives, sampler, seed)
     _requeue_interrupted(study)
     remaining = max(0, total - _finished(study))
     shares = [remaining // workers + (i < remaining % workers) for i in range(workers)]
@@ -62,7 +69,9 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
     started = time.perf_counter()
     with _progress(total, _finished(study), progress) as bar:
         seeds = [seed + i if strategy.seed_per_worker else seed for i in range(workers)]
-        if dask is not None:
+        if remaining == 0:  # a finished study: only the outputs are written again
+            simulations = 0
+        elif dask is not None:
             from ._dask import run_on_dask
 
             simulations = run_on_dask(dask, job, seeds, [s for s in shares if s], study, bar,
@@ -76,12 +85,27 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
                          seconds=elapsed, storage=storage)
 
 
+def _check_out(out: Path) -> Path:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{str(out)!r} exists and is not a directory", field="--out")
+    return out
+
+
+def _make_out(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {str(out)!r} ({exc.strerror or exc})",
+                         field="--out") from None
+
+
 def _pool(job: dict, seeds: list[int], shares: list[int], study: Any, bar: Any) -> int:
     """Run the shares in worker processes, advancing ``bar`` from the storage."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=len(shares), mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=len(shares), mp_context=context,
+                             initializer=watch_parent, initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(worker_entry, job, seeds[i], n) for i, n in enumerate(shares)]
         while not all(f.done() for f in futures):
             time.sleep(0.2)
@@ -97,8 +121,9 @@ def _open_study(storage: str, name: str, space: Space, objectives: tuple[str, ..
     import optuna
 
     directions: list[Any] = ["maximize" if o in MAXIMISED else "minimize" for o in objectives]
+    opened = open_storage(storage)
     try:
-        study = optuna.create_study(storage=optuna_storage(storage), study_name=name,
+        study = optuna.create_study(storage=opened, study_name=name,
                                     directions=directions, load_if_exists=True)
     except ValueError as exc:
         raise InputError(f"cannot use study {name!r}: {exc}", field="--study") from None

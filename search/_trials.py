@@ -73,7 +73,7 @@ def run_trials(*, space: Space, objectives: tuple[str, ...], oracle: Oracle, sam
     import optuna
 
     strategy = get_strategy(sampler)
-    study = optuna.load_study(study_name=study_name, storage=optuna_storage(storage),
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage),
                               sampler=strategy.sampler(space, seed, len(objectives),
                                                        constraints_of))
     callbacks = [lambda _s, _t: bar.update(1)] if bar is not None else []
@@ -91,10 +91,30 @@ def worker_entry(job: dict, seed: int, n_trials: int) -> int:
     return run_trials(seed=seed, n_trials=n_trials, **job)
 
 
-def optuna_storage(url: str) -> Any:
-    """Optuna storage; SQLite waits for locks instead of failing when workers collide."""
+def open_storage(url: str) -> Any:
+    """Optuna storage at ``url``; one that cannot be opened (unknown scheme, missing driver,
+    unreachable database) is an ``InputError`` naming ``--storage``. SQLite waits for locks
+    instead of failing when workers collide."""
     import optuna
+    from sqlalchemy.exc import SQLAlchemyError
 
+    kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
-        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
-    return url
+        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
+    try:
+        return optuna.storages.RDBStorage(url, **kwargs)
+    except (SQLAlchemyError, ImportError, ValueError, RuntimeError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"cannot open the study storage {_shown(url)!r} ({reason})",
+                         field="--storage") from None
+
+
+def _shown(url: str) -> str:
+    """``url`` with any password masked, for messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return url

@@ -1,5 +1,6 @@
-"""Reading HDF5 access traces (layout in ``_hdf5_layout``): only complete ones open, and each
-damaged part is reported as an :class:`InputError` naming the file and the part.
+"""Reading HDF5 access traces (layout in ``_hdf5_layout``): only complete ones whose every
+dataset matches its checksum open, and each damaged part is reported as an :class:`InputError`
+naming the file and the part.
 """
 from __future__ import annotations
 
@@ -12,7 +13,17 @@ import h5py
 import numpy as np
 
 from ._errors import InputError
-from ._hdf5_layout import DATASET_KEYS, FORMAT, FORMAT_VERSION, LAYER_KEYS, ROOT_KEYS, read_attrs
+from ._hdf5_layout import (
+    CHECKSUM_KEY,
+    DATASET_KEYS,
+    FORMAT,
+    FORMAT_VERSION,
+    LAYER_KEYS,
+    ROOT_KEYS,
+    dataset_checksum,
+    datasets,
+    read_attrs,
+)
 
 DEFAULT_READ_ROWS = 65536
 
@@ -26,17 +37,17 @@ class LayerTrace:
         try:
             self.index = int(group.attrs["index"])
             self.name = str(group.attrs["name"])
-            self.attrs = read_attrs(group, LAYER_KEYS)
         except (KeyError, ValueError, TypeError, OSError) as exc:
             raise InputError(f"layer group {group.name} is damaged ({exc})", source=source,
                              field="index") from None
+        self.attrs = read_attrs(group, LAYER_KEYS, source)
 
     def has(self, name: str) -> bool:
         """Whether dataset ``name`` (e.g. ``sram/ifmap_read``) exists in this layer."""
         return isinstance(self._group.get(name), h5py.Dataset)
 
     def dataset_attrs(self, name: str) -> dict[str, Any]:
-        return read_attrs(self._dataset(name), DATASET_KEYS)
+        return read_attrs(self._dataset(name), DATASET_KEYS, self.source)
 
     def shape(self, name: str) -> tuple[int, ...]:
         """Shape of dataset ``name``: (rows, *row shape)."""
@@ -79,7 +90,7 @@ class TraceFile:
         self._file = file
         self.path = Path(source)
         self.format_version = int(file.attrs["format_version"])
-        self.attrs = read_attrs(file, ROOT_KEYS)
+        self.attrs = read_attrs(file, ROOT_KEYS, source)
         group = file.get("layers")
         if not isinstance(group, h5py.Group):
             raise InputError("no 'layers' group", source=source, field="layers")
@@ -112,7 +123,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def open_trace(path: str | os.PathLike[str]) -> TraceFile:
-    """Open a trace for reading; raises :class:`InputError` unless it is a complete trace."""
+    """Open a trace for reading; raises :class:`InputError` unless it is a complete trace
+    whose every dataset matches its checksum (all are checked first, read or not)."""
     source = str(path)
     if not Path(path).is_file():
         raise InputError("no such trace file", source=source)
@@ -123,6 +135,7 @@ def open_trace(path: str | os.PathLike[str]) -> TraceFile:
                          source=source) from None
     try:
         _validate_root(file, source)
+        verify_checksums(file, source)
         return TraceFile(file, source)
     except BaseException:
         file.close()
@@ -139,9 +152,36 @@ def _validate_root(file: h5py.File, source: str) -> None:
     if not (isinstance(fmt, str) and fmt == FORMAT):
         raise InputError(f"not an hwloop trace (format is {fmt!r}, expected {FORMAT!r})",
                          source=source, field="format")
+    if np.ndim(version) == 0 and version == 1:
+        raise InputError("format_version 1: a trace from an hwloop before traces carried "
+                         "checksums, which this hwloop refuses; record or import it again",
+                         source=source, field="format_version")
     if not (np.ndim(version) == 0 and version == FORMAT_VERSION):
         raise InputError(f"unsupported format_version {version!r} (this hwloop reads "
                          f"{FORMAT_VERSION})", source=source, field="format_version")
     if not (isinstance(complete, (bool, np.bool_)) and complete):
         raise InputError("incomplete trace: the run that wrote it did not finish",
                          source=source, field="complete")
+
+
+def verify_checksums(file: h5py.File, source: str) -> None:
+    """Check every dataset of ``file`` against its ``checksum`` attr (chunks as stored: a
+    trace's compressed size is read, nothing is decompressed)."""
+    try:
+        found = datasets(file)
+    except (OSError, RuntimeError, KeyError) as exc:
+        raise InputError(f"cannot list the file's datasets ({_first_line(exc)})",
+                         source=source) from None
+    for dataset in found:
+        try:
+            expected = dataset.attrs.get(CHECKSUM_KEY)
+            actual = dataset_checksum(dataset)
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+            raise InputError(f"cannot read the dataset ({_first_line(exc)}): the file is "
+                             "damaged", source=source, field=dataset.name) from None
+        if expected is None:
+            raise InputError("the dataset has no checksum: the file was not written by hwloop "
+                             "or was edited", source=source, field=dataset.name)
+        if actual != expected:
+            raise InputError("the dataset does not match its checksum: the file is damaged "
+                             "or was edited", source=source, field=dataset.name)

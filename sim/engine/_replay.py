@@ -37,6 +37,18 @@ def recorded_accelerator(trace: TraceFile) -> Accelerator:
                          source=str(trace.path), field="architecture") from None
     except InputError as exc:
         raise exc.located(source=str(trace.path)) from None
+    except ValueError as exc:  # a config refusing a recorded value
+        raise InputError(f"the recorded architecture is not valid ({exc})",
+                         source=str(trace.path), field="architecture") from None
+
+
+def _recorded_config(trace: TraceFile) -> dict:
+    """The run config a trace recorded (``{}`` if none)."""
+    config = trace.attrs.get("config", {})
+    if not isinstance(config, dict):
+        raise InputError(f"the recorded config must be a JSON object, got {type(config).__name__}",
+                         source=str(trace.path), field="config")
+    return config
 
 
 def replay(path: str | os.PathLike[str], accel: Accelerator | None = None, *,
@@ -45,13 +57,14 @@ def replay(path: str | os.PathLike[str], accel: Accelerator | None = None, *,
     ``overrides`` such as ``bandwidth=``, ``ofmap_kb=`` or ``dram_model=`` applied)."""
     with open_trace(path) as trace:
         recorded = recorded_accelerator(trace)
+        recorded_config = _recorded_config(trace)
         target = (accel or recorded).with_overrides(**(overrides or {}))
         if target.array != recorded.array:
             raise InputError(f"trace was recorded on a {_array(recorded)} array; it cannot be "
                              f"replayed on a {_array(target)} array", source=str(path),
                              field="array")
         records = [_replay_layer(trace, index, target) for index in range(len(trace.layers))]
-        config = {**trace.attrs.get("config", {}), "accelerator": target.to_dict(),
+        config = {**recorded_config, "accelerator": target.to_dict(),
                   "replayed_from": os.path.abspath(path)}
     return Report.from_records(records, config, target.array.num_pes,
                                extra_totals=energy_totals(records, target))
@@ -67,7 +80,7 @@ def _replay_layer(trace: TraceFile, index: int, accel: Accelerator) -> dict:
     source = str(trace.path)
     try:
         layer = layer_from_attrs(layer_trace.attrs["layer"])
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"layer {index} has no usable 'layer' attribute ({exc})",
                          source=source, field="layer") from None
     sched = array_schedule(layer, accel.array)

@@ -13,6 +13,7 @@ from hwloop.sim import simulate
 from hwloop.sim.cli import main
 from hwloop.sim.engine import replay
 from hwloop.traces import InputError, Layer, Network
+from hwloop.traces._hdf5 import seal_trace
 
 NET = Network(name="pair", layers=(
     Layer(name="conv", ifmap_h=12, ifmap_w=12, filter_h=3, filter_w=3, channels=6,
@@ -135,6 +136,7 @@ def test_trace_whose_data_does_not_match_its_layer_is_refused(recorded, tmp_path
     shutil.copy(path, bad)
     with h5py.File(bad, "r+") as f:
         f["layers/layer_0000/sram/ifmap_read"][5, 0] = 10**6
+    seal_trace(bad)  # checksums that match the edit: replay itself must see the bad address
     with pytest.raises(InputError, match="outside the operand"):
         replay(bad)
 

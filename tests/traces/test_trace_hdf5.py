@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from hwloop.traces import InputError, LayerTrace, TraceWriter, open_trace
+from hwloop.traces._hdf5 import seal_trace
 
 
 def _write_two_layers(path):
@@ -37,7 +38,7 @@ def test_round_trip_values_attrs_and_layer_order(tmp_path):
     with open_trace(path) as trace:
         assert trace.attrs == {"architecture": {"rows": 4, "cols": 4}, "units": ["w", "c"],
                                "hwloop_version": "0.1.0", "clock_ghz": 1.5, "note": None}
-        assert trace.format_version == 1
+        assert trace.format_version == 2
         assert [(layer.index, layer.name) for layer in trace.layers] == [(0, "conv1"),
                                                                           (1, "block/conv 2")]
         first, late = trace.layers
@@ -155,7 +156,7 @@ def test_an_incomplete_file_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("attr, value, field", [("format", "other-tool", "format"),
-                                                 ("format_version", 2, "format_version")])
+                                                 ("format_version", 3, "format_version")])
 def test_wrong_format_or_version_is_refused(tmp_path, attr, value, field):
     path = tmp_path / "run.h5"
     _write_two_layers(path)
@@ -208,6 +209,10 @@ def test_a_corrupt_data_chunk_is_reported_on_reading(tmp_path):
     with open(path, "r+b") as handle:
         handle.seek(info.byte_offset + 16)
         handle.write(b"\xff" * 64)
+    with pytest.raises(InputError, match=r"run\.h5: field '/layers/layer_0000/sram/cycle': "
+                       "the dataset does not match its checksum"):
+        open_trace(path)
+    seal_trace(path)  # the checksum now agrees with the damage: reading still finds it
     with open_trace(path) as trace:
         with pytest.raises(InputError, match=r"run\.h5: field '/layers/layer_0000/sram/cycle'"):
             trace.layers[0].read("sram/cycle")
