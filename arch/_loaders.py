@@ -55,8 +55,9 @@ def load_config(path: str | os.PathLike[str]) -> Accelerator:
     path = Path(path)
     try:
         raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read config file ({exc.strerror or exc})", source=str(path))
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InputError(f"cannot read config file ({reason})", source=str(path)) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -72,20 +73,29 @@ def load_config(path: str | os.PathLike[str]) -> Accelerator:
 
 
 def _line_of(text: str, key: str, section: str | None = None) -> int | None:
-    """1-based line where ``key`` is set (inside ``section`` if given), else the section line."""
-    current = None
-    section_line = None
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*[:=]", re.IGNORECASE)
-    for number, line in enumerate(text.splitlines(), start=1):
-        header = re.match(r"^\s*\[([^\]]+)\]", line)
+    """1-based line where ``key`` is set (inside ``section`` if given), else the section line.
+
+    TOML's forms count too: a quoted key, ``section.key =`` or ``section = {...}`` before the
+    first table, and a table header ``[key]``, ``[[key]]`` or ``[section.key]``."""
+    current, fallback = None, None
+    name = rf"""(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')"""
+    pattern = re.compile(rf"^\s*{name}\s*[:=]", re.IGNORECASE)
+    dotted = re.compile(rf"^\s*{re.escape(section)}\s*(\.\s*{name}\s*)?=" if section
+                        else rf"^\s*{name}\s*\.", re.IGNORECASE)
+    table = f"{section}.{key}" if section else key
+    for number, line in enumerate(text.split("\n"), start=1):  # as configparser and tomllib count
+        header = re.match(r"^\s*\[\[?([^\]]+)\]", line)
         if header:
             current = header.group(1).strip().lower()
-            if section is not None and current == section.lower():
-                section_line = number
+            if current == table.lower():
+                return number
+            if fallback is None and section is not None and current == section.lower():
+                fallback = number
             continue
-        if (section is None or current == section.lower()) and pattern.match(line):
+        if (section is None or current == section.lower()) and pattern.match(line) or \
+                current is None and dotted.match(line):
             return number
-    return section_line
+    return fallback
 
 
 def field_line(path: str | os.PathLike[str], field: str) -> int | None:
@@ -106,92 +116,159 @@ def field_line(path: str | os.PathLike[str], field: str) -> int | None:
 
 
 def _from_scalesim_cfg(text: str, source: str) -> Accelerator:
-    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#", ";"))
-    try:
-        parser.read_string(text, source=source)
-    except configparser.Error as exc:
-        line = getattr(exc, "lineno", None)
-        message = str(exc).splitlines()[0]
-        if type(exc) is configparser.ParsingError and exc.errors:
-            line = exc.errors[0][0]
-            bad = text.split("\n")[line - 1].strip()
-            message = f"expected 'key: value', got {bad!r}"
-        raise InputError(f"not a valid SCALE-Sim config: {message}", source=source,
-                         line=line) from None
+    parser = _read_cfg(text, source)
     section = "architecture_presets"
     if not parser.has_section(section):
         raise InputError(f"missing section [{section}]", source=source, line=1, field=section)
     values = parser[section]
-    for key in _CFG_REQUIRED:
-        if key.lower() not in values:
-            raise InputError("missing", source=source, line=_line_of(text, key, section) or 1,
-                             field=key)
-    parts: dict[str, dict[str, Any]] = {"array": {}, "sram": {}}
-    for key in _CFG_REQUIRED:
-        part, field = _CFG_KEYS[key.lower()]
-        raw = values[key.lower()].strip()
-        line = _line_of(text, key, section)
-        if field == "dataflow":
-            parts[part][field] = raw
-            continue
-        try:
-            parts[part][field] = int(raw)
-        except ValueError:
-            raise InputError(f"not an integer: {raw!r}", source=source, line=line,
-                             field=key) from None
-    ignored = sorted(k for k in values if k not in _CFG_KEYS)
+    problems = _CfgProblems(text, source)
+    settings = _cfg_settings(parser, section, problems)
+    for setting in settings:
+        problems.check(*setting)
+    problems.raise_first()
+    parts: dict[str, dict[str, Any]] = {"array": {}, "sram": {}, "dram": {}}
+    for part, field, _, _, value in settings:
+        parts[part][field] = value
+    used = {key.lower() for _, _, key, _, _ in settings} | {"bandwidth"}
+    ignored = sorted(k for k in values if k not in _CFG_KEYS and k not in used)
     ignored += sorted(f"[{s}]" for s in parser.sections()
                       if s not in (section, "general", "run_presets"))
-    dram, used = _cfg_dram(parser, section, text, source)
-    ignored = [k for k in ignored if k not in used]
     if ignored:
         logger.warning("%s: hwloop ignores %s", source, ", ".join(ignored))
     name = parser.get("general", "run_name", fallback=Path(source).stem).strip()
     fields_to_keys = {v: k for k, v in _CFG_KEYS.items()}
     return _build(source, text, name=name, array=parts["array"], sram=parts["sram"],
-                  dram=dram,
+                  dram=parts["dram"],
                   key_of=lambda part, field: (_cfg_key(fields_to_keys[(part, field)]), section)
                   if (part, field) in fields_to_keys else (field, None))
 
 
+def _read_cfg(text: str, source: str) -> configparser.ConfigParser:
+    """The parsed ``.cfg``, or the InputError of its first syntax error in file order."""
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#", ";"))
+    try:
+        parser.read_string(text, source=source)
+    except configparser.Error as exc:
+        line = getattr(exc, "lineno", None)
+        if isinstance(exc, (configparser.DuplicateSectionError,
+                            configparser.DuplicateOptionError)) and line:
+            # configparser stops at a duplicate but reports other syntax errors at the end:
+            # one above the duplicate comes first.
+            _read_cfg("\n".join(text.split("\n")[: line - 1]), source)
+        message = str(exc).splitlines()[0]
+        if isinstance(exc, configparser.DuplicateSectionError):
+            message = f"section [{exc.section}] is set twice"
+        elif isinstance(exc, configparser.DuplicateOptionError):
+            message = f"key {exc.option!r} is set twice in [{exc.section}]"
+        if type(exc) is configparser.ParsingError and exc.errors:
+            line = exc.errors[0][0]
+            bad = text.split("\n")[line - 1].strip()
+            message = f"expected 'key: value', got {bad[:40]!r}"
+        raise InputError(f"not a valid SCALE-Sim config: {message}", source=source,
+                         line=line) from None
+    return parser
+
+
 #: hwloop's own [architecture_presets] keys for the DRAM ports (SCALE-Sim has only Bandwidth).
-_CFG_DRAM_KEYS = {"ifmapbandwidth": "ifmap_bandwidth", "filterbandwidth": "filter_bandwidth",
-                  "ofmapbandwidth": "ofmap_bandwidth", "dramlatency": "latency_cycles"}
+_CFG_DRAM_KEYS = {"IfmapBandwidth": "ifmap_bandwidth", "FilterBandwidth": "filter_bandwidth",
+                  "OfmapBandwidth": "ofmap_bandwidth", "DramLatency": "latency_cycles"}
+_INTEGER = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: int() also takes "1_6" and "１６"
+#: (part, field, .cfg key, section, value): one setting hwloop takes from a ``.cfg``.
+_Setting = tuple[str, str, str, str, Any]
 
 
-def _cfg_dram(parser, section: str, text: str, source: str) -> tuple[dict, set[str]]:
-    """DRAM settings of a ``.cfg``: ``Bandwidth`` in USER mode (the first value, which
-    SCALE-Sim gives the ofmap port; its ``[layout]`` bank bandwidths feed the read ports),
-    plus hwloop's per-port and latency keys. Returns (Dram fields, keys used)."""
+def _cfg_settings(parser, section: str, problems: "_CfgProblems") -> list[_Setting]:
+    """The array, SRAM and DRAM settings of a ``.cfg``; problems go to ``problems``. DRAM:
+    ``Bandwidth`` in USER mode (the first value, which SCALE-Sim gives the ofmap port; its
+    ``[layout]`` bank bandwidths feed the read ports), plus hwloop's per-port and latency keys."""
     values = parser[section]
-    dram: dict[str, Any] = {}
-    used: set[str] = set()
+    settings: list[_Setting] = []
 
-    def whole(raw: str, key: str, sect: str) -> int:
-        try:
-            return int(raw.strip().split(",")[0])
-        except ValueError:
-            raise InputError(f"not a whole number of words per cycle: {raw.strip()!r}",
-                             source=source, line=_line_of(text, key, sect), field=key) from None
+    def add(part: str, field: str, key: str, sect: str, raw: str) -> None:
+        value = raw.strip() if field == "dataflow" else problems.integer(raw, key, sect, part)
+        if value is not None:
+            settings.append((part, field, key, sect, value))
 
+    for key in _CFG_REQUIRED:
+        if key.lower() in values:
+            add(*_CFG_KEYS[key.lower()], key, section, values[key.lower()])
+        else:
+            problems.missing(key, section)
     user = parser.has_option("run_presets", "InterfaceBandwidth") and \
         parser.get("run_presets", "InterfaceBandwidth").strip().upper() == "USER"
-    if user:
-        if "bandwidth" not in values:
-            raise InputError("missing (InterfaceBandwidth is USER)", source=source,
-                             line=_line_of(text, "InterfaceBandwidth", "run_presets") or 1,
-                             field="Bandwidth")
-        dram["bandwidth"] = whole(values["bandwidth"], "Bandwidth", section)
+    if user and "bandwidth" not in values:
+        problems.missing("Bandwidth", section, "missing (InterfaceBandwidth is USER)",
+                         _line_of(problems.text, "InterfaceBandwidth", "run_presets"))
+    elif user:
+        add("dram", "bandwidth", "Bandwidth", section, values["bandwidth"])
         for key, field in (("IfmapSRAMBankBandwidth", "ifmap_bandwidth"),
                            ("FilterSRAMBankBandwidth", "filter_bandwidth")):
             if parser.has_option("layout", key):
-                dram[field] = whole(parser.get("layout", key), key, "layout")
-    used.add("bandwidth")
+                add("dram", field, key, "layout", parser.get("layout", key))
     for key, field in _CFG_DRAM_KEYS.items():
-        if key in values:
-            dram[field] = whole(values[key], key, section)
-            used.add(key)
-    return dram, used
+        if key.lower() in values:
+            add("dram", field, key, section, values[key.lower()])
+    return settings
+
+
+class _CfgProblems:
+    """What is wrong with a ``.cfg``, so that the first problem in file order is reported
+    (a missing key counts as being at the end of its section)."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.text, self.source = text, source
+        self.found: list[tuple[tuple[int, int], InputError]] = []
+
+    def note(self, reason: str, key: str, sect: str, line: int | None = None,
+             missing: bool = False) -> None:
+        line = line or _line_of(self.text, key, sect) or 1
+        order = _section_end(self.text, sect) if missing else line
+        self.found.append(((order, missing), InputError(reason, source=self.source, line=line,
+                                                        field=key)))
+
+    def missing(self, key: str, sect: str, reason: str = "missing",
+                line: int | None = None) -> None:
+        self.note(reason, key, sect, line, missing=True)
+
+    def integer(self, raw: str, key: str, sect: str, part: str) -> int | None:
+        """``raw`` (a DRAM value: its first comma-separated value) as ASCII digits."""
+        text = (raw.split(",")[0] if part == "dram" else raw).strip()
+        if _INTEGER.fullmatch(text):
+            try:
+                return int(text)
+            except ValueError:  # more digits than int() converts
+                pass
+        kind = "a whole number of words per cycle" if key.endswith("andwidth") else "an integer"
+        shown = text if len(text) <= 24 else f"{text[:20]}..."
+        self.note(f"not {kind}: {shown!r}", key, sect)
+        return None
+
+    def check(self, part: str, field: str, key: str, sect: str, value: Any) -> None:
+        """Whether ``value`` is valid on its own (the whole config is checked when built)."""
+        try:
+            if part == "dram":
+                Dram(**{field: value})
+            else:
+                replace(getattr(SCALESIM_DEFAULT, part), **{field: value})
+        except InputError as exc:
+            self.note(exc.reason, key, sect)
+
+    def raise_first(self) -> None:
+        if self.found:
+            raise min(self.found, key=lambda found: found[0])[1]
+
+
+def _section_end(text: str, section: str) -> int:
+    """Last line of ``section``: the line before the next section header, or the last line."""
+    lines = text.split("\n")
+    inside = False
+    for number, line in enumerate(lines, start=1):
+        header = re.match(r"^\s*\[([^\]]+)\]", line)
+        if header and inside:
+            return number - 1
+        if header:
+            inside = header.group(1).strip().lower() == section.lower()
+    return len(lines)
 
 
 def _cfg_key(lower: str) -> str:
@@ -203,9 +280,10 @@ def _from_toml(text: str, source: str) -> Accelerator:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
+        last = text.rstrip().count("\n") + 1  # "at end of document": the last line
         raise InputError(f"not valid TOML: {reason}", source=source,
-                         line=int(match.group(1)) if match else None) from None
+                         line=int(match.group(1)) if match else last) from None
     _check_schema(data, _toml_schema(), text, source, section=None)
     try:
         base = get_preset(data["preset"]) if "preset" in data else SCALESIM_DEFAULT

@@ -6,6 +6,11 @@ comma is there. Optional ``WeightBits`` and ``ActBits`` columns, matched by head
 the layer fields (SCALE-Sim's optional sparsity column may sit among them), give per-layer
 operand widths. A layer whose name contains ``DP`` is depthwise, as in SCALE-Sim; hwloop
 keeps it as one layer instead of expanding it into one layer per channel.
+
+Numbers are plain ASCII digits with an optional sign (a negative size is then refused as not
+positive): ``int()`` would also take ``1_6`` and full-width ``１６``, which no CSV tool writes.
+A file without a header is a conv topology; a GEMM topology needs its ``Layer, M, N, K``
+header, since a headerless 4-field row may as well be a conv row missing its last fields.
 """
 from __future__ import annotations
 
@@ -30,7 +35,8 @@ _LAYER_FIELD_TO_COLUMN = {
     "filter_w": "Filter Width", "channels": "Channels", "num_filters": "Num Filter",
     "stride_h": "Strides", "stride_w": "Strides",
 }
-_SPARSITY = re.compile(r"^\d+\s*:\s*\d+$")
+_SPARSITY = re.compile(r"^[0-9]+\s*:\s*[0-9]+$")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 #: Optional columns after the layer fields, by normalised header name -> Layer field.
 _BIT_COLUMNS = {"weightbits": "weight_bits", "actbits": "act_bits"}
 
@@ -53,21 +59,28 @@ def load_topology(path: str | os.PathLike[str], name: str | None = None) -> Netw
     path = Path(path)
     try:
         raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read topology file ({exc.strerror or exc})", source=str(path))
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InputError(f"cannot read topology file ({reason})", source=str(path)) from None
     if b"\x00" in raw:
         raise InputError("not a text CSV file (binary data)", source=str(path), line=1)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        line = len(re.split(rb"\r\n|\r|\n", raw[: exc.start]))
         raise InputError("not a UTF-8 text CSV file", source=str(path), line=line)
     try:
-        numbered = _parse_numbered(text.splitlines())
+        numbered = _parse_numbered(_lines(text))
     except InputError as exc:
         raise exc.located(source=str(path))
     return Network(name=name or path.stem, layers=tuple(layer for _, layer in numbered),
                    source=str(path), lines=tuple(number for number, _ in numbered))
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as a text editor counts them (``\\n``, ``\\r\\n`` or ``\\r``), not
+    ``str.splitlines``, which also breaks at form feeds and Unicode separators."""
+    return re.split(r"\r\n|\r|\n", text)
 
 
 def parse_topology(lines: list[str]) -> tuple[Layer, ...]:
@@ -87,24 +100,15 @@ def _parse_numbered(lines: list[str]) -> list[tuple[int, Layer]]:
         bits = _bit_columns(header, len(GEMM_FIELDS if is_gemm else CONV_FIELDS))
         rows = rows[1:]
     else:
-        is_gemm = len(header) == len(GEMM_FIELDS)
+        is_gemm = False  # a GEMM file names its columns: see the module docstring
     if not rows:
         raise InputError("topology has a header but no layers", line=header_line)
     fields = GEMM_FIELDS if is_gemm else CONV_FIELDS
     sparsity_warned = False
     layers = []
     for number, cells in rows:
-        widths: dict[str, Any] = {}  # weight_bits/act_bits, spread into replace()
-        for index, (column, field) in bits.items():
-            cell = cells[index] if index < len(cells) else ""
-            if cell == "":
-                continue  # an empty cell: the accelerator's width
-            try:
-                widths[field] = int(cell)
-            except ValueError:
-                raise InputError(f"not an integer: {cell!r}", line=number, field=column) from None
-        cells = [c for i, c in enumerate(cells) if i not in bits]
-        extra = cells[len(fields):]
+        layer_cells = [c for i, c in enumerate(cells) if i not in bits]
+        extra = layer_cells[len(fields):]
         if extra:
             if len(extra) == 1 and _SPARSITY.match(extra[0]):
                 if not sparsity_warned:
@@ -112,9 +116,10 @@ def _parse_numbered(lines: list[str]) -> list[tuple[int, Layer]]:
                                    number)
                     sparsity_warned = True
             else:
-                raise InputError(f"{len(cells)} fields, expected {len(fields)}",
+                raise InputError(f"{len(layer_cells)} fields, expected {len(fields)}",
                                  line=number, field=fields[-1])
-        layer = _parse_row(cells, fields, number, is_gemm)
+        layer = _parse_row(layer_cells, fields, number, is_gemm)
+        widths = _widths(cells, bits, number)  # after the layer fields, as in the row
         if widths:
             try:
                 layer = replace(layer, **widths)
@@ -125,6 +130,16 @@ def _parse_numbered(lines: list[str]) -> list[tuple[int, Layer]]:
     return layers
 
 
+def _widths(cells: list[str], bits: dict[int, tuple[str, str]], number: int) -> dict[str, Any]:
+    """weight_bits/act_bits of a row's bit-width columns (an empty cell: the accelerator's)."""
+    widths = {}
+    for index, (column, field) in bits.items():
+        cell = cells[index] if index < len(cells) else ""
+        if cell != "":
+            widths[field] = _integer(cell, number, column)
+    return widths
+
+
 def _split(line: str) -> list[str]:
     cells = [cell.strip() for cell in line.split(",")]
     if cells and cells[-1] == "":
@@ -133,31 +148,34 @@ def _split(line: str) -> list[str]:
 
 
 def _looks_like_header(cells: list[str]) -> bool:
-    return len(cells) > 1 and not _is_int(cells[1])
+    """A header names its second column; a data row has a number there (even a malformed
+    one such as ``1.5`` or ``１６``, which is then reported where it is)."""
+    return len(cells) > 1 and not re.search(r"\d", cells[1])
 
 
-def _is_int(text: str) -> bool:
-    try:
-        int(text)
-    except ValueError:
-        return False
-    return True
+def _integer(cell: str, number: int, field: str) -> int:
+    """``cell`` as an integer: ASCII digits with an optional sign, nothing else."""
+    if _INTEGER.fullmatch(cell):
+        try:
+            return int(cell)
+        except ValueError:  # more digits than int() converts
+            pass
+    shown = cell if len(cell) <= 24 else f"{cell[:20]}..."
+    raise InputError(f"not an integer: {shown!r}", line=number, field=field)
 
 
 def _parse_row(cells: list[str], fields: tuple[str, ...], number: int, is_gemm: bool) -> Layer:
     if len(cells) < len(fields):
         missing = fields[len(cells)]
-        raise InputError(f"missing (row has {len(cells)} of {len(fields)} fields)",
+        hint = "; a GEMM topology needs the header 'Layer, M, N, K'" \
+            if not is_gemm and len(cells) == len(GEMM_FIELDS) else ""
+        raise InputError(f"missing (row has {len(cells)} of {len(fields)} fields){hint}",
                          line=number, field=missing)
     name = cells[0]
     if not name:
         raise InputError("empty layer name", line=number, field=fields[0])
-    values = []
-    for field, cell in zip(fields[1:], cells[1 : len(fields)]):
-        try:
-            values.append(int(cell))
-        except ValueError:
-            raise InputError(f"not an integer: {cell!r}", line=number, field=field) from None
+    values = [_integer(cell, number, field)
+              for field, cell in zip(fields[1:], cells[1 : len(fields)])]
     try:
         if is_gemm:
             return Layer.gemm(name, *values)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 
 import pytest
 
@@ -332,7 +333,8 @@ def test_toml_syntax_error_has_a_line(tmp_path):
 
 
 @pytest.mark.parametrize("name, content", [("missing.toml", None), ("arch.yaml", "rows: 8\n"),
-                                           ("junk.cfg", b"\x00\x01\x02")])
+                                           ("junk.cfg", b"\x00\x01\x02"), ("nul\x00.toml", None),
+                                           ("a" * 300 + ".cfg", None)])
 def test_unreadable_configs_name_the_file(tmp_path, name, content):
     path = tmp_path / name
     if isinstance(content, bytes):
@@ -342,3 +344,126 @@ def test_unreadable_configs_name_the_file(tmp_path, name, content):
     with pytest.raises(InputError) as info:
         load_config(path)
     assert str(info.value).startswith(str(path))
+
+
+# ---------------------------------------------------------------- .cfg: first problem in file order
+
+ORDER_CFG = """\
+[architecture_presets]
+ArrayHeight:    8
+ArrayWidth:     8
+IfmapSramSzkB:  64
+FilterSramSzkB: 64
+OfmapSramSzkB:  64
+Dataflow:       os
+DramLatency:    5
+
+[run_presets]
+InterfaceBandwidth: CALC
+
+[layout]
+IfmapSRAMBankBandwidth: 4
+"""
+
+
+@pytest.mark.parametrize("changes, line, field", [
+    # a bad value above a missing key: the bad value (the missing key is at the section's end)
+    ((("ArrayHeight:    8", "ArrayHeight:    abc"), ("IfmapSramSzkB:  64\n", "")), 2,
+     "ArrayHeight"),
+    # a bad value below a missing key: still the bad value
+    ((("ArrayHeight:    8\n", ""), ("DramLatency:    5", "DramLatency:    x")), 7, "DramLatency"),
+    # an out-of-range value above a non-integer one
+    ((("ArrayWidth:     8", "ArrayWidth:     0"), ("OfmapSramSzkB:  64", "OfmapSramSzkB:  x")),
+     3, "ArrayWidth"),
+    ((("ArrayWidth:     8", "ArrayWidth:     x"), ("Dataflow:       os", "Dataflow:       rs")),
+     3, "ArrayWidth"),
+    # a missing key comes before a problem in a later section
+    ((("Dataflow:       os\n", ""), ("CALC", "USER\nBandwidth: 4"),
+      ("IfmapSRAMBankBandwidth: 4", "IfmapSRAMBankBandwidth: -4")), 1, "Dataflow"),
+    ((("CALC", "USER"), ("IfmapSRAMBankBandwidth: 4", "IfmapSRAMBankBandwidth: x")), 11,
+     "Bandwidth"),
+    ((("CALC", "USER"), ("DramLatency:    5", "Bandwidth: 4"),
+      ("IfmapSRAMBankBandwidth: 4", "IfmapSRAMBankBandwidth: x")), 14, "IfmapSRAMBankBandwidth"),
+])
+def test_cfg_reports_the_first_problem_in_file_order(tmp_path, changes, line, field):
+    text = ORDER_CFG
+    for old, new in changes:
+        assert old in text
+        text = text.replace(old, new)
+    with pytest.raises(InputError) as info:
+        load_config(_write(tmp_path, "order.cfg", text))
+    assert (info.value.line, info.value.field) == (line, field), str(info.value)
+
+
+def test_cfg_syntax_error_above_a_duplicate_key_comes_first(tmp_path):
+    # configparser raises a duplicate at once but keeps other syntax errors for the end.
+    text = ORDER_CFG.replace("ArrayWidth:     8", "ArrayWidth 8\nArrayHeight: 9")
+    with pytest.raises(InputError) as info:
+        load_config(_write(tmp_path, "dup.cfg", text))
+    assert info.value.line == 3 and "ArrayWidth 8" in str(info.value)
+    with pytest.raises(InputError) as info:  # the duplicate alone is reported where it is
+        load_config(_write(tmp_path, "dup.cfg", ORDER_CFG + "[layout]\n"))
+    assert info.value.line == 15
+    assert str(info.value).endswith("section [layout] is set twice")
+
+
+# ---------------------------------------------------------------- .cfg numbers: ASCII digits only
+
+
+@pytest.mark.parametrize("key, value", [
+    ("ArrayHeight", "1_6"), ("ArrayHeight", "\uff11\uff16"), ("ArrayHeight", "\u0661\u0666"),
+    ("IfmapSramSzkB", "6_4"), ("DramLatency", "\uff15"), ("ArrayWidth", "16.0"),
+    ("ArrayWidth", "9" * 5000),
+])
+def test_cfg_integers_are_ascii_digits(tmp_path, key, value):
+    text = re.sub(rf"(?m)^{key}:.*$", f"{key}: {value}", ORDER_CFG)
+    with pytest.raises(InputError) as info:
+        load_config(_write(tmp_path, "digits.cfg", text))
+    assert info.value.field == key
+    assert "not an integer" in str(info.value) and len(str(info.value)) < 300
+
+
+@pytest.mark.parametrize("value", ["1_6", "\uff11\uff16"])
+def test_cfg_bandwidths_are_ascii_digits(tmp_path, value):
+    text = ORDER_CFG.replace("CALC", "USER").replace("DramLatency:    5", f"Bandwidth: {value}")
+    with pytest.raises(InputError) as info:
+        load_config(_write(tmp_path, "bw.cfg", text))
+    assert (info.value.line, info.value.field) == (8, "Bandwidth")
+    assert "not a whole number" in str(info.value)
+
+
+def test_cfg_signed_integers_are_read(tmp_path):
+    accel = load_config(_write(tmp_path, "plus.cfg", ORDER_CFG.replace("ArrayHeight:    8",
+                                                                      "ArrayHeight:    +16")))
+    assert accel.array.rows == 16
+    with pytest.raises(InputError) as info:  # a sign is read; the range check refuses it
+        load_config(_write(tmp_path, "minus.cfg", ORDER_CFG.replace("ArrayHeight:    8",
+                                                                    "ArrayHeight:    -16")))
+    assert (info.value.line, info.value.field) == (2, "ArrayHeight")
+    assert "positive" in str(info.value)
+
+
+def test_toml_integers_follow_toml(tmp_path):
+    # TOML itself allows 1_6 (an integer with a separator) and refuses full-width digits.
+    accel = load_config(_write(tmp_path, "sep.toml", "[array]\nrows = 1_6\n"))
+    assert accel.array.rows == 16
+    with pytest.raises(InputError) as info:
+        load_config(_write(tmp_path, "wide.toml", "[array]\nrows = \uff11\uff16\n"))
+    assert info.value.line == 2 and "not valid TOML" in str(info.value)
+
+
+@pytest.mark.parametrize("text, line, field", [
+    ('preset = "eyeriss"\n[[array]]\nrows = 1\n', 2, "array"),      # an array of tables
+    ('clock_ghz = 1.5\n"Rows" = 4\n', 2, "Rows"),                  # a quoted key
+    ('name = "x"\n[ layout ]\nrows = 3\n', 2, "layout"),           # an unknown table
+    ('name = "x"\narray.height = 4\n', 2, "array.height"),         # a dotted key
+    ('name = "x"\narray = {rows = 0}\n', 2, "rows"),               # an inline table
+    ('name = "x"\n[array.sub]\nx = 1\n', 2, "array.sub"),          # a sub-table
+    ('name = "x"\noperand_bits = 8\noperand_bits = 7', 3, None),   # tomllib: "end of document"
+])
+def test_toml_errors_are_located_in_every_toml_form(tmp_path, text, line, field):
+    path = _write(tmp_path, "forms.toml", text)
+    with pytest.raises(InputError) as info:
+        load_config(path)
+    assert (info.value.line, info.value.field) == (line, field), str(info.value)
+    assert str(info.value).startswith(f"{path}:{line}: ")

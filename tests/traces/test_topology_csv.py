@@ -146,10 +146,12 @@ def test_gemm_header_variants(tmp_path, header):
     assert layer.kind is LayerKind.GEMM and layer.gemm_mnk == (4, 5, 6)
 
 
-def test_headerless_gemm_file(tmp_path):
-    path = _write(tmp_path, "g, 4, 5, 6,\n")
-    (layer,) = load_topology(path)
-    assert layer.kind is LayerKind.GEMM and layer.gemm_mnk == (4, 5, 6)
+def test_headerless_four_field_row_is_not_a_gemm(tmp_path):
+    # Without a header, "g, 4, 5, 6" may be a GEMM or a conv row missing its last fields:
+    # it is read as a conv row, and the error says how to mark a GEMM file.
+    error, message = _load_error(tmp_path, "c1, 9, 9, 3,\n")
+    assert (error.line, error.field) == (1, "Filter Width")
+    assert "missing" in message and "Layer, M, N, K" in message
 
 
 def test_gemm_lowering(tmp_path):
@@ -266,7 +268,64 @@ def test_error_missing_file(tmp_path):
     assert "nope.csv" in str(info.value)
 
 
+@pytest.mark.parametrize("name", ["nul\x00.csv", "a" * 300 + ".csv"])
+def test_error_unopenable_path(tmp_path, name):
+    with pytest.raises(InputError) as info:  # not ValueError/OSError from open()
+        load_topology(tmp_path / name)
+    assert "cannot read topology file" in str(info.value)
+
+
 def test_input_error_is_a_value_error(tmp_path):
     error, _ = _load_error(tmp_path, f"{CONV_HEADER}\nc1, 9, 9, 3, 3, 4, 8, x,\n")
     assert isinstance(error, ValueError)
     assert error.source == str(tmp_path / "bad.csv")
+
+
+# ---------------------------------------------------------------- numbers are ASCII digits
+
+
+@pytest.mark.parametrize("cell", ["1_6", "\uff11\uff16", "\u0661\u0666", "16.0", "0x10", "1e1",
+                                  "+ 16", "", "9" * 5000])
+def test_only_ascii_digits_are_integers(tmp_path, cell):
+    # int() takes the first three (underscores, full-width and Arabic-Indic digits).
+    error, message = _load_error(tmp_path, f"{CONV_HEADER}\nok, 9, 9, 3, 3, 4, 8, 1,\n"
+                                           f"c1, 9, 9, 3, 3, {cell}, 8, 1,\n")
+    assert (error.line, error.field) == (3, "Channels")
+    assert "not an integer" in message and len(message) < 300
+
+
+def test_signed_integers_reach_the_range_check(tmp_path):
+    (layer,) = load_topology(_write(tmp_path, f"{CONV_HEADER}\nc1, +9, 9, 3, 3, 4, 8, 1,\n"))
+    assert layer.ifmap_h == 9
+    error, message = _load_error(tmp_path, f"{CONV_HEADER}\nc1, 9, 9, 3, 3, -4, 8, 1,\n")
+    assert error.field == "Channels" and "positive" in message
+
+
+@pytest.mark.parametrize("cell", ["1_6", "\uff11\uff16"])
+def test_bit_columns_take_only_ascii_digits(tmp_path, cell):
+    error, _ = _load_error(tmp_path, f"{GEMM_HEADER} WeightBits,\ng, 4, 5, 6, {cell},\n")
+    assert (error.line, error.field) == (2, "WeightBits")
+
+
+def test_malformed_number_in_first_headerless_row_is_not_a_header(tmp_path):
+    # A first row is a header only if its second cell holds no digit at all: a typo in a
+    # headerless file's first layer is reported, not skipped as a header.
+    error, _ = _load_error(tmp_path, "c1, 1_6, 9, 3, 3, 4, 8, 1,\nc2, 9, 9, 3, 3, 4, 8, 1,\n")
+    assert (error.line, error.field) == (1, "IFMAP Height")
+
+
+def test_lines_are_counted_as_an_editor_counts_them(tmp_path):
+    # A form feed is whitespace inside a row, not a line break; a lone \r is a line break.
+    path = _write(tmp_path, f"{CONV_HEADER}\nc1, 9, 9, 3,\x0c 3, 4, 8, 1,\n")
+    (layer,) = load_topology(path)
+    assert layer.filter_w == 3
+    error, _ = _load_error(tmp_path, f"{CONV_HEADER}\rc1, 9, 9, 3, 3, 4, 8, 1,\rc2, x, 9,\r")
+    assert error.line == 3
+
+
+def test_row_errors_in_column_order(tmp_path):
+    # A bad layer field comes before a bad bit-width column after it.
+    error, _ = _load_error(tmp_path, "Layer, M, N, K, WeightBits,\ng, x, 5, 6, y,\n")
+    assert (error.line, error.field) == (2, "M")
+    error, _ = _load_error(tmp_path, "Layer, M, N, K, WeightBits,\ng, 4, 5, 6, 64,\n")
+    assert (error.line, error.field) == (2, "WeightBits")
