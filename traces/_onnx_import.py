@@ -77,8 +77,9 @@ def _first_line(exc: Exception) -> str:
 def _load(onnx, path: Path):
     try:
         raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read ONNX file ({exc.strerror or exc})", source=str(path))
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"cannot read ONNX file ({reason})", source=str(path)) from None
     try:
         model = onnx.load_from_string(raw)
         onnx.checker.check_model(model)

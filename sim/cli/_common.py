@@ -47,7 +47,8 @@ def locate_hardware_error(exc: InputError, args: argparse.Namespace) -> InputErr
     if exc.field not in options:
         return exc
     option = options[exc.field]
-    if getattr(args, option.lstrip("-").replace("-", "_"), None) is not None:
+    given = getattr(args, option.lstrip("-").replace("-", "_"), None)
+    if given is not None and given is not False:  # a flag left off is False, not given
         return InputError(exc.reason, field=option)
     if args.config:
         from hwloop.arch import field_line
@@ -79,11 +80,14 @@ def check_output(option: str, path: str, plot: bool = False) -> Path:
 
     try:
         target = output_target(path) if path else Path.cwd()
+        is_dir, exists, is_file = target.is_dir(), target.exists(), target.is_file()
     except ValueError as exc:
         raise InputError(str(exc), field=option) from None
-    if target.is_dir():
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise InputError(f"cannot use {path[:60]!r}: {exc.strerror or exc}", field=option) from None
+    if is_dir:
         raise InputError(f"{path!r} is a folder; name a file", field=option)
-    if target.exists() and not target.is_file():
+    if exists and not is_file:
         raise InputError(f"{path!r} is not a regular file", field=option)
     _check_folder(option, target.parent)
     if plot:
