@@ -329,3 +329,11 @@ def test_row_errors_in_column_order(tmp_path):
     assert (error.line, error.field) == (2, "M")
     error, _ = _load_error(tmp_path, "Layer, M, N, K, WeightBits,\ng, 4, 5, 6, 64,\n")
     assert (error.line, error.field) == (2, "WeightBits")
+
+
+def test_the_network_is_named_by_the_file_stem_as_it_is(tmp_path):
+    """``my.csv`` is network ``my`` (not ``My``): a user greps reports for the name they gave."""
+    path = tmp_path / "my_Net.v2.csv"
+    path.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
+                    "Channels, Num Filter, Strides,\nc1, 8, 8, 3, 3, 4, 8, 1,\n")
+    assert load_topology(path).name == "my_Net.v2"
