@@ -248,7 +248,8 @@ class AnalogModel(ArrayModel):
 
     def table_columns(self) -> tuple[list[str], list[str]]:
         return (["name", "total_cycles", "tiles_used", "tile_util", "tile_replication",
-                 "tile_passes", "adc_conversions", "energy_pj"], ["adc_conversions", "total_cycles"])
+                 "tile_passes", "adc_conversions", "energy_pj"],
+                ["adc_conversions", "total_cycles", "energy_pj"])
 
     def summary_lines(self, totals: dict) -> str:
         parts = ", ".join(f"{k} {v / 1e6:,.1f}" for k, v in totals["energy_breakdown"].items())

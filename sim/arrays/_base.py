@@ -81,10 +81,11 @@ class ArrayModel(ABC):
         return ""
 
     def table_columns(self) -> tuple[list[str], list[str]]:
-        """(columns, integer columns) of the per-layer table ``hwloop simulate`` prints."""
+        """(columns, integer columns) of the per-layer table ``hwloop simulate`` prints, most
+        telling first: a narrow terminal shows the leading ones that fit."""
         columns = ["name", "total_cycles", "overall_util", "compute_util", "mapping_eff",
-                   "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes",
-                   "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes"]
+                   "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes",
+                   "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes"]
         return columns, columns[5:] + ["total_cycles"]
 
 

@@ -1,4 +1,5 @@
-"""``hwloop analog-accuracy``: parse, call :func:`run_analog_accuracy`, write JSON (and a plot).
+"""``hwloop analog-accuracy``: parse, call :func:`run_analog_accuracy`, print a table (and write
+JSON and a plot when asked).
 
 Registered through the ``hwloop.commands`` entry point; torch, scikit-learn and matplotlib
 are imported only when the command runs.
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from dataclasses import replace
 
 from hwloop.traces import InputError
@@ -34,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--adc-bits", metavar="BITS", help="output ADC resolution (default 9)")
     p.add_argument("--no-drift-compensation", action="store_true",
                    help="switch global drift compensation off")
-    p.add_argument("--json", required=True, metavar="OUT", help="write the results as JSON")
+    p.add_argument("--json", metavar="OUT", help="write the results as JSON (the per-seed "
+                   "accuracies and output errors too)")
     p.add_argument("--plot", metavar="PATH.png", help="plot accuracy against time")
     p.set_defaults(run=run)
 
@@ -103,26 +106,30 @@ def run(args: argparse.Namespace) -> int:
     if args.no_drift_compensation:
         noise = replace(noise, drift_compensation=False)
     with tqdm(total=seeds * len(times), desc="analog-accuracy", unit="read", delay=1.0,
-              leave=False) as bar:
+              leave=False, disable=not sys.stderr.isatty()) as bar:
         result = run_analog_accuracy(args.dataset, times_s=times, seeds=seeds, noise=noise,
                                      progress=bar.update)
     _write(result, args)
-    means = ", ".join(f"{100 * m:.2f}" for m in result.accuracy_mean)
-    print(f"digital {100 * result.digital_accuracy:.2f}%; analog at {args.times} s: {means}% "
-          f"-> {args.json}")
+    if args.json:  # the JSON holds the detail; one line says where
+        means = ", ".join(f"{100 * m:.2f}" for m in result.accuracy_mean)
+        print(f"digital {100 * result.digital_accuracy:.2f}%; analog at {args.times} s: "
+              f"{means}% -> {args.json}")
+    else:
+        print(result.table())
     return 0
 
 
 def _write(result, args: argparse.Namespace) -> None:
-    """The JSON (strict: NaN is ``null``) and the plot, both or neither."""
+    """The JSON (strict: NaN is ``null``) and the plot that were asked for, all or none."""
     from hwloop.sim.noise import plot_accuracy_over_time
     from hwloop.sim.report import OutputFiles, strict_json
 
     from ._output import add_figure
 
-    text = strict_json(result.to_dict(), indent=2)
     with OutputFiles() as files:
-        files.add(args.json, lambda tmp: tmp.write_text(text), "--json")
+        if args.json:
+            text = strict_json(result.to_dict(), indent=2)
+            files.add(args.json, lambda tmp: tmp.write_text(text), "--json")
         if args.plot:
             add_figure(files, plot_accuracy_over_time(result), args.plot, "--plot")
         files.commit()

@@ -3,6 +3,7 @@ options, and the precision-switch run (kept apart so that ``cli.py`` stays small
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from hwloop.arch import (
@@ -18,13 +19,18 @@ from hwloop.arch import (
 _MAX_INT_OPTION = max(MAX_ARRAY_DIM, MAX_BUFFER_KIB, MAX_BANDWIDTH)
 
 
+_ASCII_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
 def _int_from(text: str, low: int, high: int, what: str) -> int:
     """``text`` as an integer in ``[low, high]``, else one argparse error line (argparse
     names the option)."""
     shown = text if len(text) <= 24 else f"{text[:20]}..."
+    if not _ASCII_INTEGER.fullmatch(text.strip()):  # int() also reads 1_6 and other scripts' digits
+        raise argparse.ArgumentTypeError(f"must be {what} in ASCII digits, got {shown!r}")
     try:
         value = int(text)
-    except ValueError:  # also a number of more digits than int() converts
+    except ValueError:  # a number of more digits than int() converts
         raise argparse.ArgumentTypeError(f"must be {what}, got {shown!r}") from None
     if value < low:
         raise argparse.ArgumentTypeError(f"must be {what}, got {shown!r}")
@@ -70,15 +76,24 @@ def add_memory_options(p: argparse.ArgumentParser) -> None:
                         "lpddr4-3200) instead of a fixed-bandwidth pipe")
 
 
-def add_hardware_options(p: argparse.ArgumentParser, preset_help: str = "named accelerator") -> None:
+#: ``--dataflow`` where the command can choose per layer (``simulate``).
+_AUTO_HELP = ("override dataflow: os, ws, is, or auto: run each layer under all three (on "
+              "fused arrays, each tiling of a PE's MACs too) and keep its best by --optimize; "
+              "the table then shows each layer's choice")
+
+
+def add_hardware_options(p: argparse.ArgumentParser, preset_help: str = "named accelerator",
+                         auto: bool = False) -> None:
     """The accelerator options ``simulate`` and ``validate`` share: a preset or config file,
-    array and buffer overrides, and the DRAM (:func:`add_memory_options`)."""
+    array and buffer overrides, and the DRAM (:func:`add_memory_options`). ``auto``: the
+    command takes ``--dataflow auto`` (its help says so)."""
     hardware = p.add_mutually_exclusive_group()
     hardware.add_argument("--preset", metavar="NAME", help=preset_help)
     hardware.add_argument("--config", metavar="FILE", help="SCALE-Sim .cfg or hwloop .toml")
     p.add_argument("--rows", type=_array_dim, help="override array rows")
     p.add_argument("--cols", type=_array_dim, help="override array columns")
-    p.add_argument("--dataflow", type=_dataflow, help="override dataflow: os, ws or is")
+    p.add_argument("--dataflow", type=_dataflow,
+                   help=_AUTO_HELP if auto else "override dataflow: os, ws or is")
     for operand in ("ifmap", "filter", "ofmap"):
         p.add_argument(f"--{operand}-kb", type=_kib, metavar="KIB",
                        help=f"override {operand} SRAM size in KiB")
@@ -122,7 +137,8 @@ def _add_precision_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--energy", metavar="TABLE",
                    help="energy/area table: horowitz_45nm (default) or zigzag_tpu_like")
     p.add_argument("--optimize", choices=("latency", "energy"), default="latency",
-                   help="with --dataflow auto: keep each layer's best dataflow by this")
+                   help="with --dataflow auto: keep each layer's fastest dataflow (latency, "
+                        "the default) or its least-energy one (energy)")
     p.add_argument("--precision-switch", metavar="SPEC",
                    help="random precision switch, e.g. '8:0.5,4:0.3,4x2:0.2' (bits or WxA : "
                         "probability): report expected and worst-case cost")

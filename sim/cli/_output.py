@@ -1,15 +1,21 @@
-"""What ``simulate`` and ``replay`` print and write: the report table, its header, its files."""
+"""What ``simulate`` and ``replay`` print and write: the report's header, its per-layer table
+(:mod:`._table`), its totals, and its files."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from hwloop.sim.report import OutputFiles
+
+from ._table import hidden_note, legend, render, terminal_width, wrap
 
 
 def write_outputs(report, args: argparse.Namespace, files: OutputFiles) -> None:
     """Write the files ``--json``/``--csv``/``--plot`` asked for, all together with any that
-    ``files`` already holds (the ``--trace``), then print the report."""
+    ``files`` already holds (the ``--trace``), then print the report to fit the terminal."""
     if args.json:
         files.add(args.json, report.to_json, "--json")
     if args.csv:
@@ -19,7 +25,8 @@ def write_outputs(report, args: argparse.Namespace, files: OutputFiles) -> None:
 
         add_figure(files, plot_report(report), args.plot, "--plot")
     files.commit()
-    print(_format(report, quiet=args.quiet))
+    print(format_report(report, quiet=args.quiet, columns=getattr(args, "columns", None),
+                        width=terminal_width()))
 
 
 def add_figure(files: OutputFiles, figure, path: str, option: str) -> None:
@@ -29,38 +36,101 @@ def add_figure(files: OutputFiles, figure, path: str, option: str) -> None:
     files.add(path, lambda tmp: figure.savefig(tmp, format=suffix, dpi=120), option)
 
 
-def _format(report, quiet: bool) -> str:
-    accel = report.config["accelerator"]
-    array = accel["array"]
+def format_report(report, *, quiet: bool = False, columns: Sequence[str] | None = None,
+                  width: int | None = None) -> str:
+    """Header, per-layer table (unless ``quiet``; ``columns`` picks its columns) and totals,
+    each in lines of at most ``width`` characters (None: one line each, every column)."""
     from hwloop.sim.arrays import model_of_kind
 
-    model = model_of_kind(array.get("kind", "systolic"))
+    accel = report.config["accelerator"]
+    model = model_of_kind(accel["array"].get("kind", "systolic"))
+    lines = wrap(_head(report, model), width)
+    if not quiet:
+        lines += _table(report, model, columns, width)
+    lines += _join_wrapped("total: ", _totals(report.totals, accel), width)
+    for extra in model.summary_lines(report.totals).splitlines():
+        lines += wrap(extra, width) if extra else []
+    return "\n".join(lines)
+
+
+def _head(report, model) -> str:
+    accel = report.config["accelerator"]
+    array, sram = accel["array"], accel["sram"]
     kind = model.describe(array, accel["clock_ghz"])
     widths = sorted({(w, a) for w, a in zip(report.layers.get("weight_bits", []),
                                             report.layers.get("act_bits", []))})
     bits = "" if widths in ([], [(8, 8)]) else " at " + ", ".join(f"{w}x{a}" for w, a in widths) + " bits"
-    head = (f"{report.config['workload']['network']} on {accel['name']}: {array['rows']}x"
-            f"{array['cols']}{kind} {array['dataflow'].upper()}{bits}, SRAM {accel['sram']['ifmap_kb']}/"
-            f"{accel['sram']['filter_kb']}/{accel['sram']['ofmap_kb']} KiB"
+    goal = report.config.get("choose_dataflow")
+    dataflow = f"auto dataflow (best {goal} per layer)" if goal else array["dataflow"].upper()
+    return (f"{report.config['workload']['network']} on {accel['name']}: {array['rows']}x"
+            f"{array['cols']}{kind} {dataflow}{bits}, SRAM {sram['ifmap_kb']}/"
+            f"{sram['filter_kb']}/{sram['ofmap_kb']} KiB"
             + (" (SCALE-Sim compatible numbers)" if report.config.get("scalesim_compat") else "")
             + _memory_summary(accel["dram"]))
-    t = report.totals
-    tail = (f"total: {t['total_cycles']:,} cycles ({t['time_s'] * 1e3:.3f} ms at "
-            f"{accel['clock_ghz']:g} GHz), {t['macs']:,} MACs, overall util "
-            f"{t['overall_util']:.2f}%, DRAM reads {t['dram_ifmap_reads'] + t['dram_filter_reads']:,}"
-            f" words, DRAM writes {t['dram_ofmap_writes']:,} words"
-            + (f", {t['stall_cycles']:,} stall cycles" if t["stall_cycles"] else "")
-            + (f", energy {t['energy_pj'] / 1e6:,.1f} uJ ({accel['energy']['name']}), "
-               f"EDP {t['edp']:.4g} pJ x cycles, area {t['area_mm2']:.3f} mm^2"
-               if t.get("energy_pj") is not None else ""))
-    tail += model.summary_lines(t)
-    if quiet:
-        return f"{head}\n{tail}"
+
+
+def _table(report, model, picked: Sequence[str] | None, width: int | None) -> list[str]:
+    """The table with the model's key columns that fit (and this run's: the chosen dataflow,
+    the stalls), a line on those left out and the legend; or exactly the ``picked`` ones."""
+    frame: pd.DataFrame = report.layers
     columns, counted = model.table_columns()
-    table = report.layers[columns].to_string(
-        index=False, float_format=lambda v: f"{v:.2f}",
-        formatters={c: "{:,}".format for c in counted})
-    return f"{head}\n{table}\n{tail}"
+    columns = list(picked) if picked else _run_columns(list(columns), report)
+    counted = [*counted, *(c for c in columns if pd.api.types.is_integer_dtype(frame[c]))]
+    if picked:
+        return render(frame, columns, counted, None).lines + legend(columns, width)
+    table = render(frame, columns, counted, width)
+    notes = [hidden_note(table.hidden, width)] if table.hidden else []
+    return table.lines + notes + legend([c for c in columns if c not in table.hidden], width)
+
+
+def _run_columns(columns: list[str], report) -> list[str]:
+    """``columns`` with what this run adds: each layer's dataflow (and tiling) when the run
+    chose them, its stall cycles when DRAM bandwidth is finite."""
+    def insert_after(anchor: str, name: str) -> None:
+        if name not in columns:
+            columns.insert(columns.index(anchor) + 1 if anchor in columns else 1, name)
+
+    if report.config.get("choose_dataflow"):
+        insert_after("name", "dataflow")
+        if report.layers["tiling"].notna().any():
+            insert_after("dataflow", "tiling")
+    if _finite(report.config["accelerator"]["dram"]):
+        insert_after("total_cycles", "stall_cycles")
+    return columns
+
+
+def _totals(t: dict, accel: dict) -> list[str]:
+    """The totals line's parts."""
+    parts = [f"{t['total_cycles']:,} cycles ({t['time_s'] * 1e3:.3f} ms at "
+             f"{accel['clock_ghz']:g} GHz)", f"{t['macs']:,} MACs",
+             f"overall util {t['overall_util']:.2f}%",
+             f"DRAM reads {t['dram_ifmap_reads'] + t['dram_filter_reads']:,} words",
+             f"DRAM writes {t['dram_ofmap_writes']:,} words"]
+    if t["stall_cycles"]:
+        parts.append(f"{t['stall_cycles']:,} stall cycles")
+    if t.get("energy_pj") is not None:
+        parts += [f"energy {t['energy_pj'] / 1e6:,.1f} uJ ({accel['energy']['name']})",
+                  f"EDP {t['edp']:.4g} pJ x cycles", f"area {t['area_mm2']:.3f} mm^2"]
+    return parts
+
+
+def _join_wrapped(prefix: str, parts: list[str], width: int | None) -> list[str]:
+    """``prefix`` and ``parts`` joined by commas, in lines of at most ``width`` that break
+    between parts only (continued lines indented)."""
+    tokens = [f"{part}," for part in parts[:-1]] + parts[-1:]
+    lines = [prefix + tokens[0]]
+    for token in tokens[1:]:
+        if width is None or len(lines[-1]) + 1 + len(token) <= width:
+            lines[-1] += " " + token
+        else:
+            lines.append("  " + token)
+    return lines
+
+
+def _finite(dram: dict) -> bool:
+    """Whether the run's DRAM can stall it: a device model or a bandwidth on any port."""
+    return bool(dram.get("model") or dram.get("bandwidth")
+                or any(dram.get(f"{op}_bandwidth") for op in ("ifmap", "filter", "ofmap")))
 
 
 def _memory_summary(dram: dict) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -21,15 +22,30 @@ from ._options import (
     model_input_shapes,
 )
 from ._output import write_outputs
+from ._table import column_list, printable_columns
 
 DEFAULT_NETWORK = "resnet18"
+
+
+#: What ``hwloop simulate --help`` says under the options: how to read the table.
+_EPILOG = (
+    "The table shows the key columns that fit the terminal (COLUMNS, else its width; all "
+    "of them when printing into a file); --columns picks others, --csv and --json hold "
+    "every column. util % (overall_util) = MACs / peak MACs of the layer's cycles, stalls "
+    "included. compute util % (compute_util) = SCALE-Sim's per-fold utilisation: MACs / "
+    "peak MACs of every fold's own cycles, fill and drain counted in full for each fold and "
+    "stalls not; under WS and IS a fold's count is cols-1 cycles longer than the fold takes "
+    "in the run, so it can sit below util (the run's totals weight it by layer cycles). "
+    "mapping eff % (mapping_eff) = PEs a fold maps work to. SRAM and DRAM traffic is in "
+    "words. The first run compiles the kernels (about 20 s); later runs load them from "
+    "Numba's cache.")
 
 
 def register_simulate(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "simulate", help="simulate a network on an accelerator",
         description="Simulate a network layer by layer. With no arguments: ResNet-18 on the "
-                    "default 32x32 output-stationary array.")
+                    "default 32x32 output-stationary array.", epilog=_EPILOG)
     workload = p.add_mutually_exclusive_group()
     workload.add_argument("--network", metavar="NAME", help="built-in network (see --list-networks)")
     workload.add_argument("--topology", metavar="FILE.csv", help="SCALE-Sim topology CSV")
@@ -38,7 +54,7 @@ def register_simulate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model-input-shape", metavar="N,C,H,W", type=_shape, action="append",
                    help="fix a --model input with symbolic (dynamic) dimensions: a shape, "
                         "or NAME=SHAPE per input; repeat for several inputs")
-    add_hardware_options(p, preset_help="named accelerator (see --list-presets)")
+    add_hardware_options(p, preset_help="named accelerator (see --list-presets)", auto=True)
     _add_precision_options(p)
     add_kind_options(p)
     p.add_argument("--scalesim-compat", action="store_true",
@@ -48,6 +64,9 @@ def register_simulate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="PATH", help="write the report as JSON")
     p.add_argument("--csv", metavar="PATH", help="write the per-layer table as CSV")
     p.add_argument("--plot", metavar="PATH.png", help="plot per-layer cycles and utilisation")
+    p.add_argument("--columns", metavar="A,B,...", type=column_list,
+                   help="print these report columns, in this order (default: the key ones "
+                        "that fit the terminal); any of: " + ", ".join(printable_columns()))
     p.add_argument("--list-networks", action="store_true", help="list built-in networks and exit")
     p.add_argument("--list-presets", action="store_true", help="list accelerator presets and exit")
     p.add_argument("-q", "--quiet", action="store_true", help="print totals only")
@@ -67,10 +86,11 @@ def run_simulate(args: argparse.Namespace) -> int:
                "choose_dataflow": args.optimize if auto else None}
 
     from hwloop.sim.engine import simulate
+    from hwloop.sim.kernels import on_first_compile
     from hwloop.sim.report import OutputFiles
 
     # the trace is recorded into a temporary and goes into place with the other files
-    with OutputFiles() as files:
+    with OutputFiles() as files, on_first_compile(_compile_notice):
         try:
             if args.precision_switch:
                 return _run_precision_switch(network, accel, args, options)
@@ -81,6 +101,19 @@ def run_simulate(args: argparse.Namespace) -> int:
             raise locate_hardware_error(exc, args) from None
         write_outputs(report, args, files)
     return 0
+
+
+_COMPILING = "compiling the kernels; this happens on the first run only (up to ~30 s)"
+
+
+def _compile_notice() -> None:
+    """Say why a cold run is silent (about 20 s of Numba compiling before the first layer):
+    at once on a terminal; otherwise as a held warning, shown when the run succeeds (a run
+    that fails on bad input still prints one line only)."""
+    if sys.stderr.isatty():
+        print(f"hwloop: {_COMPILING}", file=sys.stderr, flush=True)
+    else:
+        logging.getLogger(__name__).warning(_COMPILING)
 
 
 def _list(args: argparse.Namespace) -> int:

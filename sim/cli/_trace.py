@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register_trace(subparsers: argparse._SubParsersAction) -> None:
@@ -33,10 +34,11 @@ def run_trace(args: argparse.Namespace) -> int:
     from ._common import check_output, check_output_folder
     from ._output import add_figure
 
+    progress = sys.stderr.isatty()  # bars only where someone watches
     if args.trace_command == "summary":
         if args.csv:
             check_output("--csv", args.csv)
-        frame = traces.summarize_trace(args.trace)
+        frame = traces.summarize_trace(args.trace, progress=progress)
         if args.csv:
             write_atomic(args.csv, frame.to_csv(index=False), "--csv")
         print(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -48,10 +50,28 @@ def run_trace(args: argparse.Namespace) -> int:
             files.commit()
     elif args.trace_command == "export":
         check_output_folder("DIR", args.out_dir)
-        written = traces.export_scalesim_csv(args.trace, args.out_dir)
+
+        def announce(files: int, size: int) -> None:
+            print(f"hwloop: writing about {_size(size)} in {files} files under {args.out_dir}",
+                  file=sys.stderr, flush=True)
+
+        written = traces.export_scalesim_csv(args.trace, args.out_dir, progress=progress,
+                                             announce=announce)
         print(f"wrote {len(written)} files under {args.out_dir}")
     else:
         check_output("TRACE.h5", args.trace)
-        traces.import_scalesim_csv(args.in_dir, args.trace)
+        traces.import_scalesim_csv(args.in_dir, args.trace, progress=progress)
         print(f"wrote {args.trace}")
     return 0
+
+
+def _size(size: int) -> str:
+    """``1.9 GB``: bytes in decimal units, as ``ls -h --si`` and file managers show them."""
+    value = float(size)
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if value < 999.5 or unit == "TB":
+            break
+        value /= 1000
+    if unit == "bytes":
+        return f"{size} bytes"
+    return f"{value:.3g} {unit}" if value < 999.5 else f"{value:,.0f} {unit}"

@@ -172,6 +172,5 @@ def _write(validation, args: argparse.Namespace) -> None:
             add_figure(files, plot_validation(validation), args.plot, "--plot")
         files.commit()
     if not args.quiet:
-        table = validation.layers[["layer", "predicted", "simulated", "error_pct"]]
-        print(table.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+        print(validation.table())
     print(validation.summary())

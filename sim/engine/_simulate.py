@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from importlib import metadata
 from typing import Any
@@ -42,11 +43,9 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
     if isinstance(network, Layer):
         network = Network(name=network.name, layers=(network,))
     model_for(accel).check(accel)  # an accelerator error is not any layer's fault
-    layers = network.layers
+    layers: Iterable[Layer] = network.layers
     if progress:
-        from tqdm import tqdm
-
-        layers = tqdm(layers, desc=network.name, unit="layer", leave=False)
+        layers = _progress(network.layers, network.name)
     config = {
         "hwloop_version": hwloop_version(),
         "accelerator": accel.to_dict(),
@@ -63,6 +62,20 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
         return _report(records, config, accel)
     return _report(_records(network, layers, accel, scalesim_compat, choose_dataflow), config,
                    accel)
+
+
+def _progress(layers: Sequence[Layer], name: str) -> Iterator[Layer]:
+    """``layers`` with a progress bar from the second layer on: the first pays for any
+    kernel compile (~20 s on a cold Numba cache), which would otherwise set the bar's
+    seconds-per-layer estimate; the bar then starts at one layer done."""
+    if not layers:
+        return
+    yield layers[0]
+    from tqdm import tqdm
+
+    with tqdm(layers[1:], desc=name, unit="layer", leave=False, total=len(layers),
+              initial=1) as bar:
+        yield from bar
 
 
 def simulate_totals(network: Network | Layer, accel: Accelerator, *,
