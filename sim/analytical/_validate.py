@@ -83,6 +83,19 @@ class Validation:
             text += f", energy MAPE {self.mape_energy:.2f}%"
         return text
 
+    def table(self) -> str:
+        """Per-layer cycles and error as text: whole cycle counts without decimals, the
+        error (and any fractional prediction) with two."""
+        columns = ["layer", "predicted", "simulated", "error_pct"]
+        return self.layers[columns].to_string(
+            index=False, formatters={"predicted": format_count, "simulated": format_count,
+                                     "error_pct": "{:.2f}".format})
+
+
+def format_count(value: float) -> str:
+    """``163,855`` for a whole number, ``1,234.50`` for a fractional one."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
 
 def pct_errors(predicted: Sequence[float | None], simulated: Sequence[float | None]):
     """Signed percentage errors ``(predicted - simulated) / simulated x 100`` (a None value,
@@ -316,24 +329,45 @@ def _zigzag_dataflow(mapping) -> str | None:
 
 
 def plot_validation(validation: Validation):
-    """Log-log scatter of predicted against simulated cycles, with the y = x line."""
+    """Log-log scatter of predicted against simulated cycles, with the y = x line labelled on
+    the plot (a point above it is over-predicted) and the worst layer named."""
     from matplotlib.figure import Figure
 
     frame = validation.layers
     fig = Figure(figsize=(5.5, 5), layout="constrained")
     ax = fig.subplots()
-    ax.scatter(frame["simulated"], frame["predicted"], s=14, alpha=0.7)
+    ax.scatter(frame["simulated"], frame["predicted"], s=14, alpha=0.7,
+               label=f"layers ({len(frame)})")
     lo = max(1.0, float(min(frame["simulated"].min(), frame["predicted"].min())) / 1.5)
     hi = float(max(frame["simulated"].max(), frame["predicted"].max())) * 1.5
-    ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8, label="y = x")
+    ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8, label="y = x (exact prediction)")
+    start = lo * (hi / lo) ** 0.08  # near the lower end, where layers are fewest
+    ax.annotate("y = x", xy=(start, start), xytext=(-4, 4), textcoords="offset points",
+                ha="center", va="bottom", rotation=45, rotation_mode="anchor", fontsize="small")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
-    ax.set_xlabel("simulated cycles (hwloop, cycle level)")
-    ax.set_ylabel("predicted cycles")
+    ax.set_aspect("equal")
+    ax.set_xlabel("simulated latency (cycles, hwloop cycle-level engine)")
+    ax.set_ylabel(f"predicted latency (cycles, {validation.source})")
     tau = "n/a" if validation.kendall_tau is None else f"{validation.kendall_tau:.3f}"
     ax.set_title(f"{validation.source}: MAPE {validation.mape:.2f}%, worst "
                  f"{validation.max_abs_pct_error:.1f}%, tau {tau}", fontsize="medium")
-    ax.legend(loc="upper left")
+    _name_worst(ax, frame)
+    ax.legend(loc="best", framealpha=0.9, fontsize="small")
     return fig
+
+
+def _name_worst(ax, frame) -> None:
+    """Point at the layer with the largest error, with its name and signed error."""
+    errors = frame["error_pct"].abs()
+    if not errors.notna().any() or errors.max() == 0:
+        return
+    row = frame.loc[errors.idxmax()]
+    lo, hi = ax.get_xlim()
+    right_half = row["simulated"] ** 2 > lo * hi  # write towards the middle, inside the axes
+    ax.annotate(f"{row['layer']}: {row['error_pct']:+.1f}%", (row["simulated"], row["predicted"]),
+                xytext=(-8 if right_half else 8, -12), textcoords="offset points",
+                ha="right" if right_half else "left", fontsize="x-small",
+                arrowprops={"arrowstyle": "-", "linewidth": 0.6})

@@ -78,6 +78,22 @@ class AccuracyOverTime:
                 "output_error_mean": list(self.output_error_mean), "seeds": list(self.seeds),
                 "noise": self.noise}
 
+    def table(self) -> str:
+        """What a reader wants first: accuracy at each time (mean, spread over seeds, worst
+        and best seed) next to the digital baseline, in percent."""
+        seeds = len(self.seeds)
+        header = ("time after programming", "mean accuracy %", f"std % over {seeds} seeds",
+                  "worst seed %", "best seed %")
+        rows = [(_time_label(t), f"{100 * mean:.2f}", f"{100 * std:.2f}",
+                 f"{100 * min(per_seed):.2f}", f"{100 * max(per_seed):.2f}")
+                for t, mean, std, per_seed in zip(self.times_s, self.accuracy_mean,
+                                                  self.accuracy_std, self.accuracy_per_seed)]
+        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+        lines = ["  ".join(cell.rjust(width) for cell, width in zip(row, widths))
+                 for row in (header, *rows)]
+        return "\n".join([*lines, f"digital baseline (no analog noise): "
+                                  f"{100 * self.digital_accuracy:.2f}%"])
+
 
 @contextlib.contextmanager
 def _one_deterministic_thread() -> Iterator[None]:

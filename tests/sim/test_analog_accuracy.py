@@ -107,6 +107,17 @@ def test_cli_writes_json_and_plot(tmp_path, trained, capsys):
     assert "digital 97.59%" in capsys.readouterr().out
 
 
+def test_cli_without_json_prints_the_table(tmp_path, trained, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["analog-accuracy", "--times", "1,86400", "--seeds", "2"]) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert "time after programming" in lines[0] and "mean accuracy %" in lines[0]
+    assert [line.split()[:2] for line in lines[1:3]] == [["1", "s"], ["1", "d"]]
+    assert lines[3] == "digital baseline (no analog noise): 97.59%"
+    assert err == "" and list(tmp_path.iterdir()) == []  # no bar off a terminal, no file
+
+
 def test_plot_returns_a_figure(trained):
     data, model = trained
     result = accuracy_over_time(model, data, AnalogNoise(), times_s=(1.0, 3600.0), seeds=1)
