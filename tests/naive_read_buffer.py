@@ -19,9 +19,18 @@ folds that causes no turnover leaves every word resident, so later repetitions a
 """
 from __future__ import annotations
 
+import functools
+
+import numba
 import numpy as np
 
-from hwloop.sim.kernels._numba import njit
+from hwloop.sim.kernels._numba import JIT_OPTIONS
+
+# The kernels' settings, but no disk cache: tests load this file by path under a name no later
+# process can import, and Numba would cache its functions under a stand-in module name
+# ('<dynamic>') that the next run fails to load (ModuleNotFoundError). Compiling it costs
+# a few seconds per test run.
+njit = functools.partial(numba.njit, **{**JIT_OPTIONS, "cache": False})
 
 STAMP, IN_WINDOW, WINDOW, FETCHED, TURNOVERS, LATER, DEMANDS, LAST_TURNOVER = range(8)
 

@@ -16,6 +16,7 @@ the filter edge ``rows`` wide, as in SCALE-Sim.
 from __future__ import annotations
 
 from ._numba import njit, njit_inline
+from ._skew import _fold_rows
 
 # geometry vector layout (int64)
 IFMAP_H, IFMAP_W, FILTER_H, FILTER_W, CHANNELS, STRIDE_H, STRIDE_W, OFMAP_W, FILTERS, \
@@ -39,36 +40,45 @@ def _ifmap_addr(g, pixel, w):
 
 
 @njit
+def _fold_extents(code, rows, cols, pixels, filters, window):
+    """(Sr, Sc, T, demand rows per fold) of ``code``: lines, columns and steps of its folds."""
+    if code == 0:
+        sr, sc, t_len = pixels, filters, window
+    elif code == 1:
+        sr, sc, t_len = window, filters, pixels
+    else:
+        sr, sc, t_len = window, pixels, filters
+    return sr, sc, t_len, _fold_rows(code, rows, cols, t_len)
+
+
+@njit_inline
+def _fold_at(row, per_fold, row_folds, rows, cols, sr, sc):
+    """Where demand ``row`` falls: (its step in its fold, the fold's first line and column,
+    lines and columns used). Scalars only, so inlining it costs the row loop nothing."""
+    fold = row // per_fold
+    t = row - fold * per_fold
+    fc = fold // row_folds
+    fr = fold - fc * row_folds
+    r0 = fr * rows
+    c0 = fc * cols
+    return t, r0, c0, min(rows, sr - r0), min(cols, sc - c0)
+
+
+@njit
 def _fill_demand(code, rows, cols, g, row0, n, out_if, out_f, out_o):
     """Write demand rows ``row0 .. row0+n-1`` into ``out_if``/``out_f``/``out_o`` (n x width).
 
     ``code`` is 0 (OS), 1 (WS) or 2 (IS); ``g`` the geometry vector (see module constants).
     """
     R, C = rows, cols
-    pixels, filters, window = g[PIXELS], g[FILTERS], g[WINDOW]
-    if code == 0:
-        sr, sc, t_len = pixels, filters, window
-        per_fold = t_len + R + C - 2
-    elif code == 1:
-        sr, sc, t_len = window, filters, pixels
-        per_fold = 2 * R + C + t_len - 2
-    else:
-        sr, sc, t_len = window, pixels, filters
-        per_fold = 2 * R + C + t_len - 2
+    filters, window = g[FILTERS], g[WINDOW]
+    sr, sc, t_len, per_fold = _fold_extents(code, R, C, g[PIXELS], filters, window)
     row_folds = (sr + R - 1) // R
     out_if[:n, :] = -1
     out_f[:n, :] = -1
     out_o[:n, :] = -1
     for i in range(n):
-        row = row0 + i
-        fold = row // per_fold
-        t = row - fold * per_fold
-        fc = fold // row_folds
-        fr = fold - fc * row_folds
-        r0 = fr * R
-        c0 = fc * C
-        ru = min(R, sr - r0)
-        cu = min(C, sc - c0)
+        t, r0, c0, ru, cu = _fold_at(row0 + i, per_fold, row_folds, R, C, sr, sc)
         if code == 0:
             for j in range(ru):  # ifmap: pixel r0+j, window element t-j
                 s = t - j

@@ -37,3 +37,12 @@ def _step_of_demand(m, lines, temporal):
         else:
             lo = mid + 1
     return lo
+
+
+@njit
+def _fold_rows(code, rows, cols, temporal):
+    """Demand rows of one fold of ``temporal`` steps (``code`` 0 OS, 1 WS, 2 IS): OS streams
+    both operands skewed and drains after them; WS and IS first load the stationary tile."""
+    if code == 0:
+        return temporal + rows + cols - 2
+    return 2 * rows + cols + temporal - 2

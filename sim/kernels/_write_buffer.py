@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._numba import njit
+from ._skew import _fold_rows
 
 
 @njit
@@ -31,10 +32,7 @@ def _scalesim_ofmap_drain(dataflow, rows, cols, spatial, temporal, col_extent, t
     lines_per_drain = (drain_words + cols - 1) // cols
     row_fold = (spatial + rows - 1) // rows
     col_fold = (col_extent + cols - 1) // cols
-    if dataflow == 0:
-        per_fold = temporal + rows + cols - 2
-    else:
-        per_fold = 2 * rows + cols + temporal - 2
+    per_fold = _fold_rows(dataflow, rows, cols, temporal)
     cycle_row = 0
     last_out = 0
     for fc in range(col_fold):
@@ -75,11 +73,20 @@ def _scalesim_ofmap_drain(dataflow, rows, cols, spatial, temporal, col_extent, t
                 stalls += current - start
                 last_out = current
                 cycle_row += 1
+    accesses += _last_drains(lines, n_lines, line_idx, drained_to, lines_per_drain, cols)
+    return accesses, stalls, last_out
+
+
+@njit
+def _last_drains(lines, n_lines, line_idx, drained_to, lines_per_drain, cols):
+    """``empty_all_buffers`` after the last row: push the open line, then drain the rest
+    batch by batch, each counted as a drain inside the run is. Returns the words counted."""
     if line_idx != 0:
         lines[n_lines] = line_idx
         n_lines += 1
+    accesses = 0
     while drained_to < n_lines:
         end = min(drained_to + lines_per_drain, n_lines)
         accesses += (end - drained_to) * cols - (cols - lines[end - 1])
         drained_to = end
-    return accesses, stalls, last_out
+    return accesses
