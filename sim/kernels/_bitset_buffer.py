@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba import njit
 from ._bitset_bits import _ONE, new_window
 from ._bitset_folds import _is_column_fold, _repeat
 from ._bitset_span import BLOCKS, FETCHED, PENDING, RECORD, _new_state
+from ._numba import njit
 
 
 @njit

@@ -9,9 +9,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._bitset_span import (
+    BLOCKS,
+    FETCHED,
+    LAST_TURNOVER,
+    RECORD,
+    STAMP,
+    TURNOVERS,
+    _count_demand,
+    _demands,
+    _line_pixels,
+    _open_span,
+    _plan,
+    _run,
+    _settle,
+)
 from ._numba import njit
-from ._bitset_span import (BLOCKS, FETCHED, LAST_TURNOVER, RECORD, STAMP, TURNOVERS, _count_demand,
-                           _demands, _line_pixels, _open_span, _plan, _run, _settle)
 
 
 @njit

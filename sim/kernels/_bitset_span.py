@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba import njit, njit_inline
 from ._bitset_bits import _keep, _set_range, _set_strided, _speculate, _undo
+from ._numba import njit, njit_inline
 from ._skew import _demands_before
 
 # Buffer state, one int64 array: see _new_state. SPAN_NEW / SPAN_DEMANDS: the new words and

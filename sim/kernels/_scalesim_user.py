@@ -29,8 +29,8 @@ can be fed in chunks of demand rows.
 """
 from __future__ import annotations
 
-from ._numba import njit, njit_inline
 from ._demand import FILTERS, PIXELS, WINDOW, _ifmap_addr
+from ._numba import njit, njit_inline
 
 # read-buffer configuration: active sets, prefetch sets, sets, lines per prefetch, bandwidth
 R_ACTIVE, R_PREFETCH, R_SETS, R_LINES, R_BW = range(5)
