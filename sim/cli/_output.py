@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -13,17 +14,32 @@ from hwloop.sim.report import OutputFiles
 from ._table import hidden_note, legend, render, terminal_width, wrap
 
 
+def add_output_options(p: argparse.ArgumentParser, what: str, plot: str, quiet: str) -> None:
+    """``--json``, ``--csv`` (the per-layer table), ``--plot`` and ``-q``."""
+    p.add_argument("--json", metavar="PATH", help=f"write the {what} as JSON")
+    p.add_argument("--csv", metavar="PATH", help="write the per-layer table as CSV")
+    p.add_argument("--plot", metavar="PATH.png", help=plot)
+    p.add_argument("-q", "--quiet", action="store_true", help=quiet)
+
+
+def add_output_files(files: OutputFiles, args: argparse.Namespace, result,
+                     plot: Callable[[Any], Any]) -> None:
+    """Render what ``--json``/``--csv``/``--plot`` ask for into ``files`` (``result`` has
+    ``to_json``/``to_csv``; ``plot(result)`` draws its figure)."""
+    if args.json:
+        files.add(args.json, result.to_json, "--json")
+    if args.csv:
+        files.add(args.csv, result.to_csv, "--csv")
+    if args.plot:
+        add_figure(files, plot(result), args.plot, "--plot")
+
+
 def write_outputs(report, args: argparse.Namespace, files: OutputFiles) -> None:
     """Write the files ``--json``/``--csv``/``--plot`` asked for, all together with any that
     ``files`` already holds (the ``--trace``), then print the report to fit the terminal."""
-    if args.json:
-        files.add(args.json, report.to_json, "--json")
-    if args.csv:
-        files.add(args.csv, report.to_csv, "--csv")
-    if args.plot:
-        from hwloop.sim import plot_report
+    from hwloop.sim import plot_report
 
-        add_figure(files, plot_report(report), args.plot, "--plot")
+    add_output_files(files, args, report, plot_report)
     files.commit()
     print(format_report(report, quiet=args.quiet, columns=getattr(args, "columns", None),
                         width=terminal_width()))

@@ -21,7 +21,7 @@ from ._options import (
     memory_overrides,
     model_input_shapes,
 )
-from ._output import write_outputs
+from ._output import add_output_options, write_outputs
 from ._table import column_list, printable_columns
 
 DEFAULT_NETWORK = "resnet18"
@@ -61,15 +61,13 @@ def register_simulate(subparsers: argparse._SubParsersAction) -> None:
                    help="reproduce SCALE-Sim v3's numbers, known defects included")
     p.add_argument("--trace", metavar="OUT.h5",
                    help="record every layer's SRAM and DRAM access trace (HDF5)")
-    p.add_argument("--json", metavar="PATH", help="write the report as JSON")
-    p.add_argument("--csv", metavar="PATH", help="write the per-layer table as CSV")
-    p.add_argument("--plot", metavar="PATH.png", help="plot per-layer cycles and utilisation")
+    add_output_options(p, "report", plot="plot per-layer cycles and utilisation",
+                       quiet="print totals only")
     p.add_argument("--columns", metavar="A,B,...", type=column_list,
                    help="print these report columns, in this order (default: the key ones "
                         "that fit the terminal); any of: " + ", ".join(printable_columns()))
     p.add_argument("--list-networks", action="store_true", help="list built-in networks and exit")
     p.add_argument("--list-presets", action="store_true", help="list accelerator presets and exit")
-    p.add_argument("-q", "--quiet", action="store_true", help="print totals only")
     p.set_defaults(run=run_simulate)
 
 
@@ -186,10 +184,8 @@ def register_replay(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument(f"--{operand}-kb", type=_positive_int, metavar="KIB",
                        help=f"{operand} SRAM size in KiB")
     add_memory_options(p)
-    p.add_argument("--json", metavar="PATH", help="write the report as JSON")
-    p.add_argument("--csv", metavar="PATH", help="write the per-layer table as CSV")
-    p.add_argument("--plot", metavar="PATH.png", help="plot per-layer cycles and utilisation")
-    p.add_argument("-q", "--quiet", action="store_true", help="print totals only")
+    add_output_options(p, "report", plot="plot per-layer cycles and utilisation",
+                       quiet="print totals only")
     p.set_defaults(run=run_replay)
 
 

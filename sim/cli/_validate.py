@@ -12,6 +12,7 @@ from dataclasses import replace
 from hwloop.traces import InputError, Network
 
 from ._options import _positive_int, _with_widths, add_hardware_options, memory_overrides
+from ._output import add_output_files, add_output_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,10 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="energy table: horowitz_45nm (default) or zigzag_tpu_like")
     p.add_argument("--weight-bits", type=_positive_int, metavar="W", help="default weight width")
     p.add_argument("--act-bits", type=_positive_int, metavar="A", help="default activation width")
-    p.add_argument("--json", metavar="OUT.json", help="write the comparison as JSON")
-    p.add_argument("--csv", metavar="OUT.csv", help="write the per-layer table as CSV")
-    p.add_argument("--plot", metavar="OUT.png", help="scatter plot, log-log, with y = x")
-    p.add_argument("-q", "--quiet", action="store_true", help="print the summary line only")
+    add_output_options(p, "comparison", plot="scatter plot, log-log, with y = x",
+                       quiet="print the summary line only")
     p.set_defaults(run=run)
 
 
@@ -161,15 +160,8 @@ def _write(validation, args: argparse.Namespace) -> None:
     from hwloop.sim.analytical import plot_validation
     from hwloop.sim.report import OutputFiles
 
-    from ._output import add_figure
-
     with OutputFiles() as files:
-        if args.json:
-            files.add(args.json, validation.to_json, "--json")
-        if args.csv:
-            files.add(args.csv, validation.to_csv, "--csv")
-        if args.plot:
-            add_figure(files, plot_validation(validation), args.plot, "--plot")
+        add_output_files(files, args, validation, plot_validation)
         files.commit()
     if not args.quiet:
         print(validation.table())
