@@ -1,4 +1,5 @@
-"""``hwloop search``: parse, call :func:`run_search`, print where the results went.
+"""``hwloop search``: parse, call :func:`run_search`, print where the results went and the
+Pareto front.
 
 Registered through the ``hwloop.commands`` entry point, so ``sim`` never imports ``search``.
 """
@@ -7,6 +8,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
+from typing import Any
 
 from hwloop.traces import InputError
 
@@ -79,19 +82,37 @@ def run(args: argparse.Namespace) -> int:
             network = traces.builtin_network(args.network)
         except InputError as exc:
             raise InputError(exc.reason, field="--network") from None
-    parent = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(parent):
-        raise InputError(f"directory {parent!r} does not exist", field="--out")
+    _check_out_folder(args.out)
     objectives = [o.strip() for o in args.objectives.split(",") if o.strip()]
     result = run_search(space, network, objectives, args.sampler, args.trials, seed=args.seed,
                         workers=args.workers, storage=args.storage, study_name=args.study,
                         out_dir=args.out, progress=sys.stderr.isatty(), dask=args.dask)
-    feasible = sum(r["feasible"] for r in result.trials)
-    print(f"{len(result.trials)} trials ({feasible} feasible, {result.simulations} simulated "
-          f"now), Pareto front of {len(result.pareto)}; wrote "
-          + ", ".join(str(p) for p in result.files))
-    best = result.best
-    if best is not None and len(result.objectives) == 1:
-        point = ", ".join(f"{k}={best[k]}" for k in space.names)
-        print(f"best {result.objectives[0]} {best[result.objectives[0]]:,.6g} at {point}")
+    print(_summary(result))
     return 0
+
+
+def _summary(result: Any) -> str:
+    """What a finished search says: counts, the files written, and its Pareto front."""
+    from ._outputs import pareto_table
+
+    feasible = sum(r["feasible"] for r in result.trials)
+    return (f"{len(result.trials)} trials ({feasible} feasible, {result.simulations} simulated "
+            f"now) in {result.seconds:.1f} s; wrote "
+            + ", ".join(str(p) for p in result.files) + "\n" + pareto_table(result))
+
+
+def _check_out_folder(path: str) -> None:
+    """``--out`` names a folder that exists or can be created, parents included (nothing
+    is created until the search starts)."""
+    if not path:
+        raise InputError("name a folder", field="--out")
+    target = Path(os.path.abspath(path))
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{path!r} exists and is not a directory", field="--out")
+    existing = next(folder for folder in target.parents if folder.exists())
+    if not existing.is_dir():
+        raise InputError(f"{str(existing)!r} is a file, so {path!r} cannot be a folder",
+                         field="--out")
+    if not target.exists() and not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"cannot create {path!r}: {str(existing)!r} is not writable",
+                         field="--out")

@@ -1,20 +1,22 @@
-"""What a search leaves behind: the trial table, the Pareto front and two plots.
-
-Every file is written to a temporary name beside its target and renamed, so a reader (or a
-killed run) never sees half a file.
+"""What a search leaves behind: the trial table, the Pareto front and two plots, written
+together (``hwloop.sim.report.OutputFiles``: a reader or a killed run never sees half a file,
+nor one file of a study without the others), and the front as a table to print.
 """
 from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from ._oracle import MAXIMISED
+from ._plots import UNITS, history_figure, pareto_figure, shown
 from ._space import Space
+
+#: Pareto points printed after a search; a longer front is shown evenly spaced.
+SHOWN_POINTS = 20
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +35,8 @@ class StudyResult:
     simulations: int
     seconds: float
     files: tuple[Path, ...]
+    #: The space's parameter names, in its order.
+    params: tuple[str, ...] = ()
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -78,53 +82,34 @@ def pareto_rows(rows: Sequence[dict[str, Any]], objectives: Sequence[str]) -> li
 
 def write_outputs(study: Any, space: Space, objectives: Sequence[str], out: Path, *,
                   simulations: int, seconds: float, storage: str) -> StudyResult:
+    """Write ``trials.csv``, ``pareto.csv`` and the plots into ``out``, all together: each is
+    rendered beside its target first, and only then are they all renamed into place."""
+    from hwloop.sim.report import OutputFiles
+
     rows = trial_rows(study, space, objectives)
     front = pareto_rows(rows, objectives)
     columns = ["trial", *space.names, *objectives, "feasible", "simulated"]
-    files = [out / "trials.csv", out / "pareto.csv"]
-    _write_atomic(files[0], _csv(rows, columns))
-    _write_atomic(files[1], _csv(front, columns))
-    files += _plots(rows, front, objectives, out)
+    tables = {out / "trials.csv": _csv(rows, columns), out / "pareto.csv": _csv(front, columns)}
+    figures = {out / "history.png": lambda: history_figure(rows, objectives)}
+    if len(objectives) == 2:
+        figures[out / "pareto.png"] = lambda: pareto_figure(rows, front, objectives)
+    with OutputFiles() as files:
+        for path, text in tables.items():
+            files.add(path, _text_writer(text), "--out")
+        for path, figure in figures.items():
+            files.add(path, _png_writer(figure()), "--out")
+        files.commit()
     return StudyResult(study_name=study.study_name, storage=storage, objectives=tuple(objectives),
                        trials=tuple(rows), pareto=tuple(front), simulations=simulations,
-                       seconds=seconds, files=tuple(files))
+                       seconds=seconds, files=(*tables, *figures), params=tuple(space.names))
 
 
-def _plots(rows: Sequence[dict], front: Sequence[dict], objectives: Sequence[str],
-           out: Path) -> list[Path]:
-    """Optimisation history (best feasible first objective so far) and, for two objectives,
-    the Pareto front."""
-    import matplotlib
+def _text_writer(text: str) -> Callable[[Path], object]:
+    return lambda tmp: tmp.write_text(text, newline="")
 
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
 
-    first = objectives[0]
-    fig = Figure(figsize=(6, 4))
-    ax = fig.add_subplot()
-    done = [r for r in rows if r["feasible"]]
-    ax.scatter([r["trial"] for r in done], [r[first] for r in done], s=10, label="feasible trial")
-    best, xs, ys = float("inf"), [], []
-    for r in sorted(done, key=lambda r: r["trial"]):
-        best = min(best, _signed(first, r[first]))
-        xs.append(r["trial"])
-        ys.append(_signed(first, best))
-    ax.step(xs, ys, where="post", color="C3", label="best so far")
-    ax.set(xlabel="trial", ylabel=first, title="optimisation history")
-    ax.legend()
-    paths = [out / "history.png"]
-    _save(fig, paths[0])
-    if len(objectives) == 2:
-        fig = Figure(figsize=(6, 4))
-        ax = fig.add_subplot()
-        a, b = objectives
-        ax.scatter([r[a] for r in done], [r[b] for r in done], s=10, color="0.7", label="feasible")
-        ax.plot([r[a] for r in front], [r[b] for r in front], "o-", color="C3", label="Pareto front")
-        ax.set(xlabel=a, ylabel=b, title="Pareto front")
-        ax.legend()
-        paths.append(out / "pareto.png")
-        _save(fig, paths[1])
-    return paths
+def _png_writer(figure: Any) -> Callable[[Path], object]:
+    return lambda tmp: figure.savefig(tmp, format="png", dpi=110)
 
 
 def _signed(objective: str, value: float) -> float:
@@ -148,30 +133,50 @@ def _csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
     return buffer.getvalue()
 
 
-def _save(fig: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    _readable(tmp)
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+def pareto_table(result: StudyResult, limit: int = SHOWN_POINTS) -> str:
+    """The Pareto front as a plain-text table: each objective in its unit (first objective
+    ascending, or descending when maximised), then the parameters of the point."""
+    feasible = sum(bool(r["feasible"]) for r in result.trials)
+    if not result.pareto:
+        return "no feasible trial: every point broke a constraint (see trials.csv)"
+    chosen = _spread(result.pareto, limit)
+    head = (f"Pareto front: {len(result.pareto)} of {feasible} feasible trials"
+            + (f" ({len(chosen)} shown, evenly spaced; all in pareto.csv)"
+               if len(chosen) < len(result.pareto) else ""))
+    goals = ", ".join(f"{o} {'maximised' if o in MAXIMISED else 'minimised'}"
+                      for o in result.objectives)
+    columns = ["trial", *(f"{o} ({UNITS[o]})" if o in UNITS else o for o in result.objectives),
+               *result.params]
+    cells = [[str(r["trial"]), *(_value(o, r[o]) for o in result.objectives),
+              *(_param(r.get(name)) for name in result.params)] for r in chosen]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(text.rjust(w) for text, w in zip(line, widths))
+             for line in (columns, *cells)]
+    return "\n".join([f"{head} ({goals}):", *lines])
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    _readable(tmp)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+def _spread(rows: Sequence[dict], limit: int) -> list[dict]:
+    """At most ``limit`` rows, evenly spaced from the first to the last."""
+    if len(rows) <= limit:
+        return list(rows)
+    if limit == 1:
+        return [rows[0]]
+    picks = sorted({round(i * (len(rows) - 1) / (limit - 1)) for i in range(limit)})
+    return [rows[i] for i in picks]
 
 
-def _readable(path: str) -> None:
-    """Give a temporary file the permissions a plain ``open`` would (mkstemp makes 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+def _value(objective: str, value: float) -> str:
+    number = shown(objective, value)
+    if objective == "latency":
+        return f"{number:,.0f}"
+    if UNITS.get(objective) == "%":
+        return f"{number:.2f}"
+    return f"{number:.3e}" if objective in ("energy", "edp") else f"{number:.4g}"
+
+
+def _param(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else str(value)

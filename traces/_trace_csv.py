@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import zip_longest
 from pathlib import Path
@@ -28,7 +28,7 @@ import pandas as pd
 
 from ._errors import InputError
 from ._hdf5 import LayerTrace, LayerWriter, TraceWriter, create_partial, open_trace
-from ._trace_summary import STREAMS, Stream, has_stream, iter_stream, run_starts
+from ._trace_summary import STREAMS, Stream, has_stream, iter_stream, progress_bar, run_starts
 
 CSV_NAMES = {"ifmap_sram_read": "IFMAP_SRAM_TRACE.csv", "filter_sram_read": "FILTER_SRAM_TRACE.csv",
              "ofmap_sram_write": "OFMAP_SRAM_TRACE.csv", "ifmap_dram_read": "IFMAP_DRAM_TRACE.csv",
@@ -37,6 +37,8 @@ CSV_NAMES = {"ifmap_sram_read": "IFMAP_SRAM_TRACE.csv", "filter_sram_read": "FIL
 #: SCALE-Sim's default ``IfmapOffset``, ``FilterOffset`` and ``OfmapOffset``.
 DEFAULT_OFFSETS = {"ifmap": 0, "filter": 10_000_000, "ofmap": 20_000_000}
 _ROWS = 65536
+_SAMPLE = 4096  # rows counted by estimate_bytes
+_POWERS = 10 ** np.arange(1, 19, dtype=np.int64)
 _LAYER_DIR = re.compile(r"layer(\d+)")
 _INT32_MAX = np.iinfo(np.int32).max
 _SRAM = tuple(stream for stream in STREAMS if stream.memory == "sram")
@@ -46,27 +48,64 @@ _DRAM = tuple(stream for stream in STREAMS if stream.memory == "dram")
 # ------------------------------------------------------------------------------------ export
 
 
-def export_scalesim_csv(trace_path: str | os.PathLike[str],
-                        out_dir: str | os.PathLike[str]) -> list[Path]:
+def export_scalesim_csv(trace_path: str | os.PathLike[str], out_dir: str | os.PathLike[str],
+                        *, progress: bool = False,
+                        announce: Callable[[int, int], object] | None = None) -> list[Path]:
     """Write ``out_dir/layer<index>/*_TRACE.csv`` for every stream of every layer.
 
-    Each file is written whole or not at all; returns the files written.
+    Each file is written whole or not at all; returns the files written. A whole run's CSVs
+    run to gigabytes, so ``announce(files, estimated bytes)`` is called before the first is
+    written (see :func:`estimate_bytes`) and ``progress`` shows a bar of the bytes written.
     """
     out = Path(out_dir)
     written = []
     with open_trace(trace_path) as trace:
-        for layer in trace.layers:
-            folder = out / f"layer{layer.index}"
-            folder.mkdir(parents=True, exist_ok=True)
-            for stream in STREAMS:
-                if not has_stream(layer, stream):
-                    continue
+        jobs = [(layer, stream) for layer in trace.layers for stream in STREAMS
+                if has_stream(layer, stream)]
+        total = sum(estimate_bytes(layer, stream) for layer, stream in jobs)
+        if announce is not None:
+            announce(len(jobs), total)
+        with progress_bar(progress, total, "B", "export", scale=True) as bar:
+            for layer, stream in jobs:
+                folder = out / f"layer{layer.index}"
+                folder.mkdir(parents=True, exist_ok=True)
                 target = folder / CSV_NAMES[stream.name]
                 write = _write_sram if stream.memory == "sram" else _write_dram
                 with _atomic_text(target) as handle:
-                    write(handle, layer, stream)
+                    write(handle, layer, stream, bar)
                 written.append(target)
+            bar.total = bar.n  # the estimate was close; the bar ends full
     return written
+
+
+def estimate_bytes(layer: LayerTrace, stream: Stream) -> int:
+    """About how many bytes ``stream``'s CSV takes: the characters of its first rows (one
+    stored chunk at most) scaled to the dataset's length (within a few per cent on
+    ResNet-18's traces)."""
+    records = layer.length(stream.addresses)
+    if not records:
+        return 0
+    cycles, addresses = next(iter_stream(layer, stream, _SAMPLE))
+    addresses = _with_offset(addresses, _offset(layer, stream))
+    if stream.memory == "sram":
+        return records * _chars(np.column_stack((cycles, addresses))) // len(cycles)
+    starts = run_starts(cycles)
+    width = max(int(np.diff(np.append(starts, len(cycles))).max()),
+                int(layer.dataset_attrs(stream.addresses).get("row_width", 0)))
+    padding = len(starts) * width - len(cycles)
+    # _chars counts digits and one separator a value; "%d.0" adds ".0" to the cycle and to
+    # every word of a row, and a row's padding cells are ",-1.0" each.
+    sample = (_chars(cycles[starts]) + _chars(addresses) + 2 * (len(starts) + len(cycles))
+              + 5 * padding)
+    return records * sample // len(cycles)
+
+
+def _chars(values: np.ndarray) -> int:
+    """Characters of ``values`` written as integers, signs included, each followed by one
+    separator (in a table, a comma or the row's newline)."""
+    magnitude = np.abs(values.astype(np.int64)).ravel()
+    digits = np.searchsorted(_POWERS, magnitude, side="right") + 1
+    return int(digits.sum() + (values < 0).sum() + magnitude.size)
 
 
 @contextmanager
@@ -91,18 +130,21 @@ def _with_offset(addresses: np.ndarray, offset: int) -> np.ndarray:
     return np.where(addresses == -1, -1, addresses + offset)
 
 
-def _write_sram(handle: IO[str], layer: LayerTrace, stream: Stream) -> None:
+def _write_sram(handle: IO[str], layer: LayerTrace, stream: Stream, bar: Any) -> None:
     offset = _offset(layer, stream)
+    where = handle.tell()
     for cycles, addresses in iter_stream(layer, stream, _ROWS):
         if addresses.ndim != 2:
             raise InputError(f"layer {layer.index}: SRAM trace must be 2-D, got shape "
                              f"{addresses.shape}", source=layer.source, field=stream.addresses)
         np.savetxt(handle, np.column_stack((cycles, _with_offset(addresses, offset))),
                    fmt="%d", delimiter=",")
+        where = _advance(bar, handle, where)
 
 
-def _write_dram(handle: IO[str], layer: LayerTrace, stream: Stream) -> None:
+def _write_dram(handle: IO[str], layer: LayerTrace, stream: Stream, bar: Any) -> None:
     offset = _offset(layer, stream)
+    where = handle.tell()
     width = max(_longest_cycle(layer, stream),
                 int(layer.dataset_attrs(stream.addresses).get("row_width", 0)))
     carry_cycles = np.empty(0, dtype=np.int64)
@@ -113,7 +155,16 @@ def _write_dram(handle: IO[str], layer: LayerTrace, stream: Stream) -> None:
         cut = run_starts(cycles)[-1]  # the last cycle may go on in the next chunk
         _write_dram_rows(handle, cycles[:cut], addresses[:cut], width)
         carry_cycles, carry_addresses = cycles[cut:], addresses[cut:]
+        where = _advance(bar, handle, where)
     _write_dram_rows(handle, carry_cycles, carry_addresses, width)
+    _advance(bar, handle, where)
+
+
+def _advance(bar: Any, handle: IO, where: int) -> int:
+    """Move ``bar`` on by the bytes written since ``where``; the new position."""
+    now = handle.tell()
+    bar.update(now - where)
+    return now
 
 
 def _longest_cycle(layer: LayerTrace, stream: Stream) -> int:
@@ -151,24 +202,28 @@ def _write_dram_rows(handle: IO[str], cycles: np.ndarray, addresses: np.ndarray,
 
 def import_scalesim_csv(in_dir: str | os.PathLike[str], trace_path: str | os.PathLike[str],
                         attrs: Mapping[str, Any] | None = None, *,
-                        offsets: Mapping[str, int] | None = None) -> Path:
+                        offsets: Mapping[str, int] | None = None,
+                        progress: bool = False) -> Path:
     """Read SCALE-Sim's ``layer<N>/*_TRACE.csv`` folders into a new trace file.
 
     ``offsets`` overrides :data:`DEFAULT_OFFSETS` by operand (SCALE-Sim's ``IfmapOffset``,
     ``FilterOffset``, ``OfmapOffset``). Layers are named ``layer<N>`` with index N; missing
     files give missing streams. Malformed CSVs raise :class:`InputError` with file, line and
-    column; no trace file is left behind then.
+    column; no trace file is left behind then. ``progress`` shows a bar of the bytes read.
     """
     folders = _layer_folders(Path(in_dir))
     chosen = {**DEFAULT_OFFSETS, **(offsets or {})}
-    with TraceWriter(trace_path, attrs=attrs) as writer:
+    total = sum(path.stat().st_size for _, folder in folders for name in CSV_NAMES.values()
+                if (path := folder / name).is_file())
+    with TraceWriter(trace_path, attrs=attrs) as writer, \
+            progress_bar(progress, total, "B", "import", scale=True) as bar:
         for index, folder in folders:
             layer = writer.add_layer(index, folder.name)
-            _import_sram(layer, folder, chosen)
+            _import_sram(layer, folder, chosen, bar)
             for stream in _DRAM:
                 path = folder / CSV_NAMES[stream.name]
                 if path.is_file():
-                    _import_dram(layer, stream, path, chosen[stream.operand])
+                    _import_dram(layer, stream, path, chosen[stream.operand], bar)
     return Path(trace_path)
 
 
@@ -182,16 +237,23 @@ def _layer_folders(root: Path) -> list[tuple[int, Path]]:
     return found
 
 
-def _read_chunks(path: Path, *, nrows: int | None = None,
-                 usecols: list[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(first line number, int64 rows)`` of a headerless numeric CSV."""
+def _read_chunks(path: Path, *, nrows: int | None = None, usecols: list[int] | None = None,
+                 bar: Any = None) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(first line number, int64 rows)`` of a headerless numeric CSV, moving ``bar``
+    on by the bytes read."""
     line = 1
     try:
-        with pd.read_csv(path, header=None, chunksize=_ROWS, skip_blank_lines=False,
-                         nrows=nrows, usecols=usecols, engine="c") as reader:
+        with open(path, "rb") as handle, pd.read_csv(
+                handle, header=None, chunksize=_ROWS, skip_blank_lines=False, nrows=nrows,
+                usecols=usecols, engine="c") as reader:
+            where = 0
             for frame in reader:
+                if bar is not None:
+                    where = _advance(bar, handle, where)
                 yield line, _int_matrix(frame, path, line)
                 line += len(frame)
+            if bar is not None:
+                _advance(bar, handle, where)
     except pd.errors.EmptyDataError:
         return
     except pd.errors.ParserError as exc:
@@ -239,7 +301,7 @@ def _strip_offset(cells: np.ndarray, offset: int, path: Path, line0: int) -> np.
     return stripped.astype(np.int32)
 
 
-def _import_sram(layer: LayerWriter, folder: Path, offsets: Mapping[str, int]) -> None:
+def _import_sram(layer: LayerWriter, folder: Path, offsets: Mapping[str, int], bar: Any) -> None:
     present = [(stream, folder / CSV_NAMES[stream.name]) for stream in _SRAM
                if (folder / CSV_NAMES[stream.name]).is_file()]
     if not present:
@@ -247,7 +309,7 @@ def _import_sram(layer: LayerWriter, folder: Path, offsets: Mapping[str, int]) -
     reference = present[-1][0]  # ofmap where present: its cycle is the compute cycle
     own = {stream: False for stream, _ in present}
     done = 0
-    for chunks in zip_longest(*(_read_chunks(path) for _, path in present)):
+    for chunks in zip_longest(*(_read_chunks(path, bar=bar) for _, path in present)):
         _check_same_rows(chunks, present, done)
         cycles = chunks[-1][1][:, 0] - reference.cycle_shift
         layer.append("sram/cycle", cycles, attrs={"units": "cycle"})
@@ -289,10 +351,11 @@ def _check_same_rows(chunks: tuple, present: list[tuple[Stream, Path]], done: in
                          source=str(present[long][1]), line=counts[short] + 1)
 
 
-def _import_dram(layer: LayerWriter, stream: Stream, path: Path, offset: int) -> None:
+def _import_dram(layer: LayerWriter, stream: Stream, path: Path, offset: int,
+                 bar: Any) -> None:
     attrs: dict[str, Any] = {"address_offset": offset, "units": "word"}
     cycle_attrs: dict[str, Any] = {"units": "cycle"}
-    for line0, block in _read_chunks(path):
+    for line0, block in _read_chunks(path, bar=bar):
         cells = block[:, 1:]
         if cells.shape[1] == 0:
             raise InputError("a DRAM trace row needs addresses after its cycle",

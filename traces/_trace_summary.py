@@ -7,8 +7,9 @@ an SRAM read is counted one cycle after its demand row, as in SCALE-Sim's traces
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
-from typing import NamedTuple, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -173,7 +174,7 @@ class _Scan(TypedDict):
     peak_bandwidth: int
 
 
-def _scan(layer: LayerTrace, stream: Stream, *, footprint: bool) -> _Scan:
+def _scan(layer: LayerTrace, stream: Stream, *, footprint: bool, bar: Any = None) -> _Scan:
     accesses = 0
     first: int | None = None
     last: int | None = None
@@ -189,6 +190,8 @@ def _scan(layer: LayerTrace, stream: Stream, *, footprint: bool) -> _Scan:
         peak.add(cycles, words)
         if footprint:
             distinct.add(addresses[addresses != -1])
+        if bar is not None:
+            bar.update(len(cycles))
     avg = 0.0
     if accesses:
         assert first is not None and last is not None  # set with the first access
@@ -198,21 +201,25 @@ def _scan(layer: LayerTrace, stream: Stream, *, footprint: bool) -> _Scan:
             "peak_bandwidth": peak.result()}
 
 
-def summarize_trace(trace_path: str | os.PathLike[str]) -> pd.DataFrame:
+def summarize_trace(trace_path: str | os.PathLike[str], *, progress: bool = False) -> pd.DataFrame:
     """One row per (layer, stream present): accesses, footprint, cycles and bandwidths.
 
     ``accesses`` counts valid words (address != -1), ``footprint`` distinct addresses;
     ``first_cycle``/``last_cycle`` are the first and last cycles with an access (``<NA>`` if
     none), ``avg_bandwidth`` = accesses / (last - first + 1) and ``peak_bandwidth`` the most
     words in one cycle, both in words/cycle. Units are in ``frame.attrs["units"]``.
+    ``progress`` shows a bar of the records read on stderr (a large trace takes seconds).
     """
     rows = []
     with open_trace(trace_path) as trace:
-        for layer in trace.layers:
-            for stream in STREAMS:
-                if has_stream(layer, stream):
-                    rows.append({"layer": layer.index, "layer_name": layer.name,
-                                 "stream": stream.name, **_scan(layer, stream, footprint=True)})
+        present = [(layer, stream) for layer in trace.layers for stream in STREAMS
+                   if has_stream(layer, stream)]
+        total = sum(layer.length(stream.addresses) for layer, stream in present)
+        with progress_bar(progress, total, "record", "summary", scale=True) as bar:
+            for layer, stream in present:
+                rows.append({"layer": layer.index, "layer_name": layer.name,
+                             "stream": stream.name,
+                             **_scan(layer, stream, footprint=True, bar=bar)})
     frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     frame = frame.astype({"layer": "int64", "layer_name": "object", "stream": "object",
                           "accesses": "int64", "footprint": "int64", "first_cycle": "Int64",
@@ -220,6 +227,35 @@ def summarize_trace(trace_path: str | os.PathLike[str]) -> pd.DataFrame:
                           "peak_bandwidth": "int64"})
     frame.attrs["units"] = dict(SUMMARY_UNITS)
     return frame
+
+
+def progress_bar(show: bool, total: int, unit: str, desc: str, *, scale: bool = False) -> Any:
+    """A tqdm bar on stderr when ``show`` (the CLI passes whether stderr is a terminal), else
+    one that does nothing; both are context managers with ``update(n)``. ``scale`` writes
+    large counts with SI prefixes (``1.2GB``)."""
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, dynamic_ncols=True,
+                unit_scale=scale)
+
+
+class _NoBar:
+    n = 0
+    total = 0
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+    def refresh(self) -> None:
+        pass
+
+    def __enter__(self) -> "_NoBar":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
 
 def layer_bandwidth(layer: LayerTrace, stream: Stream,

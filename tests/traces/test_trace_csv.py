@@ -1,7 +1,9 @@
 """SCALE-Sim trace CSVs: byte-exact round trips, exact export of hand-built traces, errors."""
 from __future__ import annotations
 
+import re
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -117,7 +119,8 @@ def test_a_failed_export_leaves_no_file_behind(tmp_path):
     trace = _hand_built(tmp_path / "t.h5", short_cycles=True)
     with pytest.raises(InputError, match="3 rows of 'sram/ifmap_read' but 2 of 'sram/cycle'"):
         export_scalesim_csv(trace, tmp_path / "out")
-    assert list((tmp_path / "out" / "layer0").iterdir()) == []
+    out = tmp_path / "out"  # the damage is found while sizing the export, before any folder
+    assert not out.exists() or [p for p in out.rglob("*") if not p.is_dir()] == []
 
 
 def _bad_copy(tmp_path, name, edit):
@@ -190,3 +193,75 @@ def test_other_offsets_and_missing_files(tmp_path):
     export_scalesim_csv(trace, tmp_path / "out")
     for name in ("FILTER_SRAM_TRACE.csv", "OFMAP_DRAM_TRACE.csv", "IFMAP_DRAM_TRACE.csv"):
         assert (tmp_path / "out" / "layer3" / name).read_bytes() == (folder / name).read_bytes()
+
+
+class _Bar:
+    """Stands in for the progress bar: records its total and what was counted."""
+
+    made: list["_Bar"] = []
+
+    def __init__(self, show, total, unit, desc, *, scale=False):
+        self.show, self.total, self.unit, self.desc, self.n = show, total, unit, desc, 0
+        _Bar.made.append(self)
+
+    def update(self, n=1):
+        self.n += n
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+def _written_bytes(paths):
+    return sum(Path(p).stat().st_size for p in paths)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_export_announces_its_size_and_counts_every_byte(tmp_path, monkeypatch, case):
+    """Traces shorter than the estimate's sample are sized exactly, DRAM padding included."""
+    trace = import_scalesim_csv(DATA / case, tmp_path / "t.h5")
+    monkeypatch.setattr(_trace_csv, "progress_bar", _Bar)
+    _Bar.made.clear()
+    told = []
+    written = export_scalesim_csv(trace, tmp_path / "out", progress=True,
+                                  announce=lambda files, size: told.append((files, size)))
+    assert told == [(6, _written_bytes(written))]
+    (bar,) = _Bar.made
+    assert bar.show and bar.unit == "B" and bar.n == bar.total == _written_bytes(written)
+
+
+def test_export_estimate_from_a_sample_is_close(tmp_path, monkeypatch):
+    trace = import_scalesim_csv(DATA / "small_os_stalls", tmp_path / "t.h5")
+    monkeypatch.setattr(_trace_csv, "_SAMPLE", 16)  # a sample of a few rows, then scaled
+    told = []
+    written = export_scalesim_csv(trace, tmp_path / "out", announce=lambda *a: told.append(a))
+    assert told[0][1] == pytest.approx(_written_bytes(written), rel=0.25)
+
+
+def test_import_counts_every_byte_it_reads(tmp_path, monkeypatch):
+    monkeypatch.setattr(_trace_csv, "progress_bar", _Bar)
+    monkeypatch.setattr(_trace_csv, "_ROWS", 50)  # several chunks per file
+    _Bar.made.clear()
+    import_scalesim_csv(DATA / "small_os_stalls", tmp_path / "t.h5", progress=True)
+    (bar,) = _Bar.made
+    size = _written_bytes((DATA / "small_os_stalls" / "layer0").glob("*_TRACE.csv"))
+    assert bar.show and bar.n == bar.total == size
+
+
+def test_trace_commands_show_progress_on_a_terminal(tmp_path, monkeypatch, capsys):
+    from hwloop.sim.cli import main
+
+    trace = import_scalesim_csv(DATA / "tiny_os", tmp_path / "t.h5")
+    assert main(["trace", "export", str(trace), str(tmp_path / "quiet")]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("hwloop: writing about ") and err.count("\n") == 1  # no bar
+    assert re.fullmatch(r"hwloop: writing about [\d.]+ kB in 6 files under \S+quiet\n", err)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["trace", "export", str(trace), str(tmp_path / "shown")]) == 0
+    assert main(["trace", "import", str(tmp_path / "shown"), str(tmp_path / "back.h5")]) == 0
+    assert main(["trace", "summary", str(trace)]) == 0
+    err = capsys.readouterr().err
+    for name in ("export", "import", "summary"):
+        assert re.search(rf"{name}: 100%", err), err

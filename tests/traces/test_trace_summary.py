@@ -139,3 +139,27 @@ def test_plot_bandwidth_puts_layers_back_to_back(tmp_path):
     legend = figure.axes[0].get_legend()
     assert [text.get_text() for text in legend.get_texts()] == ["ifmap_sram_read"]  # once
     assert len(figure.axes[0].lines) == 1  # the dotted mark where layer 1 starts
+
+
+def test_summary_progress_counts_every_record(tmp_path, monkeypatch):
+    made = []
+
+    class Bar:
+        def __init__(self, show, total, unit, desc, *, scale=False):
+            self.show, self.total, self.n = show, total, 0
+            made.append(self)
+
+        def update(self, n=1):
+            self.n += n
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+    monkeypatch.setattr(_trace_summary, "progress_bar", Bar)
+    monkeypatch.setattr(_trace_summary, "_ROWS", 2)
+    summarize_trace(_hand_built(tmp_path / "t.h5"), progress=True)
+    (bar,) = made
+    assert bar.show and bar.n == bar.total == 4 + 6 + 2  # ifmap rows, DRAM records, ofmap rows
