@@ -336,6 +336,19 @@ def test_new_files_respect_the_umask(tmp_path, capsys, umask_027):
         names.values(), 0o640)
 
 
+def test_new_files_under_the_usual_umask_are_0644(tmp_path, capsys):
+    """Under 022, every output (JSON, CSV, PNG, HDF5) is 0644, as a plain open() makes it."""
+    old = os.umask(0o022)
+    try:
+        names = {"--json": "o.json", "--csv": "o.csv", "--plot": "o.png", "--trace": "t.h5"}
+        argv = [x for option, name in names.items() for x in (option, str(tmp_path / name))]
+        assert _run(["simulate", "--topology", TINY, "-q", *argv], capsys)[0] == 0
+    finally:
+        os.umask(old)
+    assert {name: _mode(tmp_path / name) for name in names.values()} == dict.fromkeys(
+        names.values(), 0o644)
+
+
 def test_existing_files_keep_their_mode(tmp_path, capsys, umask_027):
     path = tmp_path / "o.json"
     path.write_text("old")
