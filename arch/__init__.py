@@ -23,6 +23,7 @@ from ._limits import (
                       MAX_OPERAND_BITS,
 )
 from ._loaders import field_line, load_config
+from ._mapping import MAPPING_ORDERS, Mapping, MappingFile, load_mapping
 from ._memory import Dram, Sram
 from ._precision import ARRAY_KINDS, BitFusionArray, BitSerialArray, TwoInOneArray
 from ._systolic import Dataflow, PEArray, SystolicArray, parse_dataflow
@@ -61,6 +62,10 @@ __all__ = [
     "get_preset",
     "field_line",
     "load_config",
+    "load_mapping",
+    "Mapping",
+    "MappingFile",
+    "MAPPING_ORDERS",
     "parse_dataflow",
     "CLOCK_GHZ",
     "MAX_ARRAY_DIM",

@@ -53,17 +53,7 @@ _TOML_SCHEMA: dict[str, Any] = {
 def load_config(path: str | os.PathLike[str]) -> Accelerator:
     """An :class:`Accelerator` from a ``.cfg`` (SCALE-Sim) or ``.toml`` (hwloop) file."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise InputError(f"cannot read config file ({reason})", source=str(path)) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text config file", source=str(path), line=1) from None
-    if "\x00" in text:
-        raise InputError("not a text config file (binary data)", source=str(path), line=1)
+    text = _read_text(path, "config file")
     if path.suffix.lower() == ".toml":
         return _from_toml(text, str(path))
     if path.suffix.lower() == ".cfg":
@@ -72,28 +62,53 @@ def load_config(path: str | os.PathLike[str]) -> Accelerator:
                      source=str(path))
 
 
-def _line_of(text: str, key: str, section: str | None = None) -> int | None:
+def _read_text(path: str | os.PathLike[str], what: str) -> str:
+    """The text of ``path``, or an InputError naming ``what`` the file should have been."""
+    try:
+        raw = Path(path).read_bytes()
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InputError(f"cannot read {what} ({reason})", source=os.fspath(path)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"not a UTF-8 text {what}", source=os.fspath(path), line=1) from None
+    if "\x00" in text:
+        raise InputError(f"not a text {what} (binary data)", source=os.fspath(path), line=1)
+    return text
+
+
+_KEY_PART = r"""(?:"(?:[^"\\]|\\.)*"|'[^']*'|[^\s.=:"'#\[\]][^.=:"'#\[\]]*?)"""
+_ASSIGNED = re.compile(rf"^\s*({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*[:=]")
+
+
+def _key_parts(name: str) -> tuple[str, ...]:
+    """A dotted TOML key's parts, unquoted, lower case: ``layers."a.b"`` -> layers, a.b."""
+    parts = re.findall(rf"\s*({_KEY_PART})\s*(?:\.|$)", name.strip())
+    return tuple((p[1:-1] if p[:1] in "\"'" and len(p) > 1 else p.strip()).lower() for p in parts)
+
+
+def _line_of(text: str, key: str, section: str | tuple[str, ...] | None = None) -> int | None:
     """1-based line where ``key`` is set (inside ``section`` if given), else the section line.
 
-    TOML's forms count too: a quoted key, ``section.key =`` or ``section = {...}`` before the
-    first table, and a table header ``[key]``, ``[[key]]`` or ``[section.key]``."""
-    current, fallback = None, None
-    name = rf"""(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')"""
-    pattern = re.compile(rf"^\s*{name}\s*[:=]", re.IGNORECASE)
-    dotted = re.compile(rf"^\s*{re.escape(section)}\s*(\.\s*{name}\s*)?=" if section
-                        else rf"^\s*{name}\s*\.", re.IGNORECASE)
-    table = f"{section}.{key}" if section else key
+    ``section``: a dotted name, or its parts if a name holds a dot; None: any table. TOML's
+    forms count too: quoted keys, ``section.key =`` or ``section = {...}`` in a table above,
+    and a table header ``[key]``, ``[[key]]``, ``[section.key]`` or one below it."""
+    want = _key_parts(section) if isinstance(section, str) else tuple(map(str.lower, section or ()))
+    table, fallback = (*want, key.lower()), None
+    current: tuple[str, ...] = ()  # the table the line is in; () before the first header
     for number, line in enumerate(text.split("\n"), start=1):  # as configparser and tomllib count
         header = re.match(r"^\s*\[\[?([^\]]+)\]", line)
         if header:
-            current = header.group(1).strip().lower()
-            if current == table.lower():
+            current = _key_parts(header.group(1))
+            if current[:len(table)] == table:
                 return number
-            if fallback is None and section is not None and current == section.lower():
-                fallback = number
+            fallback = fallback or (number if section is not None and current == want else None)
             continue
-        if (section is None or current == section.lower()) and pattern.match(line) or \
-                current is None and dotted.match(line):
+        path = _key_parts(assigned.group(1)) if (assigned := _ASSIGNED.match(line)) else ()
+        size = min(len(current) + len(path), len(table))
+        if path and len(current) < len(table) and (*current, *path)[:size] == table[:size] or \
+                section is None and path == table:
             return number
     return fallback
 
@@ -276,14 +291,7 @@ def _cfg_key(lower: str) -> str:
 
 
 def _from_toml(text: str, source: str) -> Accelerator:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
-        last = text.rstrip().count("\n") + 1  # "at end of document": the last line
-        raise InputError(f"not valid TOML: {reason}", source=source,
-                         line=int(match.group(1)) if match else last) from None
+    data = _parse_toml(text, source)
     _check_schema(data, _toml_schema(), text, source, section=None)
     try:
         base = get_preset(data["preset"]) if "preset" in data else SCALESIM_DEFAULT
@@ -298,6 +306,18 @@ def _from_toml(text: str, source: str) -> Accelerator:
     return _build(source, text, name=base.name, base=base, array=data.get("array", {}),
                   sram=data.get("sram", {}), dram=data.get("dram"),
                   key_of=lambda part, field: (field, part))
+
+
+def _parse_toml(text: str, source: str) -> dict[str, Any]:
+    """The TOML document ``text``; a syntax error is an InputError at its line."""
+    try:
+        return tomllib.loads(text)
+    except (ValueError, RecursionError) as exc:  # also: too many digits, or too deep a nesting
+        match = re.search(r"line (\d+)", str(exc))
+        reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)|;.*", "", str(exc))
+        last = text.rstrip().count("\n") + 1  # "at end of document": the last line
+        raise InputError(f"not valid TOML: {reason}", source=source,
+                         line=int(match.group(1)) if match else last) from None
 
 
 def _toml_schema() -> dict[str, Any]:

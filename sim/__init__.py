@@ -1,7 +1,7 @@
 """Simulation engines, the report type and the CLI. Imports traces and arch; never search.
 
 The sub-packages, lowest first (each imports only those below it; ``docs/architecture.md``):
-``kernels``, ``report`` and ``noise``; ``schedule``; ``memory``; ``arrays``; ``engine``;
+``kernels``, ``report`` and ``noise``; ``schedule``; ``memory``; ``arrays``; ``tiling``; ``engine``;
 ``analytical``; ``cli``. Names are loaded on first use, so importing ``hwloop.sim`` costs
 nothing until a name is used.
 """
@@ -21,6 +21,9 @@ _EXPORTS = {
     "hwloop_version": ".engine",
     "simulate": ".engine",
     "simulate_layer": ".engine",
+    "best_mapping": ".tiling",
+    "simulate_mapped_layer": ".tiling",
+    "MAPPER_OBJECTIVES": ".tiling",
     "simulate_totals": ".engine",
     "replay": ".engine",
     "precision_switch": ".engine",

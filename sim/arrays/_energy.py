@@ -13,7 +13,8 @@ The counters are the simulator's own (MACs, SRAM and DRAM words, cycles); the pr
   written into its buffer, every ofmap word sent to DRAM is read out of it. Priced per bit
   at the buffer's own size; words are ``act_bits`` (ifmap, ofmap) or ``weight_bits`` wide.
 * ``dram_ifmap``, ``dram_filter``, ``dram_ofmap``: bytes moved x 8 x pJ per bit (the row's
-  ``dram_*_bytes`` where present, else words x bits / 8).
+  ``dram_*_bytes`` where present, else words x bits / 8). Partial sums an explicit mapping
+  reads back (``dram_ofmap_reads``) are DRAM reads of ``dram_ofmap`` and writes of its buffer.
 * ``leakage_pe``, ``leakage_sram``: static power x the layer's time at the clock.
 
 The breakdown sums to ``energy_pj`` exactly (same order of addition). ``edp`` is energy x
@@ -57,7 +58,7 @@ def layer_energy(row: dict, accel: Accelerator) -> tuple[float, dict[str, float]
     traffic = {"ifmap": (row["ifmap_sram_reads"], row["dram_ifmap_reads"]),
                "filter": (row["filter_sram_reads"], row["dram_filter_reads"]),
                "ofmap": (row["dram_ofmap_writes"] + row.get("ofmap_sram_reads", 0),
-                         row["ofmap_sram_writes"])}
+                         row["ofmap_sram_writes"] + (row.get("dram_ofmap_reads") or 0))}
     for operand, (reads, writes) in traffic.items():
         kib = getattr(sram, f"{operand}_kb")
         breakdown[f"sram_{operand}"] = bits[operand] * (
@@ -67,6 +68,9 @@ def layer_energy(row: dict, accel: Accelerator) -> tuple[float, dict[str, float]
         dram_bits = 8 * moved if moved is not None else row[words_key] * bits[operand]
         per_bit = table.dram_write_pj_per_bit if operand == "ofmap" else table.dram_read_pj_per_bit
         breakdown[f"dram_{operand}"] = dram_bits * per_bit
+    # partial sums an explicit mapping reads back travel the ofmap's DRAM side too
+    breakdown["dram_ofmap"] += ((row.get("dram_ofmap_reads") or 0) * bits["ofmap"]
+                                * table.dram_read_pj_per_bit)
     # static power (uW) x time (s) = uJ; x 1e6 = pJ
     seconds = row["total_cycles"] / (accel.clock_ghz * 1e9)
     breakdown["leakage_pe"] = table.pe_leakage_uw * accel.array.num_pes * seconds * 1e6

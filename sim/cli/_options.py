@@ -136,9 +136,10 @@ def _add_precision_options(p: argparse.ArgumentParser) -> None:
                         "go to DRAM (SCALE-Sim writes every row fold's)")
     p.add_argument("--energy", metavar="TABLE",
                    help="energy/area table: horowitz_45nm (default) or zigzag_tpu_like")
-    p.add_argument("--optimize", choices=("latency", "energy"), default="latency",
-                   help="with --dataflow auto: keep each layer's fastest dataflow (latency, "
-                        "the default) or its least-energy one (energy)")
+    p.add_argument("--optimize", choices=("latency", "energy", "edp"),
+                   help="with --dataflow auto or --mapping auto: per layer, keep the fastest "
+                        "(latency, the default), the least-energy or the least energy x "
+                        "cycles (edp) choice")
     p.add_argument("--precision-switch", metavar="SPEC",
                    help="random precision switch, e.g. '8:0.5,4:0.3,4x2:0.2' (bits or WxA : "
                         "probability): report expected and worst-case cost")

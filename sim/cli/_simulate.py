@@ -57,6 +57,10 @@ def register_simulate(subparsers: argparse._SubParsersAction) -> None:
     add_hardware_options(p, preset_help="named accelerator (see --list-presets)", auto=True)
     _add_precision_options(p)
     add_kind_options(p)
+    p.add_argument("--mapping", metavar="scalesim|auto|FILE.toml", default="scalesim",
+                   help="scalesim: SCALE-Sim's implicit schedule (the default); auto: the "
+                        "mapper's best dataflow, tiles and loop order per layer (by "
+                        "--optimize); or a mapping file (docs/mappings.md)")
     p.add_argument("--scalesim-compat", action="store_true",
                    help="reproduce SCALE-Sim v3's numbers, known defects included")
     p.add_argument("--trace", metavar="OUT.h5",
@@ -80,8 +84,14 @@ def run_simulate(args: argparse.Namespace) -> int:
     accel = _accelerator(args, source)
     network = _with_widths(network, args.weight_bits, args.act_bits)
     auto = args.dataflow == "auto"
+    mapped = args.mapping != "scalesim"
+    if args.optimize is not None and not (auto or args.mapping == "auto"):
+        raise InputError("choose what to optimise only with --dataflow auto or --mapping auto",
+                         field="--optimize")
     options = {"scalesim_compat": args.scalesim_compat, "source": source,
-               "choose_dataflow": args.optimize if auto else None}
+               "choose_dataflow": (args.optimize or "latency") if auto else None,
+               "mapping": args.mapping if mapped else None,
+               "optimize": args.optimize if args.mapping == "auto" else None}
 
     from hwloop.sim.engine import simulate
     from hwloop.sim.kernels import on_first_compile

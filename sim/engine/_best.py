@@ -10,9 +10,10 @@ from ._layer import simulate_layer
 
 def best_dataflow(layer: Layer, accel: Accelerator, scalesim_compat: bool, goal: str) -> dict:
     """The layer under each dataflow the accelerator can run it in, best by ``goal``."""
-    key = {"latency": "total_cycles", "energy": "energy_pj"}.get(goal)
+    key = {"latency": "total_cycles", "energy": "energy_pj", "edp": "edp"}.get(goal)
     if key is None:
-        raise InputError(f"optimise 'latency' or 'energy', not {goal!r}", field="--optimize")
+        raise InputError(f"optimise 'latency', 'energy' or 'edp', not {goal!r}",
+                         field="--optimize")
     rows, errors = [], []
     for candidate in model_for(accel).variants(layer, accel):
         try:

@@ -12,6 +12,8 @@ def simulate_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = 
     """One layer's counters (a report row) on ``accel``."""
     row = model_for(accel).simulate_layer(layer, accel, scalesim_compat=scalesim_compat,
                                           recorder=recorder)
+    row.setdefault("mapping", "scalesim")
+    row.setdefault("dram_ofmap_reads", 0)
     add_width_columns(row, layer, accel)
     row["time_s"] = row["total_cycles"] / (accel.clock_ghz * 1e9)
     return add_energy(row, accel)  # energy step: prices the counters with accel.energy

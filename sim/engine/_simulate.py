@@ -3,18 +3,19 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from importlib import metadata
 from typing import Any
 
-from hwloop.arch import Accelerator
+from hwloop.arch import Accelerator, Mapping, MappingFile
 from hwloop.sim.arrays import energy_totals, model_for
 from hwloop.sim.report import Report, run_totals
 from hwloop.traces import InputError, Layer, Network
 
 from ._best import best_dataflow
 from ._layer import simulate_layer
+from ._mapped import MappingPlan, mapping_plan
 from ._traced import simulate_traced
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,9 @@ def hwloop_version() -> str:
 def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: bool = False,
              source: dict | None = None, progress: bool = False,
              trace: str | os.PathLike[str] | None = None,
-             choose_dataflow: str | None = None) -> Report:
+             choose_dataflow: str | None = None,
+             mapping: str | os.PathLike[str] | MappingFile | Mapping | None = None,
+             optimize: str | None = None) -> Report:
     """Simulate every layer of ``network`` on ``accel`` and return a :class:`Report`.
 
     ``scalesim_compat`` reproduces SCALE-Sim v3's numbers, defects included. ``source``
@@ -39,10 +42,15 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
     whole or not at all). ``choose_dataflow`` (``"latency"`` or ``"energy"``) runs each
     layer under OS, WS and IS (and, on fused arrays, every tiling of a PE's MACs between
     rows and columns) and keeps the best; the ``dataflow`` and ``tiling`` columns say which.
+    ``mapping`` runs explicit mappings instead of SCALE-Sim's implicit schedule: a mapping
+    file (path or :class:`hwloop.arch.MappingFile`), one :class:`hwloop.arch.Mapping` for
+    every layer, or ``"auto"``: the mapper's best per layer for ``optimize`` (``latency``,
+    ``energy`` or ``edp``). See ``docs/mappings.md``.
     """
     if isinstance(network, Layer):
         network = Network(name=network.name, layers=(network,))
     model_for(accel).check(accel)  # an accelerator error is not any layer's fault
+    plan = _plan(network, mapping, optimize, scalesim_compat, choose_dataflow)
     layers: Iterable[Layer] = network.layers
     if progress:
         layers = _progress(network.layers, network.name)
@@ -54,14 +62,37 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
     }
     if choose_dataflow is not None:
         config["choose_dataflow"] = choose_dataflow
+    if plan is not None:
+        config["mapping"] = plan.describe()
     if trace is not None:
+        if plan is not None:
+            raise InputError("a trace records SCALE-Sim's schedule; drop --mapping",
+                             field="--trace")
         if choose_dataflow is not None:
             raise InputError("a trace records one dataflow; drop the dataflow search",
                              field="--trace")
         records = simulate_traced(network, layers, accel, scalesim_compat, config, trace)
         return _report(records, config, accel)
-    return _report(_records(network, layers, accel, scalesim_compat, choose_dataflow), config,
-                   accel)
+    return _report(_records(network, layers, accel, scalesim_compat, choose_dataflow,
+                            plan=plan), config, accel)
+
+
+def _plan(network: Network, mapping, optimize: str | None, scalesim_compat: bool,
+          choose_dataflow: str | None) -> MappingPlan | None:
+    """The run's explicit mappings, checked against the rest of the run."""
+    plan = mapping_plan(mapping, optimize)
+    if plan is None:
+        if optimize is not None:
+            raise InputError("the mapper's objective needs --mapping auto", field="--optimize")
+        return None
+    if scalesim_compat:
+        raise InputError("SCALE-Sim has one implicit mapping; drop --scalesim-compat",
+                         field="--mapping")
+    if choose_dataflow is not None:
+        raise InputError("a mapping sets each layer's dataflow; drop --dataflow auto",
+                         field="--mapping")
+    plan.check(network)
+    return plan
 
 
 def _progress(layers: Sequence[Layer], name: str) -> Iterator[Layer]:
@@ -80,35 +111,42 @@ def _progress(layers: Sequence[Layer], name: str) -> Iterator[Layer]:
 
 def simulate_totals(network: Network | Layer, accel: Accelerator, *,
                     scalesim_compat: bool = False,
-                    choose_dataflow: str | None = None) -> dict[str, Any]:
+                    choose_dataflow: str | None = None,
+                    mapping: str | os.PathLike[str] | MappingFile | Mapping | None = None,
+                    optimize: str | None = None) -> dict[str, Any]:
     """``simulate(network, accel, ...).totals`` without the per-layer table: the search
     oracle's call, where building a DataFrame per design point would cost more than
     simulating it."""
     if isinstance(network, Layer):
         network = Network(name=network.name, layers=(network,))
     model_for(accel).check(accel)
+    plan = _plan(network, mapping, optimize, scalesim_compat, choose_dataflow)
     records = _records(network, network.layers, accel, scalesim_compat, choose_dataflow,
-                       named=False)
+                       named=False, plan=plan)
     return run_totals(records, accel.array.num_pes, energy_totals(records, accel))
 
 
 def _records(network: Network, layers, accel: Accelerator, scalesim_compat: bool,
-             choose_dataflow: str | None, named: bool = True) -> list[dict]:
-    """One report row per layer; identical shapes (ResNet blocks, attention heads) run once.
-    Unless ``named``, a shape's row stands for each of its layers (the same dict, for totals)."""
+             choose_dataflow: str | None, named: bool = True,
+             plan: MappingPlan | None = None) -> list[dict]:
+    """One report row per layer; identical shapes (ResNet blocks, attention heads) run once
+    (under one mapping). Unless ``named``, a shape's row stands for each of its layers (the
+    same dict, for totals)."""
     records = []
-    done: dict[Layer, dict] = {}
+    done: dict[Hashable, dict] = {}
     for index, (layer, shape) in enumerate(zip(layers, _shapes(network))):
-        if shape not in done:
+        key = shape if plan is None else (shape, plan.key(layer))
+        if key not in done:
             try:
-                if choose_dataflow is None:
-                    done[shape] = simulate_layer(layer, accel, scalesim_compat=scalesim_compat)
+                if plan is not None:
+                    done[key] = plan.row(layer, accel)
+                elif choose_dataflow is None:
+                    done[key] = simulate_layer(layer, accel, scalesim_compat=scalesim_compat)
                 else:
-                    done[shape] = best_dataflow(layer, accel, scalesim_compat,
-                                                choose_dataflow)
+                    done[key] = best_dataflow(layer, accel, scalesim_compat, choose_dataflow)
             except InputError as exc:
                 raise network.locate(exc, index) from None
-        records.append({**done[shape], "name": layer.name} if named else done[shape])
+        records.append({**done[key], "name": layer.name} if named else done[key])
     return records
 
 

@@ -117,16 +117,20 @@ def _drain(starts_o, words_o, j, bw, now, port_free):
 
 @njit
 def _pipe_timing(need_if, words_if, need_f, words_f, start_o, fill_o, words_o, bws, latency,
-                 starts_if, starts_f, starts_o, stall_rows, stall_vals):
+                 starts_if, starts_f, starts_o, stall_rows, stall_vals,
+                 issue_p, need_p, words_p, starts_p):
     """Time every transfer; returns (final stall, number of stall events).
 
     ``bws`` = (ifmap, filter, ofmap) words per cycle. Fills ``starts_*`` with the first
     cycle of each transfer and ``stall_rows``/``stall_vals`` with (row, stall after it)
     each time the stall grows, so that stall-free row ``r`` runs at cycle ``r + stall``.
+    Partial sums read back (``*_p``, explicit mappings; empty otherwise) share the ofmap
+    port: one is issued at its ``issue_row`` once the port is free and is needed at
+    ``need_row``.
     """
     big = np.int64(1) << 62
-    ki = kf = js = jf = 0
-    ni, nf, no = need_if.size, need_f.size, words_o.size
+    ki = kf = js = jf = kp = kq = 0
+    ni, nf, no, np_ = need_if.size, need_f.size, words_o.size, words_p.size
     stall = np.int64(0)
     events = 0
     free_if = free_f = free_o = -big
@@ -141,6 +145,10 @@ def _pipe_timing(need_if, words_if, need_f, words_f, start_o, fill_o, words_o, b
             r = min(r, start_o[js])
         if jf < no:
             r = min(r, fill_o[jf])
+        if kp < np_:
+            r = min(r, issue_p[kp])
+        if kq < np_:
+            r = min(r, need_p[kq])
         if r == big:
             break
         before = stall
@@ -164,9 +172,18 @@ def _pipe_timing(need_if, words_if, need_f, words_f, start_o, fill_o, words_o, b
                 done = starts_o[js - 2] + (words_o[js - 2] + bws[2] - 1) // bws[2]
                 stall = max(stall, done - r)
             js += 1
+        while kq < kp and need_p[kq] == r:  # a read-back must have arrived
+            usable = starts_p[kq] + (words_p[kq] + bws[2] - 1) // bws[2] - 1 + latency
+            stall = max(stall, usable - r)
+            kq += 1
         while jf < no and fill_o[jf] == r:
             free_o = _drain(starts_o, words_o, jf, bws[2], r + stall, free_o)
             jf += 1
+        while kp < np_ and issue_p[kp] == r:
+            s = max(free_o, r + stall)
+            starts_p[kp] = s
+            free_o = s + (words_p[kp] + bws[2] - 1) // bws[2]
+            kp += 1
         if stall > before:
             stall_rows[events] = r
             stall_vals[events] = stall

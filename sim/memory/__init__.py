@@ -6,7 +6,7 @@ works out a layer's folds itself.
 """
 from ._dram_device_model import CONFLICT, HIT, MISS, DramDeviceModel, time_transfers
 from ._dram_system import simulate_memory, time_events_simpy
-from ._events import MemoryEvents, ReadBlocks, WriteChunks, collect_events
+from ._events import MemoryEvents, ReadBacks, ReadBlocks, WriteChunks, collect_events
 from ._fast_events import fast_events
 from ._memo import BytesLRU
 from ._pipe import OPERANDS, UNLIMITED, MemoryTiming, memory_fields, port_bandwidths, time_events
@@ -26,7 +26,7 @@ from ._walks import stall_free_reads, walked_ifmap
 from ._windows import buffer_windows, check_buffers, operand_windows, resets_on_turnover
 
 __all__ = ["BytesLRU", "CONFLICT", "DramDeviceModel", "HIT", "LayerRecorder", "MISS",
-           "MemoryEvents", "MemoryRun", "MemoryTiming", "OPERANDS", "ReadBlocks",
+           "MemoryEvents", "MemoryRun", "MemoryTiming", "OPERANDS", "ReadBacks", "ReadBlocks",
            "SRAM_DATASETS", "TRACE_UNITS", "UNLIMITED", "WalkStore", "WriteChunks",
            "buffer_windows", "check_buffers", "collect_events", "collect_layer_events",
            "demand_bounds", "fast_events", "forget_walks", "layer_from_attrs", "layer_to_attrs",

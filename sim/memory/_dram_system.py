@@ -36,6 +36,7 @@ import numpy as np
 import simpy
 
 from hwloop.arch import Accelerator, DramDevice, get_dram_device
+from hwloop.traces import InputError
 
 from ._dram_device_model import DramDeviceModel
 from ._events import MemoryEvents, ReadBlocks, WriteChunks
@@ -276,4 +277,7 @@ def time_events_simpy(events: MemoryEvents, accel: Accelerator, *,
     """Time ``events`` with SimPy processes: on ``device`` (or the preset ``accel.dram.model``
     names) through the DRAM device model, else on ``accel.dram``'s fixed pipe, where the
     result equals :func:`hwloop.sim.memory.time_events` exactly."""
+    if events.psum.words.size:
+        raise InputError("the DRAM device model times SCALE-Sim's schedule only; an explicit "
+                         "mapping runs on the fixed pipe (drop the DRAM model)", field="model")
     return simulate_memory(events, accel, device=device).timing

@@ -51,6 +51,20 @@ class WriteChunks:
 
 
 @dataclass(frozen=True)
+class ReadBacks:
+    """Partial sums returning to the ofmap buffer over the ofmap port (explicit mappings):
+    per transfer, the row it may start (its half has drained), the row that needs it, and
+    its words."""
+
+    issue_row: np.ndarray
+    need_row: np.ndarray
+    words: np.ndarray
+
+
+NO_READ_BACKS = ReadBacks(*(np.zeros(0, dtype=np.int64) for _ in range(3)))
+
+
+@dataclass(frozen=True)
 class MemoryEvents:
     """The transfers of one channel group; ``last_row`` is the last stall-free demand row."""
 
@@ -58,6 +72,8 @@ class MemoryEvents:
     filter: ReadBlocks
     ofmap: WriteChunks
     last_row: int
+    #: Partial sums read back (only an explicit mapping's ofmap tiles return).
+    psum: ReadBacks = NO_READ_BACKS
 
 
 class _ReadWalk:

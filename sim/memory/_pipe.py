@@ -11,7 +11,7 @@ before writing into a half whose previous contents have not all left.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,6 +42,8 @@ class MemoryTiming:
     #: Last cycle of each transfer when a DRAM device model timed it (None: a pipe, where
     #: it is ``start + ceil(words / bandwidth) - 1``).
     lasts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    #: First cycle of each partial-sum read-back (explicit mappings; else empty).
+    psum_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def transfer_lasts(self, operand: int, words: np.ndarray) -> np.ndarray:
         """Last cycle of each of ``operand``'s transfers (0 ifmap, 1 filter, 2 ofmap)."""
@@ -72,15 +74,18 @@ def time_events(events: MemoryEvents, dram: Dram) -> MemoryTiming:
     """Time ``events`` on ``dram``'s fixed-bandwidth ports (one pass over the events)."""
     bws = port_bandwidths(dram)
     ifm, flt, ofm = events.ifmap, events.filter, events.ofmap
+    psum = events.psum
     starts = operand_zeros((ifm.words.size, flt.words.size, ofm.words.size))
-    cap = ifm.words.size + flt.words.size + 2 * ofm.words.size + 1
+    psum_starts = np.zeros(psum.words.size, dtype=np.int64)
+    cap = ifm.words.size + flt.words.size + 2 * ofm.words.size + 2 * psum.words.size + 1
     rows = np.zeros(cap, dtype=np.int64)
     vals = np.zeros(cap, dtype=np.int64)
     stall, n = pipe_timing(ifm.need_row, ifm.words, flt.need_row, flt.words, ofm.start_row,
                             ofm.fill_row, ofm.words, np.array(bws, dtype=np.int64),
-                            dram.latency_cycles, *starts, rows, vals)
+                            dram.latency_cycles, *starts, rows, vals, psum.issue_row,
+                            psum.need_row, psum.words, psum_starts)
     return MemoryTiming(int(stall), rows[:n].copy(), vals[:n].copy(), starts, bws,
-                        dram.latency_cycles)
+                        dram.latency_cycles, psum_starts=psum_starts)
 
 
 def transfer_words(events: MemoryEvents) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

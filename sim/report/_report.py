@@ -18,6 +18,8 @@ COLUMNS: dict[str, str] = {
     "array_kind": "systolic, bitfusion, bitserial, 2in1 or analog",
     "dataflow": "os, ws or is (the one chosen when the array searches)",
     "tiling": "fused arrays: MACs per PE along the reduction x along the columns",
+    "mapping": "scalesim (SCALE-Sim's implicit schedule) or an explicit mapping: dataflow, "
+               "tiles and DRAM loop order",
     "weight_bits": "bits",
     "act_bits": "bits (ifmaps and ofmaps)",
     "macs_per_pe_cycle": "peak MACs one PE completes per cycle at these widths",
@@ -34,6 +36,7 @@ COLUMNS: dict[str, str] = {
     "dram_ifmap_reads": "words",
     "dram_filter_reads": "words",
     "dram_ofmap_writes": "words",
+    "dram_ofmap_reads": "words (partial sums an explicit mapping reads back)",
     "dram_ifmap_bytes": "bytes (words packed at act_bits)",
     "dram_filter_bytes": "bytes (words packed at weight_bits)",
     "dram_ofmap_bytes": "bytes (words packed at act_bits)",
@@ -77,7 +80,8 @@ def register_columns(columns: dict[str, str]) -> None:
 
 _SUMMED = ("total_cycles", "stall_cycles", "macs", "ifmap_sram_reads", "filter_sram_reads",
            "ofmap_sram_writes", "ofmap_sram_reads", "dram_ifmap_reads", "dram_filter_reads",
-           "dram_ofmap_writes", "dram_ifmap_bytes", "dram_filter_bytes", "dram_ofmap_bytes", "time_s")
+           "dram_ofmap_writes", "dram_ofmap_reads", "dram_ifmap_bytes", "dram_filter_bytes",
+           "dram_ofmap_bytes", "time_s")
 
 
 @dataclass(frozen=True)
