@@ -157,6 +157,11 @@ def _cdiv(a, b):
 def fold_arrays(pixels, filters, window, rows, cols, dataflow):
     """Vectorised :func:`schedule`: (spatial rows, spatial cols,
     temporal, row folds, col folds, rows per fold) for dataflow codes 0 OS, 1 WS, 2 IS."""
+    if np.ndim(dataflow) == 0:  # one dataflow for every entry: only its formulas
+        sr, sc, t = ((pixels, filters, window), (window, filters, pixels),
+                     (window, pixels, filters))[int(dataflow)]
+        per_fold = t + rows + cols - 2 if dataflow == 0 else 2 * rows + cols + t - 2
+        return sr, sc, t, _cdiv(sr, rows), _cdiv(sc, cols), per_fold
     os_, ws = dataflow == 0, dataflow == 1
     sr = np.where(os_, pixels, window)
     sc = np.where(os_, filters, np.where(ws, filters, pixels))
@@ -167,6 +172,13 @@ def fold_arrays(pixels, filters, window, rows, cols, dataflow):
 
 def traffic_arrays(pixels, filters, window, row_folds, col_folds, dataflow):
     """Vectorised SRAM traffic of :func:`schedule`: (ifmap reads, filter reads, ofmap writes)."""
+    if np.ndim(dataflow) == 0:  # one dataflow for every entry: only its formulas
+        code = int(dataflow)
+        ifmap_reads = window * pixels if code == 2 else col_folds * pixels * window
+        filter_reads = (row_folds * window * filters, window * filters,
+                        col_folds * filters * window)[code]
+        ofmap_writes = pixels * filters if code == 0 else row_folds * pixels * filters
+        return ifmap_reads, filter_reads, ofmap_writes
     os_, ws = dataflow == 0, dataflow == 1
     ifmap_reads = np.where(os_ | ws, col_folds * pixels * window, window * pixels)
     filter_reads = np.where(os_, row_folds * window * filters,

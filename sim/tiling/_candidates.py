@@ -8,7 +8,6 @@ and powers of two. Where the whole space of tiles is small it is taken whole ins
 """
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -19,19 +18,47 @@ EXHAUSTIVE_POINTS = 4096
 DENSE_TRIPS = 12
 
 
-def dimension_values(size: int, aligns: tuple[int, ...], dense: int = DENSE_TRIPS) -> list[int]:
-    """Candidate tiles of a dimension of ``size`` (see the module docstring)."""
+def _trip_counts(size: int, dense: int) -> set[int]:
     trips = set(range(1, min(size, dense) + 1))
     t = float(dense)
     while t < size:
         t *= 1.5
         trips.add(min(size, math.ceil(t)))
+    return trips
+
+
+#: Tiles scanned per trip count for one whose tiles hold whole folds.
+_SCAN = 16
+
+
+def _aligned(size: int, trips: int, unit: int, align: int) -> set[int]:
+    """Within the tiles giving ``trips`` trips (smallest first): the first whose full tiles,
+    and the first whose last tile, hold a whole number of ``align`` (``unit`` per element)."""
+    low = -(-size // trips)
+    high = size if trips == 1 else -(-size // (trips - 1)) - 1
+    found: set[int] = set()
+    full = edge = False
+    for tile in range(low, min(high, low + _SCAN) + 1):
+        last = size - (trips - 1) * tile
+        if not full and tile * unit % align == 0:
+            found.add(tile)
+            full = True
+        if not edge and last * unit % align == 0:
+            found.add(tile)
+            edge = True
+    return found
+
+
+def dimension_values(size: int, aligns: tuple[int, ...], dense: int = DENSE_TRIPS,
+                     unit: int = 1) -> list[int]:
+    """Candidate tiles of a dimension of ``size`` (see the module docstring); ``unit`` is
+    what one element of this dimension counts in the aligned dimension (a conv's tile_q
+    pixels per ofmap row)."""
     values = set()
-    for count in trips:
-        tile = -(-size // count)
-        values.add(tile)
+    for count in _trip_counts(size, dense):
+        values.add(-(-size // count))
         for align in aligns:
-            values.add(min(size, -(-tile // align) * align))
+            values |= _aligned(size, count, unit, align)
     power = 1
     while power < size:
         values.add(power)
@@ -39,14 +66,32 @@ def dimension_values(size: int, aligns: tuple[int, ...], dense: int = DENSE_TRIP
     return sorted(values)
 
 
+def pixel_tiles(outputs_h: int, outputs_w: int, aligns: tuple[int, ...],
+                dense: int = DENSE_TRIPS) -> list[tuple[int, int]]:
+    """Candidate (tile_p, tile_q) of a conv: per tile_q, the tile_p whose tiles hold whole
+    folds of pixels (``tile_p x tile_q`` a multiple of the array's rows or columns)."""
+    return sorted({(p, q) for q in dimension_values(outputs_w, (), dense)
+                   for p in dimension_values(outputs_h, aligns, dense, unit=q)})
+
+
 def tile_grid(sizes: dict[str, int], aligns: dict[str, tuple[int, ...]],
-              dense: int = DENSE_TRIPS) -> dict[str, np.ndarray]:
-    """Every combination of candidate tiles, one array per tile field (all of a small space)."""
+              dense: int = DENSE_TRIPS, exhaustive: bool = False) -> dict[str, np.ndarray]:
+    """Every combination of candidate tiles, one array per tile field (all of a small space,
+    or of any space if ``exhaustive``). A conv's pixel tiles come in pairs."""
     whole = math.prod(sizes.values())
-    if whole <= EXHAUSTIVE_POINTS:
-        lists = [list(range(1, size + 1)) for size in sizes.values()]
+    if exhaustive or whole <= EXHAUSTIVE_POINTS:
+        lists = [[(v,) for v in range(1, size + 1)] for size in sizes.values()]
+        names = list(sizes)
     else:
-        lists = [dimension_values(size, aligns.get(name, ()), dense)
-                 for name, size in sizes.items()]
-    grid = np.array(list(itertools.product(*lists)), dtype=np.int64).reshape(-1, len(sizes))
-    return {name: grid[:, i] for i, name in enumerate(sizes)}
+        names = [name for name in sizes if name not in ("tile_p", "tile_q")]
+        lists = [[(v,) for v in dimension_values(sizes[name], aligns.get(name, ()), dense)]
+                 for name in names]
+        if "tile_p" in sizes:
+            lists.insert(0, pixel_tiles(sizes["tile_p"], sizes["tile_q"],
+                                        aligns.get("pixels", ()), dense))
+            names.insert(0, "tile_q")
+            names.insert(0, "tile_p")
+    arrays = [np.array(values, dtype=np.int64).reshape(len(values), -1) for values in lists]
+    index = np.indices([len(values) for values in lists]).reshape(len(lists), -1)
+    columns = np.concatenate([part[at] for part, at in zip(arrays, index)], axis=1)
+    return {name: np.ascontiguousarray(columns[:, i]) for i, name in enumerate(names)}

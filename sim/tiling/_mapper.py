@@ -30,6 +30,8 @@ from ._vector import compute_arrays, first_tile_words, loop_classes, operand_wor
 MAPPER_OBJECTIVES = ("latency", "energy", "edp")
 #: Most candidates simulated exactly with a finite DRAM (stall-free, the bound is exact).
 MAX_EXACT = 32
+#: ... and in an exhaustive search (the bound then ends it, in practice).
+EXHAUSTIVE_EXACT = 20_000
 _COUNTERS = ("macs", "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes",
              "ofmap_sram_reads", "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes",
              "dram_ofmap_reads", "total_cycles")
@@ -53,68 +55,71 @@ def _sizes(layer: Layer) -> dict[str, int]:
             "tile_n": filters}
 
 
-def _fitting(layer: Layer, accel: Accelerator, rows: int, cols: int):
-    """Candidate tiles that fit half of every buffer, their loops and the tile counts."""
-    aligns: dict[str, tuple[int, ...]] = {name: (rows, cols) for name in ("tile_m", "tile_n", "tile_k")}
-    tiles = tile_grid(_sizes(layer), aligns)
+def _fitting(layer: Layer, accel: Accelerator, rows: int, cols: int, exhaustive: bool):
+    """Candidate tiles that fit half of every buffer, and their loops."""
+    aligns: dict[str, tuple[int, ...]] = {name: (rows, cols)
+                                          for name in ("tile_m", "tile_n", "tile_k", "pixels")}
+    tiles = tile_grid(_sizes(layer), aligns, exhaustive=exhaustive)
     loops = loop_classes(layer, tiles)
-    first = first_tile_words(loops)
     ok = np.ones(next(iter(tiles.values())).size, dtype=bool)
-    for operand, words in first.items():
+    for operand, words in first_tile_words(loops).items():
         ok &= words <= accel.sram.words(operand) // 2
-    steps = loops["m"][0] * loops["n"][0] * loops["k"][0]
     if accel.dram.finite:
-        ok &= steps <= MAX_TIMED_STEPS
+        ok &= loops["m"][0] * loops["n"][0] * loops["k"][0] <= MAX_TIMED_STEPS
     if not ok.any():
         raise InputError("no tiling of this layer fits half of each buffer", field="--mapping")
-    tiles = {name: value[ok] for name, value in tiles.items()}
-    return tiles, loop_classes(layer, tiles)
+    return ({name: value[ok] for name, value in tiles.items()},
+            {name: (trips[ok], [tuple(part[ok] for part in cls) for cls in classes])
+             for name, (trips, classes) in loops.items()})
 
 
 def _bounds(layer: Layer, accel: Accelerator, loops, objective: str):
-    """Lower bounds of the objective, shape (dataflows, orders, candidates)."""
-    rows, cols = accel.array.rows, accel.array.cols
+    """Lower bounds of the objective and energies, shape (dataflows, orders, candidates)."""
+    rows, cols, groups = accel.array.rows, accel.array.cols, layer.groups
     once = operand_words(loops)
     visits = order_visits(loops)  # (orders, 3, candidates)
-    dram = np.stack([once["ifmap"] * visits[:, 0], once["filter"] * visits[:, 1],
-                     once["ofmap"] * visits[:, 2], once["ofmap"] * (visits[:, 2] - 1)], axis=1)
+    dram = [once["ifmap"] * visits[:, 0], once["filter"] * visits[:, 1],
+            once["ofmap"] * visits[:, 2], once["ofmap"] * (visits[:, 2] - 1)]
     pixels, filters, window = layer.gemm_mnk
-    macs = pixels * filters * window * layer.groups
-    first = first_tile_words(loops)
-    port = np.zeros(dram[:, 0].shape)
+    port = np.zeros(1)
     if accel.dram.finite:
+        first = first_tile_words(loops)
         bw_i, bw_f, bw_o = port_bandwidths(accel.dram)
-        port = np.maximum.reduce([
-            (dram[:, 0] - first["ifmap"]) / bw_i, (dram[:, 1] - first["filter"]) / bw_f,
-            (dram[:, 2] + dram[:, 3] - 2 * first["ofmap"]) / bw_o])
+        port = np.ceil(np.maximum.reduce([
+            (dram[0] - first["ifmap"]) / bw_i, (dram[1] - first["filter"]) / bw_f,
+            (dram[2] + dram[3] - 2 * first["ofmap"]) / bw_o]))
+    prices = {dataflow: energy_prices(accel, layer, dataflow) for dataflow in _DATAFLOWS}
+    # the DRAM side of the energy does not depend on the dataflow
+    dram_pj = groups * sum(price * words for price, words in zip(prices[Dataflow.OS][5:9], dram))
     cost, energy = [], []
     for dataflow in _DATAFLOWS:
+        price = prices[dataflow]
         got = compute_arrays(loops, rows, cols, DATAFLOW_CODE[dataflow])
-        cycles = np.maximum(got["cycles"], np.ceil(port)) * layer.groups  # (orders, cands)
-        sram_o = got["ofmap_sram"]
-        counters = [macs + 0 * cycles, got["ifmap_sram"], got["filter_sram"], sram_o,
-                    sram_o - pixels * filters, *(dram[:, i] for i in range(4)), cycles]
-        prices = energy_prices(accel, layer, dataflow)
-        pj = sum(price * np.broadcast_to(value * (1 if i in (0, 9) else layer.groups), cycles.shape)
-                 for i, (price, value) in enumerate(zip(prices, counters)))
+        cycles = np.maximum(got["cycles"], port) * groups
+        sram_pj = groups * (price[1] * got["ifmap_sram"] + price[2] * got["filter_sram"]
+                            + price[3] * got["ofmap_sram"]
+                            + price[4] * (got["ofmap_sram"] - pixels * filters))
+        pj = (price[0] * pixels * filters * window * groups + sram_pj) + dram_pj + price[9] * cycles
         energy.append(pj)
-        cost.append({"latency": cycles, "energy": pj, "edp": pj * cycles}[objective])
+        cost.append({"latency": np.broadcast_to(cycles, pj.shape), "energy": pj,
+                     "edp": pj * cycles}[objective])
     return np.array(cost), np.array(energy)
 
 
 @functools.lru_cache(maxsize=1 << 12)
-def _best(layer: Layer, accel: Accelerator, objective: str) -> Mapping:
+def _best(layer: Layer, accel: Accelerator, objective: str, exhaustive: bool) -> Mapping:
     narrow = packed(accel, *layer_bits(layer, accel))
-    tiles, loops = _fitting(layer, narrow, narrow.array.rows, narrow.array.cols)
+    tiles, loops = _fitting(layer, narrow, narrow.array.rows, narrow.array.cols, exhaustive)
     bound, energy = _bounds(layer, narrow, loops, objective)
     flat_bound, flat_energy = bound.ravel(), energy.ravel()
-    ranked = np.lexsort((flat_energy, flat_bound))
+    budget = EXHAUSTIVE_EXACT if exhaustive else MAX_EXACT
+    ranked = _ranked(flat_bound, flat_energy, budget)
     best: tuple[float, float] | None = None
     found = None
     shape = bound.shape
     for count, index in enumerate(ranked):
         if best is not None and (flat_bound[index] >= best[0] * (1 - 1e-12)
-                                 or count >= MAX_EXACT):
+                                 or count >= budget):
             break
         d, o, c = np.unravel_index(index, shape)
         mapping = Mapping(dataflow=_DATAFLOWS[d], order=MAPPING_ORDERS[o],
@@ -127,15 +132,31 @@ def _best(layer: Layer, accel: Accelerator, objective: str) -> Mapping:
     return found
 
 
+def _ranked(bound: np.ndarray, energy: np.ndarray, budget: int) -> np.ndarray:
+    """Indices of the ``budget`` lowest bounds, lowest first (ties: less energy first)."""
+    if bound.size > budget:
+        top = np.argpartition(bound, budget)[:budget]
+        # every candidate tied with the last one kept competes on energy
+        tied = np.flatnonzero(bound <= bound[top].max())
+        top = tied if tied.size <= 64 * budget else top
+    else:
+        top = np.arange(bound.size)
+    return top[np.lexsort((energy[top], bound[top]))]
+
+
 def objective_of(row: dict, objective: str) -> float:
     """A row's cost under a mapper objective."""
     return {"latency": row["total_cycles"], "energy": row["energy_pj"], "edp": row["edp"]}[objective]
 
 
-def best_mapping(layer: Layer, accel: Accelerator, objective: str = "latency") -> tuple[Mapping, dict]:
-    """The best mapping the mapper finds for ``layer`` on ``accel``, and its report row."""
+def best_mapping(layer: Layer, accel: Accelerator, objective: str = "latency", *,
+                 exhaustive: bool = False) -> tuple[Mapping, dict]:
+    """The best mapping the mapper finds for ``layer`` on ``accel``, and its report row.
+
+    ``exhaustive`` takes every tile size of every dimension (slow; for measuring the pruned
+    search's gap, ``benchmarks/mapper_gap.py``)."""
     if objective not in MAPPER_OBJECTIVES:
         raise InputError(f"must be one of {', '.join(MAPPER_OBJECTIVES)}, got {objective!r}",
                          field="--optimize")
-    mapping = _best(replace(layer, name=""), accel, objective)
+    mapping = _best(replace(layer, name=""), accel, objective, exhaustive)
     return mapping, mapped_layer_row(layer, accel, mapping)
