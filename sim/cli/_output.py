@@ -101,7 +101,8 @@ def _table(report, model, picked: Sequence[str] | None, width: int | None) -> li
 
 def _run_columns(columns: list[str], report) -> list[str]:
     """``columns`` with what this run adds: each layer's dataflow (and tiling) when the run
-    chose them, its stall cycles when DRAM bandwidth is finite."""
+    chose them, its explicit mapping and partial sums read back, its stall cycles when DRAM
+    bandwidth is finite."""
     def insert_after(anchor: str, name: str) -> None:
         if name not in columns:
             columns.insert(columns.index(anchor) + 1 if anchor in columns else 1, name)
@@ -110,6 +111,9 @@ def _run_columns(columns: list[str], report) -> list[str]:
         insert_after("name", "dataflow")
         if report.layers["tiling"].notna().any():
             insert_after("dataflow", "tiling")
+    if report.config.get("mapping"):
+        insert_after("name", "mapping")
+        insert_after("dram_ofmap_writes", "dram_ofmap_reads")
     if _finite(report.config["accelerator"]["dram"]):
         insert_after("total_cycles", "stall_cycles")
     return columns
@@ -122,6 +126,8 @@ def _totals(t: dict, accel: dict) -> list[str]:
              f"overall util {t['overall_util']:.2f}%",
              f"DRAM reads {t['dram_ifmap_reads'] + t['dram_filter_reads']:,} words",
              f"DRAM writes {t['dram_ofmap_writes']:,} words"]
+    if t.get("dram_ofmap_reads"):
+        parts.append(f"partial sums read back {t['dram_ofmap_reads']:,} words")
     if t["stall_cycles"]:
         parts.append(f"{t['stall_cycles']:,} stall cycles")
     if t.get("energy_pj") is not None:

@@ -29,7 +29,8 @@ HEADERS: dict[str, tuple[str, str]] = {
     "ifmap_sram_reads": ("SRAM ifmap", "rd words"), "filter_sram_reads": ("SRAM filter", "rd words"),
     "ofmap_sram_writes": ("SRAM ofmap", "wr words"), "ofmap_sram_reads": ("SRAM ofmap", "rd words"),
     "dram_ifmap_reads": ("DRAM ifmap", "rd words"), "dram_filter_reads": ("DRAM filter", "rd words"),
-    "dram_ofmap_writes": ("DRAM ofmap", "wr words"), "energy_pj": ("energy", "pJ"),
+    "dram_ofmap_writes": ("DRAM ofmap", "wr words"), "dram_ofmap_reads": ("DRAM ofmap", "rd words"),
+    "mapping": ("mapping", ""), "energy_pj": ("energy", "pJ"),
     "tiles_used": ("tiles", "used"), "tile_util": ("tile util", "fraction"),
     "tile_replication": ("tile", "copies"), "tile_passes": ("tile", "passes"),
     "adc_conversions": ("ADC", "conversions"),
@@ -49,7 +50,7 @@ LEGEND = {
     "tiling": "tiling = a PE's MACs along the reduction x along the columns",
 }
 #: Columns of text, aligned left.
-_TEXT = ("name", "kind", "array_kind", "dataflow", "tiling")
+_TEXT = ("name", "kind", "array_kind", "dataflow", "tiling", "mapping")
 #: A cell that holds no dict: ``energy_breakdown`` is spread into columns by ``--csv``.
 _UNPRINTABLE = ("energy_breakdown",)
 _GAP = "  "

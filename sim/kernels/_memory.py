@@ -116,6 +116,12 @@ def _drain(starts_o, words_o, j, bw, now, port_free):
 
 
 @njit
+def _head(rows, k, big):
+    """Row of event ``k`` of a stream, or ``big`` when the stream is done."""
+    return rows[k] if k < rows.size else big
+
+
+@njit
 def _pipe_timing(need_if, words_if, need_f, words_f, start_o, fill_o, words_o, bws, latency,
                  starts_if, starts_f, starts_o, stall_rows, stall_vals,
                  issue_p, need_p, words_p, starts_p):
@@ -136,19 +142,8 @@ def _pipe_timing(need_if, words_if, need_f, words_f, start_o, fill_o, words_o, b
     free_if = free_f = free_o = -big
     rel_if = rel_f = -big
     while True:
-        r = big
-        if ki < ni:
-            r = min(r, need_if[ki])
-        if kf < nf:
-            r = min(r, need_f[kf])
-        if js < no:
-            r = min(r, start_o[js])
-        if jf < no:
-            r = min(r, fill_o[jf])
-        if kp < np_:
-            r = min(r, issue_p[kp])
-        if kq < np_:
-            r = min(r, need_p[kq])
+        r = min(_head(need_if, ki, big), _head(need_f, kf, big), _head(start_o, js, big),
+                _head(fill_o, jf, big), _head(issue_p, kp, big), _head(need_p, kq, big))
         if r == big:
             break
         before = stall
@@ -173,16 +168,14 @@ def _pipe_timing(need_if, words_if, need_f, words_f, start_o, fill_o, words_o, b
                 stall = max(stall, done - r)
             js += 1
         while kq < kp and need_p[kq] == r:  # a read-back must have arrived
-            usable = starts_p[kq] + (words_p[kq] + bws[2] - 1) // bws[2] - 1 + latency
-            stall = max(stall, usable - r)
+            stall = max(stall, starts_p[kq] + (words_p[kq] + bws[2] - 1) // bws[2] - 1
+                        + latency - r)
             kq += 1
         while jf < no and fill_o[jf] == r:
             free_o = _drain(starts_o, words_o, jf, bws[2], r + stall, free_o)
             jf += 1
-        while kp < np_ and issue_p[kp] == r:
-            s = max(free_o, r + stall)
-            starts_p[kp] = s
-            free_o = s + (words_p[kp] + bws[2] - 1) // bws[2]
+        while kp < np_ and issue_p[kp] == r:  # queues on the ofmap port as a drain does
+            free_o = _drain(starts_p, words_p, kp, bws[2], r + stall, free_o)
             kp += 1
         if stall > before:
             stall_rows[events] = r
