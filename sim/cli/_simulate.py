@@ -92,8 +92,6 @@ def run_simulate(args: argparse.Namespace) -> int:
                "choose_dataflow": (args.optimize or "latency") if auto else None,
                "mapping": args.mapping if mapped else None,
                "optimize": args.optimize if args.mapping == "auto" else None}
-    if mapped:
-        _check_mapped(accel, args)
 
     from hwloop.sim.engine import simulate
     from hwloop.sim.kernels import on_first_compile
@@ -111,21 +109,6 @@ def run_simulate(args: argparse.Namespace) -> int:
             raise locate_hardware_error(exc, args) from None
         write_outputs(report, args, files)
     return 0
-
-
-def _check_mapped(accel, args: argparse.Namespace) -> None:
-    """What an explicit mapping cannot run on, reported before any layer runs: the engine
-    finds it per layer (and would place it at the topology's first line) or, for a DRAM
-    device model, not at all."""
-    from hwloop.arch import SystolicArray
-
-    if type(accel.array) is not SystolicArray:
-        raise InputError(f"explicit mappings model a systolic array, not "
-                         f"'{accel.array.kind}'", field="--mapping")
-    if accel.dram.model is not None:
-        error = InputError("a DRAM device model times SCALE-Sim's schedule only, not an "
-                           "explicit mapping", field="model")
-        raise locate_hardware_error(error, args)
 
 
 _COMPILING = "compiling the kernels; this happens on the first run only (up to ~30 s)"

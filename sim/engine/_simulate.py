@@ -8,7 +8,7 @@ from dataclasses import replace
 from importlib import metadata
 from typing import Any
 
-from hwloop.arch import Accelerator, Mapping, MappingFile
+from hwloop.arch import Accelerator, Mapping, MappingFile, SystolicArray
 from hwloop.sim.arrays import energy_totals, model_for
 from hwloop.sim.report import Report, run_totals
 from hwloop.traces import InputError, Layer, Network
@@ -50,7 +50,7 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
     if isinstance(network, Layer):
         network = Network(name=network.name, layers=(network,))
     model_for(accel).check(accel)  # an accelerator error is not any layer's fault
-    plan = _plan(network, mapping, optimize, scalesim_compat, choose_dataflow)
+    plan = _plan(network, accel, mapping, optimize, scalesim_compat, choose_dataflow)
     layers: Iterable[Layer] = network.layers
     if progress:
         layers = _progress(network.layers, network.name)
@@ -77,9 +77,10 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
                             plan=plan), config, accel)
 
 
-def _plan(network: Network, mapping, optimize: str | None, scalesim_compat: bool,
-          choose_dataflow: str | None) -> MappingPlan | None:
-    """The run's explicit mappings, checked against the rest of the run."""
+def _plan(network: Network, accel: Accelerator, mapping, optimize: str | None,
+          scalesim_compat: bool, choose_dataflow: str | None) -> MappingPlan | None:
+    """The run's explicit mappings, checked against the rest of the run before any layer
+    runs (so that no layer is blamed)."""
     plan = mapping_plan(mapping, optimize)
     if plan is None:
         if optimize is not None:
@@ -91,6 +92,12 @@ def _plan(network: Network, mapping, optimize: str | None, scalesim_compat: bool
     if choose_dataflow is not None:
         raise InputError("a mapping sets each layer's dataflow; drop --dataflow auto",
                          field="--mapping")
+    if type(accel.array) is not SystolicArray:
+        raise InputError(f"explicit mappings model a systolic array, not "
+                         f"'{accel.array.kind}'", field="--mapping")
+    if accel.dram.model is not None:
+        raise InputError("a DRAM device model times SCALE-Sim's schedule only, not an "
+                         "explicit mapping", field="model")
     plan.check(network)
     return plan
 
@@ -120,7 +127,7 @@ def simulate_totals(network: Network | Layer, accel: Accelerator, *,
     if isinstance(network, Layer):
         network = Network(name=network.name, layers=(network,))
     model_for(accel).check(accel)
-    plan = _plan(network, mapping, optimize, scalesim_compat, choose_dataflow)
+    plan = _plan(network, accel, mapping, optimize, scalesim_compat, choose_dataflow)
     records = _records(network, network.layers, accel, scalesim_compat, choose_dataflow,
                        named=False, plan=plan)
     return run_totals(records, accel.array.num_pes, energy_totals(records, accel))
