@@ -186,7 +186,8 @@ def test_help_explains_auto_optimize_and_the_utilisations(capsys, monkeypatch):
     text = " ".join(capsys.readouterr().out.split())
     assert "--dataflow DATAFLOW override dataflow: os, ws, is, or auto" in text
     assert "keep its best by --optimize" in text
-    assert "fastest dataflow (latency, the default) or its least-energy one" in text
+    assert ("per layer, keep the fastest (latency, the default), the least-energy or the least "
+            "energy x cycles (edp) choice") in text
     assert "compute util % (compute_util) = SCALE-Sim's per-fold utilisation" in text
     assert "util % (overall_util) = MACs / peak MACs" in text
 
