@@ -23,7 +23,7 @@ from ._limits import (
                       MAX_OPERAND_BITS,
 )
 from ._loaders import field_line, load_config
-from ._mapping import MAPPING_ORDERS, Mapping, MappingFile, load_mapping
+from ._mapping import MAPPING_ORDERS, Mapping, MappingFile, load_mapping, mapping_toml
 from ._memory import Dram, Sram
 from ._precision import ARRAY_KINDS, BitFusionArray, BitSerialArray, TwoInOneArray
 from ._systolic import Dataflow, PEArray, SystolicArray, parse_dataflow
@@ -63,6 +63,7 @@ __all__ = [
     "field_line",
     "load_config",
     "load_mapping",
+    "mapping_toml",
     "Mapping",
     "MappingFile",
     "MAPPING_ORDERS",

@@ -7,6 +7,7 @@ it rejects unknown keys, and every error names file, line and field.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from numbers import Integral
 from typing import Any
@@ -83,6 +84,16 @@ class Mapping:
         words += [f"{name[-1]}{getattr(self, name)}" for name in _TILES
                   if getattr(self, name) is not None]
         return " ".join([*words, self.order])
+
+    def to_dict(self) -> dict[str, str | int]:
+        """The fields a mapping file's table sets (``from_dict`` reads it back)."""
+        out: dict[str, str | int] = {}
+        if self.dataflow is not None:
+            out["dataflow"] = self.dataflow.value
+        out.update({name: getattr(self, name) for name in _TILES
+                    if getattr(self, name) is not None})
+        out["order"] = self.order
+        return out
 
 
 def _tile(name: str, value: object) -> int | None:
@@ -179,3 +190,16 @@ def _table(value: object, source: str, text: str, table: str,
         return Mapping.from_dict(value)
     except InputError as exc:
         raise _locate(exc, source, text, table, parts) from None
+
+
+def mapping_toml(layers: Sequence[tuple[str, Mapping]], default: Mapping | None = None) -> str:
+    """A mapping file's text: ``[default]`` (if given), then one ``[layers.NAME]`` table per
+    layer, in order (``load_mapping`` reads it back to the same mappings)."""
+    import tomli_w
+
+    data: dict = {}
+    if default is not None:
+        data["default"] = default.to_dict()
+    if layers:
+        data["layers"] = {name: mapping.to_dict() for name, mapping in layers}
+    return tomli_w.dumps(data)

@@ -14,8 +14,11 @@ ImageNet network, 21 layers, 12 shapes) goes through
 * ZigZag (zigzag-dse 3.9.1, ``../shared/peers/analytical/zigzag_reference.py``): LOMA,
   ``--opt latency``, one subprocess per layer under ``--zigzag-python`` (env
   ``ZIGZAG_PYTHON``), on the closest hardware its ``generic`` template allows (see
-  ``zigzag_hw_args``). Recorded: the subprocess wall time, the harness's own ``wall_s``
-  (ZigZag's search and cost model only, no start-up), latency, energy and mapping.
+  ``zigzag_hw_args``). hwloop's mapper chooses the dataflow, tiles and loop order, so ZigZag
+  by default chooses its spatial mappings too (``--zigzag-spatial auto``; ``os`` pins them to
+  the accelerator's OS unrolling, about 3x less search). Recorded: the subprocess wall
+  time, the harness's own ``wall_s`` (ZigZag's search and cost model only, no start-up),
+  latency, energy and mapping.
 
 The table gives per shape hwloop's milliseconds, ZigZag's seconds and the ratio ZigZag search
 / hwloop (and ZigZag whole process / hwloop in the totals). A full run writes
@@ -67,10 +70,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--zigzag-python", default=os.environ.get("ZIGZAG_PYTHON"),
                    help="python of a venv with zigzag-dse==3.9.1 (default: env ZIGZAG_PYTHON)")
     p.add_argument("--zigzag-harness", type=Path, default=DEFAULT_HARNESS)
-    p.add_argument("--zigzag-spatial", choices=("os", "auto"), default="os",
-                   help="os: ZigZag's spatial unrolling fixed to hwloop's OS dataflow (output "
-                        "pixels on rows, filters on columns), LOMA searches the temporal "
-                        "mapping; auto: ZigZag also generates spatial mappings (up to 3)")
+    p.add_argument("--zigzag-spatial", choices=("auto", "os"), default="auto",
+                   help="auto: ZigZag generates its spatial mappings (up to 3) and LOMA "
+                        "searches each, as hwloop's mapper picks the dataflow; os: ZigZag's "
+                        "unrolling fixed to the accelerator's OS dataflow (output pixels on "
+                        "rows, filters on columns), LOMA searches the temporal mapping only")
     p.add_argument("--zigzag-timeout", type=float, default=900.0, help="seconds per layer")
     p.add_argument("--out", type=Path, default=None, metavar="PATH",
                    help="write PATH.json and PATH.txt (default for a full run: "
@@ -116,9 +120,9 @@ def _mapper():
 
 def warmup_layers(shapes: list[dict[str, Any]]) -> list:
     """One small layer per filter size and stride of ``shapes``: 24x24 outputs, 64 channels,
-    128 filters (its ifmap, filters and ofmap overflow half of a 64 KiB buffer). A layer that
-    fits on chip skips the buffer-walk kernels, and some kernels are compiled only for the
-    first 1x1 stride-2 layer, so one warm-up layer would leave compiles in timed layers."""
+    128 filters, so that its data overflow the 64 KiB buffers (a layer that fits on chip
+    skips the buffer-walk kernels). Some kernels are compiled only for the first 1x1 stride-2
+    layer, so a single warm-up layer would leave compiles in the timed calls."""
     from hwloop.traces import Layer
 
     kinds = dict.fromkeys((s["layer"].filter_h, s["layer"].filter_w, s["layer"].stride_h,
@@ -304,7 +308,8 @@ def report(results: dict[str, Any], shapes: list[dict[str, Any]]) -> str:
              f"{len(results['hwloop']['warmup_layers'])} small layers (first calls: any "
              f"Numba compile, into an empty cache) {results['hwloop']['warmup_s']:.1f} s, "
              "not counted",
-             f"ZigZag: {results['zigzag'].get('skipped') or ' '.join(results['zigzag']['hw_args'])}",
+             "ZigZag: " + (results["zigzag"].get("skipped") or f"spatial "
+                           f"{results['zigzag']['spatial']}, {' '.join(results['zigzag']['hw_args'])}"),
              "ratio = ZigZag search s (the harness's wall_s: no start-up) / hwloop s", ""]
     lines += table(shapes)
     lines.append(f"{'total':<12} {'':<24} {t['layers']:>2} {t['hwloop_s'] * 1e3:>10.2f}"
@@ -316,6 +321,9 @@ def report(results: dict[str, Any], shapes: list[dict[str, Any]]) -> str:
                      + _ratio(t["zigzag_process_s"], t["hwloop_s"]))
     lines += ["", "hwloop mappings:"] + [f"  {s['names'][0]}: {s['hwloop']['mapping']}"
                                          for s in shapes]
+    spatial = [f"  {s['names'][0]}: {s['zigzag']['spatial_mapping']}" for s in shapes
+               if "spatial_mapping" in s.get("zigzag", {})]
+    lines += ["ZigZag spatial mappings:"] + spatial if spatial else []
     failed = [s["names"][0] for s in shapes if "error" in s.get("zigzag", {})]
     if failed:
         lines.append(f"ZigZag FAILED on {', '.join(failed)} (errors in the JSON)")

@@ -21,6 +21,7 @@ _EXPORTS = {
     "hwloop_version": ".engine",
     "simulate": ".engine",
     "simulate_layer": ".engine",
+    "map_network": ".engine",
     "best_mapping": ".tiling",
     "simulate_mapped_layer": ".tiling",
     "MAPPER_OBJECTIVES": ".tiling",

@@ -34,7 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     register_simulate(subparsers)
     register_replay(subparsers)
+    from ._map import register_map
     from ._trace import register_trace
+
+    register_map(subparsers)
 
     register_trace(subparsers)
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):

@@ -6,7 +6,7 @@ import os
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from hwloop.arch import Accelerator, Mapping, MappingFile, load_mapping
+from hwloop.arch import Accelerator, Mapping, MappingFile, SystolicArray, load_mapping
 from hwloop.sim.tiling import MAPPER_OBJECTIVES, best_mapping, mapped_layer_row
 from hwloop.traces import InputError, Layer, Network
 
@@ -63,3 +63,29 @@ def mapping_plan(mapping: str | os.PathLike[str] | MappingFile | Mapping | None,
     if not isinstance(mapping, MappingFile):
         mapping = load_mapping(mapping)
     return MappingPlan(mapping)
+
+
+def check_mappable(accel: Accelerator) -> None:
+    """What an explicit mapping cannot run on, found before any layer runs (so that no
+    layer is blamed)."""
+    if type(accel.array) is not SystolicArray:
+        raise InputError(f"explicit mappings model a systolic array, not "
+                         f"'{accel.array.kind}'", field="--mapping")
+    if accel.dram.model is not None:
+        raise InputError("a DRAM device model times SCALE-Sim's schedule only, not an "
+                         "explicit mapping", field="model")
+
+
+def map_network(network: Network, accel: Accelerator,
+                optimize: str = "latency") -> list[tuple[str, Mapping]]:
+    """Each layer's best mapping by the mapper (each distinct shape searched once), as
+    (layer name, mapping) in network order: what ``hwloop map`` writes."""
+    check_mappable(accel)
+    mapping_plan(None, optimize)  # checks the objective
+    found = []
+    for index, layer in enumerate(network.layers):
+        try:
+            found.append((layer.name, best_mapping(layer, accel, optimize)[0]))
+        except InputError as exc:
+            raise network.locate(exc, index) from None
+    return found

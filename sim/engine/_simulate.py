@@ -8,14 +8,14 @@ from dataclasses import replace
 from importlib import metadata
 from typing import Any
 
-from hwloop.arch import Accelerator, Mapping, MappingFile, SystolicArray
+from hwloop.arch import Accelerator, Mapping, MappingFile
 from hwloop.sim.arrays import energy_totals, model_for
 from hwloop.sim.report import Report, run_totals
 from hwloop.traces import InputError, Layer, Network
 
 from ._best import best_dataflow
 from ._layer import simulate_layer
-from ._mapped import MappingPlan, mapping_plan
+from ._mapped import MappingPlan, check_mappable, mapping_plan
 from ._traced import simulate_traced
 
 logger = logging.getLogger(__name__)
@@ -92,12 +92,7 @@ def _plan(network: Network, accel: Accelerator, mapping, optimize: str | None,
     if choose_dataflow is not None:
         raise InputError("a mapping sets each layer's dataflow; drop --dataflow auto",
                          field="--mapping")
-    if type(accel.array) is not SystolicArray:
-        raise InputError(f"explicit mappings model a systolic array, not "
-                         f"'{accel.array.kind}'", field="--mapping")
-    if accel.dram.model is not None:
-        raise InputError("a DRAM device model times SCALE-Sim's schedule only, not an "
-                         "explicit mapping", field="model")
+    check_mappable(accel)
     plan.check(network)
     return plan
 
