@@ -75,15 +75,18 @@ def pixel_tiles(outputs_h: int, outputs_w: int, aligns: tuple[int, ...],
 
 
 def tile_grid(sizes: dict[str, int], aligns: dict[str, tuple[int, ...]],
-              dense: int = DENSE_TRIPS, exhaustive: bool = False) -> dict[str, np.ndarray]:
+              dense: int = DENSE_TRIPS, exhaustive: bool = False,
+              derived: str | None = None) -> dict[str, np.ndarray]:
     """Every combination of candidate tiles, one array per tile field (all of a small space,
-    or of any space if ``exhaustive``). A conv's pixel tiles come in pairs."""
+    or of any space if ``exhaustive``). A conv's pixel tiles come in pairs. The ``derived``
+    field is left out of a pruned grid (set to its whole dimension): the caller derives it
+    from the others (:func:`derived_values`)."""
     whole = math.prod(sizes.values())
     if exhaustive or whole <= EXHAUSTIVE_POINTS:
         lists = [[(v,) for v in range(1, size + 1)] for size in sizes.values()]
         names = list(sizes)
     else:
-        names = [name for name in sizes if name not in ("tile_p", "tile_q")]
+        names = [name for name in sizes if name not in ("tile_p", "tile_q", derived)]
         lists = [[(v,) for v in dimension_values(sizes[name], aligns.get(name, ()), dense)]
                  for name in names]
         if "tile_p" in sizes:
@@ -91,7 +94,26 @@ def tile_grid(sizes: dict[str, int], aligns: dict[str, tuple[int, ...]],
                                         aligns.get("pixels", ()), dense))
             names.insert(0, "tile_q")
             names.insert(0, "tile_p")
+        if derived is not None:
+            lists.append([(sizes[derived],)])
+            names.append(derived)
     arrays = [np.array(values, dtype=np.int64).reshape(len(values), -1) for values in lists]
     index = np.indices([len(values) for values in lists]).reshape(len(lists), -1)
     columns = np.concatenate([part[at] for part, at in zip(arrays, index)], axis=1)
     return {name: np.ascontiguousarray(columns[:, i]) for i, name in enumerate(names)}
+
+
+def derived_values(size: int, largest: np.ndarray, aligns: tuple[int, ...]) -> np.ndarray:
+    """Candidates of a dimension derived from the others, shape (variants, candidates): the
+    largest tile that fits (``largest``, at most ``size``), balanced tiles at its trip count
+    and at one and two trips more, and the largest multiples of each of ``aligns`` below it
+    (whole folds). A larger tile never costs more DRAM words, so much smaller ones need not
+    be tried."""
+    top = np.clip(largest, 1, size)
+    trips = -(-size // top)
+    # balanced tiles at the fewest trips, and at one and two more (smaller tiles overlap
+    # their transfers better when the DRAM is slow)
+    variants = [top, *(-(-size // np.minimum(trips + extra, size)) for extra in range(3))]
+    for align in aligns:
+        variants.append(np.where(top >= align, top // align * align, top))
+    return np.array(variants)

@@ -21,7 +21,7 @@ from hwloop.sim.memory import port_bandwidths
 from hwloop.sim.schedule import DATAFLOW_CODE
 from hwloop.traces import InputError, Layer, LayerKind
 
-from ._candidates import tile_grid
+from ._candidates import derived_values, tile_grid
 from ._events import MAX_TIMED_STEPS
 from ._simulate import mapped_layer_row
 from ._vector import compute_arrays, first_tile_words, loop_classes, operand_words, order_visits
@@ -59,7 +59,10 @@ def _fitting(layer: Layer, accel: Accelerator, rows: int, cols: int, exhaustive:
     """Candidate tiles that fit half of every buffer, and their loops."""
     aligns: dict[str, tuple[int, ...]] = {name: (rows, cols)
                                           for name in ("tile_m", "tile_n", "tile_k", "pixels")}
-    tiles = tile_grid(_sizes(layer), aligns, exhaustive=exhaustive)
+    sizes = _sizes(layer)
+    tiles = tile_grid(sizes, aligns, exhaustive=exhaustive, derived="tile_n")
+    if tiles["tile_n"].size and (tiles["tile_n"] == sizes["tile_n"]).all() and not exhaustive:
+        tiles = _derive_n(layer, accel, tiles, (rows, cols))
     loops = loop_classes(layer, tiles)
     ok = np.ones(next(iter(tiles.values())).size, dtype=bool)
     for operand, words in first_tile_words(loops).items():
@@ -71,6 +74,25 @@ def _fitting(layer: Layer, accel: Accelerator, rows: int, cols: int, exhaustive:
     return ({name: value[ok] for name, value in tiles.items()},
             {name: (trips[ok], [tuple(part[ok] for part in cls) for cls in classes])
              for name, (trips, classes) in loops.items()})
+
+
+def _derive_n(layer: Layer, accel: Accelerator, tiles: dict[str, np.ndarray],
+              aligns: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """The grid with each candidate's filter tiles derived from its other tiles: the largest
+    that fits half the filter and ofmap buffers, and its variants."""
+    loops = loop_classes(layer, tiles)
+    (_, m), (_, k) = loops["m"], loops["k"]
+    largest = np.minimum(accel.sram.words("filter") // 2 // k[0][1],
+                         accel.sram.words("ofmap") // 2 // m[0][1])
+    _, filters, _ = layer.gemm_mnk
+    values = derived_values(filters, largest, aligns)
+    fresh = np.ones(values.shape, dtype=bool)  # a variant equal to an earlier one goes
+    for row in range(1, values.shape[0]):
+        fresh[row] = (values[row] != values[:row]).all(axis=0)
+    out = {name: np.broadcast_to(value, values.shape)[fresh] for name, value in tiles.items()
+           if name != "tile_n"}
+    out["tile_n"] = values[fresh]
+    return out
 
 
 def _bounds(layer: Layer, accel: Accelerator, loops, objective: str):
