@@ -82,6 +82,7 @@ def tile_grid(sizes: dict[str, int], aligns: dict[str, tuple[int, ...]],
     field is left out of a pruned grid (set to its whole dimension): the caller derives it
     from the others (:func:`derived_values`)."""
     whole = math.prod(sizes.values())
+    lists: list[list[tuple[int, ...]]]
     if exhaustive or whole <= EXHAUSTIVE_POINTS:
         lists = [[(v,) for v in range(1, size + 1)] for size in sizes.values()]
         names = list(sizes)

@@ -15,6 +15,7 @@ from hwloop.sim.arrays import simulate_systolic_layer
 from hwloop.sim.memory import (
     UNLIMITED,
     MemoryEvents,
+    ReadBacks,
     ReadBlocks,
     WriteChunks,
     collect_layer_events,
@@ -104,6 +105,77 @@ def test_pipe_kernel_follows_the_written_rules(events, bws, latency):
     assert list(zip(timing.stall_rows.tolist(), timing.stall_after.tolist())) == history
     for got, want in zip(timing.starts, starts):
         assert got.tolist() == want
+
+
+@st.composite
+def random_read_backs(draw, max_count=6):
+    """Partial-sum read-backs: issue rows in order, each needed at a later row, need rows
+    in order (as an explicit mapping's events have them)."""
+    n = draw(st.integers(0, max_count))
+    issue = sorted(draw(st.lists(st.integers(0, 380), min_size=n, max_size=n)))
+    need, last = [], 0
+    for row in issue:
+        last = max(last, row + draw(st.integers(1, 40)))
+        need.append(last)
+    words = draw(st.lists(st.integers(1, 300), min_size=n, max_size=n))
+    return ReadBacks(np.array(issue, dtype=np.int64), np.array(need, dtype=np.int64),
+                     np.array(words, dtype=np.int64))
+
+
+def naive_timing(events, bandwidths, latency):
+    """The reference's (stall, history, starts) for ``events``, read-backs included."""
+    psum = events.psum
+    return naive_memory.pipe_timing(
+        list(zip(events.ifmap.need_row, events.ifmap.words)),
+        list(zip(events.filter.need_row, events.filter.words)),
+        list(zip(events.ofmap.start_row, events.ofmap.fill_row, events.ofmap.words)),
+        [UNLIMITED if b is None else b for b in bandwidths], latency,
+        psum=list(zip(psum.issue_row, psum.need_row, psum.words)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=random_events(), psum=random_read_backs(),
+       bws=st.tuples(*[st.sampled_from([1, 3, 16, 100, None])] * 3), latency=st.integers(0, 30))
+def test_pipe_kernel_follows_the_written_rules_with_read_backs(events, psum, bws, latency):
+    events = MemoryEvents(events.ifmap, events.filter, events.ofmap, events.last_row, psum)
+    dram = Dram(ifmap_bandwidth=bws[0], filter_bandwidth=bws[1], ofmap_bandwidth=bws[2],
+                latency_cycles=latency)
+    timing = time_events(events, dram)
+    stall, history, starts = naive_timing(events, bws, latency)
+    assert timing.stall_cycles == stall
+    assert list(zip(timing.stall_rows.tolist(), timing.stall_after.tolist())) == history
+    for got, want in zip((*timing.starts, timing.psum_starts), starts, strict=True):
+        assert got.tolist() == want
+    # drains and read-backs share the ofmap port and never overlap on it
+    port = sorted(zip([*timing.starts[2].tolist(), *timing.psum_starts.tolist()],
+                      [*events.ofmap.words.tolist(), *psum.words.tolist()]))
+    bw = UNLIMITED if bws[2] is None else bws[2]
+    for (s0, w0), (s1, _) in zip(port, port[1:]):
+        assert s1 >= s0 + -(-w0 // bw)
+
+
+def test_read_backs_by_hand():
+    # Ofmap port 4 words/cycle, latency 2; two ofmap chunks and two read-backs.
+    # row 0:  read-back 0 (60 words, 15 cycles) issues at once: cycles 0-14, usable at 16.
+    # row 10: chunk 1 starts; read-back 0 is needed, usable at 16: stall 16 - 10 = 6. Then
+    #         chunk 0 fills: its drain waits for the port (free at 15) and for the row
+    #         (cycle 16): cycles 16-17. Read-back 1 (40 words, 10 cycles) issues after it:
+    #         cycles 18-27, usable at 29.
+    # row 20: read-back 1 is needed: stall 29 - 20 = 9. Chunk 1 then drains at 20 + 9 = 29.
+    events = MemoryEvents(
+        ReadBlocks(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)),
+        ReadBlocks(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)),
+        WriteChunks(np.array([0, 10]), np.array([10, 20]), np.array([8, 8])),
+        last_row=20,
+        psum=ReadBacks(np.array([0, 10]), np.array([10, 20]), np.array([60, 40])))
+    timing = time_events(events, Dram(ofmap_bandwidth=4, latency_cycles=2))
+    assert timing.stall_cycles == 9
+    assert timing.stall_rows.tolist() == [10, 20]
+    assert timing.stall_after.tolist() == [6, 9]
+    assert timing.starts[2].tolist() == [16, 29]
+    assert timing.psum_starts.tolist() == [0, 18]
+    assert naive_timing(events, (None, None, 4), 2) == (9, [(10, 6), (20, 9)],
+                                                         ([], [], [16, 29], [0, 18]))
 
 
 # ------------------------------------------------------------------ invariants
