@@ -67,7 +67,7 @@ def dimension_values(size: int, aligns: tuple[int, ...], dense: int = DENSE_TRIP
 
 
 def pixel_tiles(outputs_h: int, outputs_w: int, aligns: tuple[int, ...],
-                dense: int = DENSE_TRIPS) -> list[tuple[int, int]]:
+                dense: int = DENSE_TRIPS) -> list[tuple[int, ...]]:
     """Candidate (tile_p, tile_q) of a conv: per tile_q, the tile_p whose tiles hold whole
     folds of pixels (``tile_p x tile_q`` a multiple of the array's rows or columns)."""
     return sorted({(p, q) for q in dimension_values(outputs_w, (), dense)
