@@ -12,8 +12,14 @@ def simulate_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = 
     """One layer's counters (a report row) on ``accel``."""
     row = model_for(accel).simulate_layer(layer, accel, scalesim_compat=scalesim_compat,
                                           recorder=recorder)
+    return finish_row(row, layer, accel)
+
+
+def finish_row(row: dict, layer: Layer, accel: Accelerator) -> dict:
+    """A model's counters as a whole report row: the mapping (SCALE-Sim's unless the row
+    says), widths, time and energy (the counters priced with ``accel.energy``)."""
     row.setdefault("mapping", "scalesim")
     row.setdefault("dram_ofmap_reads", 0)
     add_width_columns(row, layer, accel)
     row["time_s"] = row["total_cycles"] / (accel.clock_ghz * 1e9)
-    return add_energy(row, accel)  # energy step: prices the counters with accel.energy
+    return add_energy(row, accel)

@@ -12,8 +12,6 @@ from collections.abc import Iterator
 
 from hwloop.arch import Accelerator
 from hwloop.sim.arrays import (
-    add_energy,
-    add_width_columns,
     energy_totals,
     layer_bits,
     packed,
@@ -23,6 +21,8 @@ from hwloop.sim.memory import SRAM_DATASETS, MemoryEvents, collect_events, deman
 from hwloop.sim.report import Report
 from hwloop.sim.schedule import DemandChunk, array_schedule
 from hwloop.traces import InputError, TraceFile, open_trace
+
+from ._layer import finish_row
 
 _READ_ROWS = 16384
 
@@ -97,10 +97,9 @@ def _replay_layer(trace: TraceFile, index: int, accel: Accelerator) -> dict:
     events: MemoryEvents = collect_events(
         _recorded_chunks(layer_trace, addresses), accel.sram, last_row=rows - 1, max_addresses=addresses,
         max_demands=demands, record_addresses=accel.dram.model is not None)
-    row = add_width_columns(simulate_systolic_layer(layer, accel, events=events), layer, accel)
+    row = finish_row(simulate_systolic_layer(layer, accel, events=events), layer, accel)
     row["name"] = layer_trace.name
-    row["time_s"] = row["total_cycles"] / (accel.clock_ghz * 1e9)
-    return add_energy(row, accel)
+    return row
 
 
 def _row_shape(layer_trace, name: str) -> tuple:
