@@ -125,23 +125,24 @@ def _bounds(layer: Layer, accel: Accelerator, loops, objective: str):
         energy.append(pj)
         cost.append({"latency": np.broadcast_to(cycles, pj.shape), "energy": pj,
                      "edp": pj * cycles}[objective])
-    return np.array(cost), np.array(energy)
+    return np.array(cost), np.array(energy), sum(dram)
 
 
 @functools.lru_cache(maxsize=1 << 12)
 def _best(layer: Layer, accel: Accelerator, objective: str, exhaustive: bool) -> Mapping:
     narrow = packed(accel, *layer_bits(layer, accel))
     tiles, loops = _fitting(layer, narrow, narrow.array.rows, narrow.array.cols, exhaustive)
-    bound, energy = _bounds(layer, narrow, loops, objective)
+    bound, energy, dram = _bounds(layer, narrow, loops, objective)
     flat_bound, flat_energy = bound.ravel(), energy.ravel()
     budget = EXHAUSTIVE_EXACT if exhaustive else MAX_EXACT
+    anchors = _anchors(bound, loops, dram) if narrow.dram.finite else np.zeros(0, dtype=np.int64)
     ranked = _ranked(flat_bound, flat_energy, budget)
     best: tuple[float, float] | None = None
     found = None
     shape = bound.shape
-    for count, index in enumerate(ranked):
-        if best is not None and (flat_bound[index] >= best[0] * (1 - 1e-12)
-                                 or count >= budget):
+    for count, index in enumerate(np.concatenate((anchors, ranked[~np.isin(ranked, anchors)]))):
+        if count >= anchors.size and best is not None and (
+                flat_bound[index] >= best[0] * (1 - 1e-12) or count >= budget + anchors.size):
             break
         d, o, c = np.unravel_index(index, shape)
         mapping = Mapping(dataflow=_DATAFLOWS[d], order=MAPPING_ORDERS[o],
@@ -152,6 +153,28 @@ def _best(layer: Layer, accel: Accelerator, objective: str, exhaustive: bool) ->
             best, found = exact, mapping
     assert found is not None
     return found
+
+
+#: Candidates simulated first with a finite DRAM, whatever their bound: the ones with the
+#: fewest tiles (their first blocks load before cycle 0, so they stall least) and with the
+#: fewest DRAM words. Where stalls dominate, bounds are loose; these keep the search honest.
+ANCHORS = 4
+
+
+def _anchors(bound: np.ndarray, loops, dram: np.ndarray) -> np.ndarray:
+    """Flat indices (into ``bound``, shape (dataflows, orders, candidates)) of the anchors:
+    for the ``ANCHORS`` candidates with the fewest tiles, and the ``ANCHORS`` (order,
+    candidate) pairs with the fewest DRAM words, the dataflow and order of least bound."""
+    dataflows, orders, count = bound.shape
+    steps = loops["m"][0] * loops["n"][0] * loops["k"][0]
+    few = np.argpartition(steps, ANCHORS)[:ANCHORS] if count > ANCHORS else np.arange(count)
+    found = [np.ravel_multi_index((*np.unravel_index(np.argmin(bound[:, :, c]), (dataflows, orders)), c),
+                                  bound.shape) for c in few]
+    flat = dram.ravel()
+    light = np.argpartition(flat, ANCHORS)[:ANCHORS] if flat.size > ANCHORS else np.arange(flat.size)
+    for order, c in zip(*np.unravel_index(light, dram.shape)):
+        found.append(np.ravel_multi_index((np.argmin(bound[:, order, c]), order, c), bound.shape))
+    return np.unique(np.array(found, dtype=np.int64))
 
 
 def _ranked(bound: np.ndarray, energy: np.ndarray, budget: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The closed forms of ``_costs.py`` over many candidate tilings at once (NumPy arrays).
 
-``tests/sim/test_mapper.py`` holds them equal, candidate by candidate, to the scalar forms
+``tests/sim/test_mappings.py`` holds them equal, candidate by candidate, to the scalar forms
 that ``simulate`` uses.
 """
 from __future__ import annotations
