@@ -7,7 +7,7 @@ Imports only the public ``hwloop.sim``, ``hwloop.arch`` and ``hwloop.traces`` AP
 """
 from ._oracle import OBJECTIVES, Oracle, point_key
 from ._outputs import StudyResult, pareto_rows
-from ._space import Constraints, Param, Space, apply_point, load_space
+from ._space import Constraints, Param, Space, apply_point, load_space, run_options
 from ._strategies import STRATEGIES, Strategy, get_strategy
 from ._study import run_search
 
@@ -25,5 +25,6 @@ __all__ = [
     "load_space",
     "pareto_rows",
     "point_key",
+    "run_options",
     "run_search",
 ]

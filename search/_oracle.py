@@ -25,7 +25,7 @@ import numpy as np
 from hwloop.arch import Accelerator
 from hwloop.traces import InputError, Network
 
-from ._space import apply_point
+from ._space import apply_point, run_options
 
 #: The objectives the simulator gives, and the report total each one is.
 OBJECTIVES = {"latency": "total_cycles", "energy": "energy_pj", "edp": "edp", "area": "area_mm2"}
@@ -37,12 +37,15 @@ MAXIMISED = frozenset({"accuracy", "analog_accuracy"})
 _POLL_S = 0.01
 
 
-def point_key(accel: Accelerator, network: Network, version: str) -> str:
-    """A stable hash of what determines a simulation's result."""
+def point_key(accel: Accelerator, network: Network, version: str,
+              run: dict[str, Any] | None = None) -> str:
+    """A stable hash of what determines a simulation's result (``run``: how it runs, e.g.
+    the mapper and its objective; left out when empty, so older keys stay valid)."""
     # json.dumps({"accelerator": ..., "layers": ..., "version": ...}, sort_keys=True), with
     # the layers serialised once per network
+    extra = f', "run": {json.dumps(run, sort_keys=True)}' if run else ""
     blob = (f'{{"accelerator": {json.dumps(accel.to_dict(), sort_keys=True, default=str)}, '
-            f'"layers": {_layers_json(network)}, "version": {json.dumps(version)}}}')
+            f'"layers": {_layers_json(network)}{extra}, "version": {json.dumps(version)}}}')
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -80,6 +83,9 @@ class Oracle:
         self.simulations = 0
         #: Networks this object trained for :meth:`accuracy` (the rest came from the store).
         self.trainings = 0
+        #: What ``mapping = "auto"`` and ``dataflow = "auto"`` points optimise per layer: the
+        #: study's objective, or EDP when it has several (the study sets it).
+        self.layer_objective = "edp"
         self._db: sqlite3.Connection | None = None
         self._pid = -1
 
@@ -87,10 +93,11 @@ class Oracle:
         """Objectives of ``point`` (``latency``, ``energy``, ``edp``, ``area``). Raises
         ``InputError`` for a point that is no valid accelerator (remembered as well)."""
         accel, network = apply_point(point, self.base, self.network)
-        key = point_key(accel, network, self.version)
+        run = run_options(point, self.layer_objective)
+        key = point_key(accel, network, self.version, run)
         row = self._claim(key)
         if row is None:
-            row = self._simulate(key, accel, network)
+            row = self._simulate(key, accel, network, run)
         objectives, error = row
         if error is not None:
             raise InputError(error)
@@ -207,8 +214,8 @@ class Oracle:
                 return (json.loads(found[2]) if found[2] else {}), found[3]
             time.sleep(_POLL_S)  # another live process is simulating this point
 
-    def _simulate(self, key: str, accel: Accelerator,
-                  network: Network) -> tuple[dict, str | None]:
+    def _simulate(self, key: str, accel: Accelerator, network: Network,
+                  run: dict[str, Any]) -> tuple[dict, str | None]:
         from hwloop.sim import sharing_walks, simulate_totals
 
         self.simulations += 1
@@ -216,7 +223,7 @@ class Oracle:
         error = None
         try:
             with sharing_walks(self if self.share_walks else None):
-                totals = simulate_totals(network, accel)
+                totals = simulate_totals(network, accel, **run)
             objectives = {name: float(totals[total]) for name, total in OBJECTIVES.items()}
         except InputError as exc:
             error = exc.reason

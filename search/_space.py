@@ -44,7 +44,8 @@ INT_PARAMS = {"rows": 1, "cols": 1, "ifmap_kb": 1, "filter_kb": 1, "ofmap_kb": 1
 INT_TOPS = {"weight_bits": 32, "act_bits": 32,
             **{name: high for name, (_, high) in NET_PARAMS.items()}}
 #: Parameters that take one of a few names.
-CHOICE_PARAMS = {"dataflow": ("os", "ws", "is"), "array_kind": tuple(ARRAY_KINDS),
+CHOICE_PARAMS = {"dataflow": ("os", "ws", "is", "auto"), "mapping": ("scalesim", "auto"),
+                 "array_kind": tuple(ARRAY_KINDS),
                  "serial_operand": ("weight", "act"), "energy": tuple(sorted(ENERGY_TABLES)),
                  "dram_model": tuple(sorted(DRAM_DEVICES)),
                  "analog_device": tuple(sorted(ANALOG_DEVICES))}
@@ -54,6 +55,10 @@ BOOL_PARAMS = ("accumulate_psums",)
 #: per-layer overrides (``net_width_2``, ``net_kernel_1``, ``weight_bits_fc``, ...; see
 #: ``_network_space``).
 NETWORK_PARAMS = ("weight_bits", "act_bits", *NET_PARAMS)
+#: Parameters of how a point runs rather than of its hardware: ``mapping = "auto"`` runs the
+#: mapper on every layer (the inner loop of a hardware search), ``dataflow = "auto"`` picks
+#: each layer's dataflow; both optimise the study's objective (EDP when there are several).
+RUN_PARAMS = ("mapping",)
 PARAM_NAMES = tuple(INT_PARAMS) + tuple(CHOICE_PARAMS) + BOOL_PARAMS
 #: Constraints checked on the accelerator alone, before any simulation.
 STATIC_CONSTRAINTS = ("max_pes", "max_sram_kb", "max_area_mm2")
@@ -169,8 +174,7 @@ def apply_point(point: dict[str, Any], base: Accelerator,
     """The accelerator and network of a design point (``InputError`` if the combination is
     not a valid accelerator, e.g. ``bits_per_cycle`` on a plain systolic array). A point with
     ``net_*`` parameters builds its own network from the CNN family; ``network`` is unused."""
-    hardware = {k: v for k, v in point.items() if k not in NETWORK_PARAMS}
-    accel = base.with_overrides(**hardware)
+    accel = base.with_overrides(**hardware_of(point))
     if defines_network(point):
         return accel, build_network(net_spec(point))
     if network is None:
@@ -182,6 +186,24 @@ def apply_point(point: dict[str, Any], base: Accelerator,
         network = Network(name=network.name, layers=layers, source=network.source,
                           lines=network.lines)
     return accel, network
+
+
+def hardware_of(point: dict[str, Any]) -> dict[str, Any]:
+    """The accelerator overrides of ``point``: neither network nor run parameters (a
+    ``dataflow = "auto"`` leaves the accelerator's own)."""
+    return {k: v for k, v in point.items() if k not in NETWORK_PARAMS and k not in RUN_PARAMS
+            and not (k == "dataflow" and v == "auto")}
+
+
+def run_options(point: dict[str, Any], objective: str) -> dict[str, Any]:
+    """How ``point`` runs, as ``simulate_totals`` keywords: the mapper for ``objective``
+    (``mapping = "auto"``), each layer's best dataflow (``dataflow = "auto"``), or neither
+    (empty: SCALE-Sim's schedule). The mapper chooses dataflows itself, so it wins."""
+    if point.get("mapping") == "auto":
+        return {"mapping": "auto", "optimize": objective}
+    if point.get("dataflow") == "auto":
+        return {"choose_dataflow": objective}
+    return {}
 
 
 def load_space(path: str | Path) -> Space:
@@ -315,9 +337,8 @@ def _check_satisfiable(space: Space, where: "_Locator") -> None:
     base = space.base_accelerator()
     best = {name: math.inf for name in static}
     for point in space.grid():
-        hardware = {k: v for k, v in point.items() if k not in NETWORK_PARAMS}
         try:
-            accel = base.with_overrides(**hardware)
+            accel = base.with_overrides(**hardware_of(point))
         except (InputError, ValueError, TypeError):
             continue
         violations = space.constraints.static_violations(accel)

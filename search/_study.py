@@ -61,6 +61,7 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
     cap = strategy.max_trials(space)
     total = trials if cap is None else min(trials, cap)
     oracle = Oracle(network, base or space.base_accelerator(), out / CACHE_NAME)
+    oracle.layer_objective = layer_objective(objectives)
     _requeue_interrupted(study)
     remaining = max(0, total - _finished(study))
     shares = [remaining // workers + (i < remaining % workers) for i in range(workers)]
@@ -83,6 +84,14 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
     elapsed = time.perf_counter() - started
     return write_outputs(study, space, objectives, out, simulations=simulations,
                          seconds=elapsed, storage=storage)
+
+
+def layer_objective(objectives: Sequence[str]) -> str:
+    """What per-layer choices (the mapper, the dataflow) optimise: the study's one
+    simulated objective, else EDP (the product of the two a co-design study trades)."""
+    if len(objectives) == 1 and objectives[0] in ("latency", "energy", "edp"):
+        return objectives[0]
+    return "edp"
 
 
 def _check_out(out: Path) -> Path:
