@@ -13,6 +13,7 @@ from ._fold import (
                     fold_arrays,
                     fold_plan,
                     schedule,
+                    tile_sums,
                     traffic_arrays,
 )
 from ._geometry import ifmap_shape, touched_ifmap_words, windows_overlap
@@ -21,4 +22,4 @@ from ._limits import MAX_OPERAND_WORDS, check_layer_fits
 __all__ = ["DATAFLOW_CODE", "DEFAULT_CHUNK_ROWS", "DemandChunk", "FoldPlan", "MAX_OPERAND_WORDS",
            "STATIONARY", "Schedule", "array_schedule", "check_layer_fits", "fold_arrays", "fold_plan",
            "geometry", "ifmap_shape", "iter_demand", "schedule", "touched_ifmap_words",
-           "traffic_arrays", "windows_overlap"]
+           "tile_sums", "traffic_arrays", "windows_overlap"]

@@ -185,3 +185,35 @@ def traffic_arrays(pixels, filters, window, row_folds, col_folds, dataflow):
                             np.where(ws, window * filters, col_folds * filters * window))
     ofmap_writes = np.where(os_, pixels * filters, row_folds * pixels * filters)
     return ifmap_reads, filter_reads, ofmap_writes
+
+
+def tile_sums(m, n, k, rows: int, cols: int, code: int) -> dict:
+    """Sums over every tile of a tiled GEMM of :func:`schedule`'s per-tile numbers: cycles
+    (``demand_rows - 1``), ifmap and filter SRAM reads, ofmap SRAM writes.
+
+    ``m``, ``n``, ``k`` list each dimension's tile classes as (count, extent) pairs (arrays
+    broadcast: many tilings at once). Every per-tile number is a product of one factor per
+    dimension (a fold count, an extent, or a fold's rows), so its sum over all tiles is the
+    product of per-dimension sums: a few operations per class, not per tile combination.
+    """
+    def total(classes, factor=lambda e: e):
+        return sum(count * factor(extent) for count, extent in classes)
+
+    def folds(along):
+        return lambda e: _cdiv(e, along)
+
+    tm, tn, tk = (total(classes, lambda e: 1) for classes in (m, n, k))  # trips
+    tiles = tm * tn * tk
+    sm, sn, sk = total(m), total(n), total(k)
+    # (spatial rows, spatial cols, temporal) dimension of each dataflow, as in schedule()
+    spatial_rows, spatial_cols, temporal = ((m, n, k), (k, n, m), (k, m, n))[code]
+    row_folds = total(spatial_rows, folds(rows))
+    col_folds = total(spatial_cols, folds(cols))
+    overhead = rows + cols - 2 if code == 0 else 2 * rows + cols - 2
+    cycles = row_folds * col_folds * total(temporal, lambda e: e + overhead) - tiles
+    # a number that does not depend on a dimension still counts once per tile of it
+    ifmap = tn * sk * sm if code == 2 else col_folds * sm * sk
+    filter_reads = (row_folds * sk * sn, tm * sk * sn, col_folds * sn * sk)[code]
+    ofmap = tk * sm * sn if code == 0 else row_folds * sm * sn
+    return {"cycles": cycles, "ifmap_sram": ifmap, "filter_sram": filter_reads,
+            "ofmap_sram": ofmap}

@@ -15,7 +15,7 @@ import numpy as np
 #: Whole tile spaces up to this many points are enumerated exhaustively.
 EXHAUSTIVE_POINTS = 4096
 #: Trip counts taken one by one; beyond, geometrically.
-DENSE_TRIPS = 12
+DENSE_TRIPS = 6
 
 
 def _trip_counts(size: int, dense: int) -> set[int]:

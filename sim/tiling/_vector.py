@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from hwloop.arch import MAPPING_ORDERS
+from hwloop.sim.schedule import tile_sums
 from hwloop.traces import Layer, LayerKind
 
-from ._costs import DEPENDS, tile_costs
+from ._costs import DEPENDS
 
 
 def _classes(size: int, tile: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
@@ -85,15 +86,7 @@ def order_visits(loops) -> np.ndarray:
 
 
 def compute_arrays(loops, rows: int, cols: int, code: int) -> dict[str, np.ndarray]:
-    """Cycles and SRAM traffic summed over the tiles, per candidate, for one dataflow."""
-    (_, m), (_, n), (_, k) = (loops[name] for name in "mnk")
-    totals: dict[str, np.ndarray] = {key: np.zeros(1, dtype=np.int64)
-                                     for key in ("cycles", "ifmap_sram", "filter_sram", "ofmap_sram")}
-    for a in m:
-        for b in n:
-            for c in k:
-                count = a[0] * b[0] * c[0]
-                costs = tile_costs(a[1], b[1], c[1], rows, cols, code)
-                for key, value in zip(totals, costs):
-                    totals[key] = totals[key] + count * value
-    return totals
+    """Cycles and SRAM traffic summed over the tiles, per candidate, for one dataflow (the
+    schedule's separable sums over each loop's tile classes)."""
+    m, n, k = ([(cls[0], cls[1]) for cls in loops[name][1]] for name in "mnk")
+    return tile_sums(m, n, k, rows, cols, code)

@@ -1,0 +1,155 @@
+"""Lower bounds of every candidate mapping's cost, in closed form over NumPy arrays.
+
+A candidate is a tiling (from ``_candidates.py``) under each dataflow and each loop order. Its
+bound is its exact stall-free cycles or, with a finite DRAM, the larger of those and the time
+each port needs for the words it cannot prefetch before cycle 0. Energy is linear in the
+counters (``energy_prices``), so given the cycles it is exact.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwloop.arch import Accelerator, Dataflow
+from hwloop.sim.arrays import layer_bits, layer_energy
+from hwloop.sim.memory import port_bandwidths
+from hwloop.sim.schedule import DATAFLOW_CODE
+from hwloop.traces import InputError, Layer, LayerKind
+
+from ._candidates import derived_values, tile_grid
+from ._events import MAX_TIMED_STEPS
+from ._vector import (
+    compute_arrays,
+    first_tile_words,
+    loop_classes,
+    operand_words,
+    order_visits,
+)
+
+#: The dataflows a mapping may take, in the order of the bounds' first axis.
+DATAFLOWS = (Dataflow.OS, Dataflow.WS, Dataflow.IS)
+_COUNTERS = ("macs", "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes",
+             "ofmap_sram_reads", "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes",
+             "dram_ofmap_reads", "total_cycles")
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Per (dataflow, order, candidate): the objective's bound, the energy and cycles at it;
+    per (dataflow, candidate) the stall-free cycles of one channel group; per (order,
+    candidate) the DRAM words; per dataflow the pJ of one cycle (leakage)."""
+
+    bound: np.ndarray
+    energy: np.ndarray
+    cycles: np.ndarray
+    compute: np.ndarray
+    dram: np.ndarray
+    cycle_pj: np.ndarray
+    #: Per (dataflow, candidate): the order of least bound (the search ranks only those).
+    order: np.ndarray
+
+
+def energy_prices(accel: Accelerator, layer: Layer, dataflow: Dataflow) -> np.ndarray:
+    """pJ per unit of each counter of ``_COUNTERS`` (layer energy is linear in them)."""
+    return _prices(accel, *layer_bits(layer, accel), dataflow)
+
+
+@functools.lru_cache(maxsize=1 << 10)
+def _prices(accel: Accelerator, w: int, a: int, dataflow: Dataflow) -> np.ndarray:
+    zero = {**dict.fromkeys(_COUNTERS, 0), "weight_bits": w, "act_bits": a,
+            "dataflow": dataflow.value}
+    base, _ = layer_energy(zero, accel)
+    return np.array([layer_energy({**zero, key: 1}, accel)[0] - base for key in _COUNTERS])
+
+
+def _sizes(layer: Layer) -> dict[str, int]:
+    pixels, filters, window = layer.gemm_mnk
+    if layer.kind is LayerKind.GEMM:
+        return {"tile_m": pixels, "tile_n": filters, "tile_k": window}
+    return {"tile_p": layer.ofmap_h, "tile_q": layer.ofmap_w, "tile_c": layer.channel_group,
+            "tile_n": filters}
+
+
+def fitting_candidates(layer: Layer, accel: Accelerator, rows: int, cols: int, exhaustive: bool):
+    """Candidate tiles that fit half of every buffer, and their loops."""
+    aligns: dict[str, tuple[int, ...]] = {name: (rows, cols)
+                                          for name in ("tile_m", "tile_n", "tile_k", "pixels")}
+    sizes = _sizes(layer)
+    tiles = tile_grid(sizes, aligns, exhaustive=exhaustive, derived="tile_n")
+    if tiles["tile_n"].size and (tiles["tile_n"] == sizes["tile_n"]).all() and not exhaustive:
+        tiles = _derive_n(layer, accel, tiles, (rows, cols))
+    loops = loop_classes(layer, tiles)
+    ok = np.ones(next(iter(tiles.values())).size, dtype=bool)
+    for operand, words in first_tile_words(loops).items():
+        ok &= words <= accel.sram.words(operand) // 2
+    if accel.dram.finite:
+        ok &= loops["m"][0] * loops["n"][0] * loops["k"][0] <= MAX_TIMED_STEPS
+    if not ok.any():
+        raise InputError("no tiling of this layer fits half of each buffer", field="--mapping")
+    return ({name: value[ok] for name, value in tiles.items()},
+            {name: (trips[ok], [tuple(part[ok] for part in cls) for cls in classes])
+             for name, (trips, classes) in loops.items()})
+
+
+def _derive_n(layer: Layer, accel: Accelerator, tiles: dict[str, np.ndarray],
+              aligns: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """The grid with each candidate's filter tiles derived from its other tiles: the largest
+    that fits half the filter and ofmap buffers, and its variants."""
+    loops = loop_classes(layer, tiles)
+    (_, m), (_, k) = loops["m"], loops["k"]
+    largest = np.minimum(accel.sram.words("filter") // 2 // k[0][1],
+                         accel.sram.words("ofmap") // 2 // m[0][1])
+    _, filters, _ = layer.gemm_mnk
+    values = derived_values(filters, largest, aligns)
+    fresh = np.ones(values.shape, dtype=bool)  # a variant equal to an earlier one goes
+    for row in range(1, values.shape[0]):
+        fresh[row] = (values[row] != values[:row]).all(axis=0)
+    out = {name: np.broadcast_to(value, values.shape)[fresh] for name, value in tiles.items()
+           if name != "tile_n"}
+    out["tile_n"] = values[fresh]
+    return out
+
+
+def bounds(layer: Layer, accel: Accelerator, loops, objective: str) -> Bounds:
+    """Every candidate's bound under ``objective`` (``accel`` at the layer's widths)."""
+    rows, cols, groups = accel.array.rows, accel.array.cols, layer.groups
+    once = operand_words(loops)
+    visits = order_visits(loops)  # (orders, 3, candidates)
+    dram = [once["ifmap"] * visits[:, 0], once["filter"] * visits[:, 1],
+            once["ofmap"] * visits[:, 2], once["ofmap"] * (visits[:, 2] - 1)]
+    pixels, filters, window = layer.gemm_mnk
+    port = np.zeros(1)
+    if accel.dram.finite:
+        first = first_tile_words(loops)
+        bw_i, bw_f, bw_o = port_bandwidths(accel.dram)
+        port = np.ceil(np.maximum.reduce([
+            (dram[0] - first["ifmap"]) / bw_i, (dram[1] - first["filter"]) / bw_f,
+            (dram[2] + dram[3] - 2 * first["ofmap"]) / bw_o]))
+    prices = {dataflow: energy_prices(accel, layer, dataflow) for dataflow in DATAFLOWS}
+    # the DRAM side of the energy does not depend on the dataflow
+    dram_pj = groups * sum(price * words for price, words in zip(prices[Dataflow.OS][5:9], dram))
+    cost, energy, cycles_all, compute = [], [], [], []
+    for dataflow in DATAFLOWS:
+        price = prices[dataflow]
+        got = compute_arrays(loops, rows, cols, DATAFLOW_CODE[dataflow])
+        cycles = np.maximum(got["cycles"], port) * groups
+        sram_pj = groups * (price[1] * got["ifmap_sram"] + price[2] * got["filter_sram"]
+                            + price[3] * got["ofmap_sram"]
+                            + price[4] * (got["ofmap_sram"] - pixels * filters))
+        pj = (price[0] * pixels * filters * window * groups + sram_pj) + dram_pj + price[9] * cycles
+        energy.append(pj)
+        cycles = np.broadcast_to(cycles, pj.shape)
+        cycles_all.append(cycles)
+        compute.append(got["cycles"])
+        cost.append({"latency": cycles, "energy": pj, "edp": pj * cycles}[objective])
+    cost_all, energy_all = np.array(cost), np.array(energy)
+    return Bounds(cost_all, energy_all, np.array(cycles_all), np.array(compute), sum(dram),
+                  np.array([prices[d][9] for d in DATAFLOWS]), best_orders(cost_all, energy_all))
+
+
+def best_orders(cost: np.ndarray, energy: np.ndarray) -> np.ndarray:
+    """Per (dataflow, candidate), the loop order of least bound, ties to less energy."""
+    least = cost.min(axis=1, keepdims=True)
+    return np.argmin(np.where(cost <= least * (1 + 1e-12), energy, np.inf), axis=1)
