@@ -11,6 +11,7 @@ from ._closed_events import _write_chunks as write_chunks
 from ._demand import _fill_demand as fill_demand
 from ._distinct_stream import _distinct_ifmap_fetches as distinct_ifmap_fetches
 from ._distinct_stream import _filter_fetches as filter_fetches
+from ._mapping_bounds import _mapping_bounds as mapping_bounds
 from ._memory import ACTIVE_SETS, FETCHED, HALF, PER_SET, PREFETCH_SETS, READ_END, WRITTEN
 from ._memory import _pipe_timing as pipe_timing
 from ._memory import _walk_reads as walk_reads
@@ -19,5 +20,5 @@ from ._write_buffer import _scalesim_ofmap_drain as scalesim_ofmap_drain
 
 __all__ = ["ACTIVE_SETS", "FETCHED", "HALF", "PER_SET", "PREFETCH_SETS", "READ_END", "WRITTEN",
            "distinct_ifmap_fetches", "fill_demand", "filter_fetches", "filter_walk",
-           "ifmap_rows", "on_first_compile", "pipe_timing", "scalesim_ofmap_drain",
+           "ifmap_rows", "mapping_bounds", "on_first_compile", "pipe_timing", "scalesim_ofmap_drain",
            "scalesim_user", "walk_reads", "walk_writes", "write_chunks"]

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwloop.arch import Accelerator, Dataflow
+from hwloop.arch import MAPPING_ORDERS, Accelerator, Dataflow
 from hwloop.sim.arrays import layer_bits, layer_energy
+from hwloop.sim.kernels import mapping_bounds
 from hwloop.sim.memory import port_bandwidths
 from hwloop.sim.schedule import DATAFLOW_CODE
 from hwloop.traces import InputError, Layer, LayerKind
@@ -112,8 +113,9 @@ def _derive_n(layer: Layer, accel: Accelerator, tiles: dict[str, np.ndarray],
     return out
 
 
-def bounds(layer: Layer, accel: Accelerator, loops, objective: str) -> Bounds:
-    """Every candidate's bound under ``objective`` (``accel`` at the layer's widths)."""
+def bounds_reference(layer: Layer, accel: Accelerator, loops, objective: str) -> Bounds:
+    """Every candidate's bound under ``objective`` (``accel`` at the layer's widths), in
+    NumPy: the reference of :func:`bounds` (the kernel ``mapping_bounds``)."""
     rows, cols, groups = accel.array.rows, accel.array.cols, layer.groups
     once = operand_words(loops)
     visits = order_visits(loops)  # (orders, 3, candidates)
@@ -153,3 +155,33 @@ def best_orders(cost: np.ndarray, energy: np.ndarray) -> np.ndarray:
     """Per (dataflow, candidate), the loop order of least bound, ties to less energy."""
     least = cost.min(axis=1, keepdims=True)
     return np.argmin(np.where(cost <= least * (1 + 1e-12), energy, np.inf), axis=1)
+
+
+_OBJECTIVE_CODE = {"latency": 0, "energy": 1, "edp": 2}
+_ORDERS = np.array([["mnk".index(loop) for loop in order] for order in MAPPING_ORDERS],
+                   dtype=np.int64)
+
+
+def bounds(layer: Layer, accel: Accelerator, loops, objective: str) -> Bounds:
+    """Every candidate's bound under ``objective`` (``accel`` at the layer's widths), by the
+    kernel ``mapping_bounds`` (equal to :func:`bounds_reference`)."""
+    count = loops["m"][0].size
+    trips = np.stack([np.broadcast_to(loops[name][0], count) for name in "mnk"]).astype(np.int64)
+    parts = np.zeros((3, 3, 4, count), dtype=np.int64)  # (count, extent, factor) x loop x class
+    for i, name in enumerate("mnk"):
+        for j, cls in enumerate(loops[name][1]):
+            for part in range(3):
+                parts[part, i, j] = cls[part]
+    pixels, filters, window = layer.gemm_mnk
+    bws = np.zeros(3, dtype=np.int64)
+    if accel.dram.finite:
+        bws[:] = port_bandwidths(accel.dram)
+    prices = np.array([energy_prices(accel, layer, dataflow) for dataflow in DATAFLOWS])
+    bound = np.empty((3, len(MAPPING_ORDERS), count))
+    energy, cycles = np.empty_like(bound), np.empty_like(bound)
+    compute = np.empty((3, count), dtype=np.int64)
+    dram = np.zeros((len(MAPPING_ORDERS), count), dtype=np.int64)
+    mapping_bounds(trips, *parts, _ORDERS, accel.array.rows, accel.array.cols, layer.groups,
+                   pixels * filters, pixels * filters * window * layer.groups, bws, prices,
+                   _OBJECTIVE_CODE[objective], bound, energy, cycles, compute, dram)
+    return Bounds(bound, energy, cycles, compute, dram, prices[:, 9], best_orders(bound, energy))
