@@ -16,9 +16,10 @@ from ._memory import ACTIVE_SETS, FETCHED, HALF, PER_SET, PREFETCH_SETS, READ_EN
 from ._memory import _pipe_timing as pipe_timing
 from ._memory import _walk_reads as walk_reads
 from ._memory import _walk_writes as walk_writes
+from ._nest_events import _nest_events as nest_events
 from ._write_buffer import _scalesim_ofmap_drain as scalesim_ofmap_drain
 
 __all__ = ["ACTIVE_SETS", "FETCHED", "HALF", "PER_SET", "PREFETCH_SETS", "READ_END", "WRITTEN",
            "distinct_ifmap_fetches", "fill_demand", "filter_fetches", "filter_walk",
-           "ifmap_rows", "mapping_bounds", "on_first_compile", "pipe_timing", "scalesim_ofmap_drain",
-           "scalesim_user", "walk_reads", "walk_writes", "write_chunks"]
+           "ifmap_rows", "mapping_bounds", "nest_events", "on_first_compile", "pipe_timing",
+           "scalesim_ofmap_drain", "scalesim_user", "walk_reads", "walk_writes", "write_chunks"]

@@ -30,46 +30,49 @@ def _visits(order, trips, mask):
 
 
 @njit
-def _sums(counts, extents, along):
-    """(sum of count x extent, sum of count x ceil(extent / along))."""
+def _sums(parts, loop, c, what, along):
+    """(sum of count x ``what``, sum of count x ceil(``what`` / along)) over one loop's classes
+    (``parts`` (candidates, 3 parts, 3 loops, 4 classes); part 0 counts, 1 extents, 2 factors)."""
     total = 0
     folds = 0
-    for i in range(counts.size):
-        total += counts[i] * extents[i]
-        folds += counts[i] * ((extents[i] + along - 1) // along)
+    for i in range(4):
+        count, value = parts[c, 0, loop, i], parts[c, what, loop, i]
+        total += count * value
+        folds += count * ((value + along - 1) // along)
     return total, folds
 
 
 @njit
-def _mapping_bounds(trips, counts, extents, factors, orders, rows, cols, groups, outputs,
-                    macs, bws, prices, objective, bound, energy, cycles, compute, dram):
+def _mapping_bounds(trips, parts, orders, rows, cols, groups, outputs,
+                    macs, bws, prices, objective, bound, energy, cycles, compute, dram, best):
     """Fill ``bound``/``energy``/``cycles`` (dataflow, order, candidate), ``compute``
-    (dataflow, candidate) and ``dram`` (order, candidate).
+    (dataflow, candidate), ``dram`` (order, candidate) and ``best`` (dataflow, candidate):
+    the order of least bound, ties to less energy.
 
-    ``trips`` (3, N) per loop m, n, k; ``counts``/``extents``/``factors`` (3, 4, N) per loop
-    and class (count 0 pads); ``orders`` (6, 3) loop indices outermost first; ``bws`` the
+    ``trips`` (N, 3) per loop m, n, k; ``parts`` (N, 3, 3, 4): count, extent and ifmap factor
+    per loop and class (count 0 pads); ``orders`` (6, 3) loop indices outermost first; ``bws`` the
     three ports' words per cycle (0: unlimited); ``prices`` (3, 10) pJ per counter;
     ``objective`` 0 latency, 1 energy, 2 edp.
     """
-    n = trips.shape[1]
+    n = trips.shape[0]
     n_orders = orders.shape[0]
     t = np.zeros(3, dtype=np.int64)
     words = np.zeros((n_orders, 4), dtype=np.int64)
     port = np.zeros(n_orders)
     for c in range(n):
         for loop in range(3):
-            t[loop] = trips[loop, c]
-        sm, fm_r = _sums(counts[0, :, c], extents[0, :, c], rows)
-        _, fm_c = _sums(counts[0, :, c], extents[0, :, c], cols)
-        sn, _ = _sums(counts[1, :, c], extents[1, :, c], rows)
-        _, fn_c = _sums(counts[1, :, c], extents[1, :, c], cols)
-        sk, fk_r = _sums(counts[2, :, c], extents[2, :, c], rows)
-        im, _ = _sums(counts[0, :, c], factors[0, :, c], 1)
-        ik, _ = _sums(counts[2, :, c], factors[2, :, c], 1)
+            t[loop] = trips[c, loop]
+        sm, fm_r = _sums(parts, 0, c, 1, rows)
+        _, fm_c = _sums(parts, 0, c, 1, cols)
+        sn, _ = _sums(parts, 1, c, 1, rows)
+        _, fn_c = _sums(parts, 1, c, 1, cols)
+        sk, fk_r = _sums(parts, 2, c, 1, rows)
+        im, _ = _sums(parts, 0, c, 2, 1)
+        ik, _ = _sums(parts, 2, c, 2, 1)
         once_i, once_f, once_o = im * ik, sk * sn, sm * sn
-        first_i = factors[0, 0, c] * factors[2, 0, c]
-        first_f = extents[2, 0, c] * extents[1, 0, c]
-        first_o = extents[0, 0, c] * extents[1, 0, c]
+        first_i = parts[c, 2, 0, 0] * parts[c, 2, 2, 0]
+        first_f = parts[c, 1, 2, 0] * parts[c, 1, 1, 0]
+        first_o = parts[c, 1, 0, 0] * parts[c, 1, 1, 0]
         for o in range(n_orders):  # DRAM words and port time: the same under every dataflow
             vo = _visits(orders[o], t, 1 | 2)
             words[o, 0] = once_i * _visits(orders[o], t, 1 | 4)
@@ -100,6 +103,7 @@ def _mapping_bounds(trips, counts, extents, factors, orders, rows, cols, groups,
             p = prices[d]
             fixed = (p[0] * macs + groups * (p[1] * s_i + p[2] * s_f + p[3] * s_o
                                              + p[4] * (s_o - outputs)))
+            least = np.inf
             for o in range(n_orders):
                 total = max(float(cyc), port[o]) * groups
                 pj = (fixed + groups * (p[5] * words[o, 0] + p[6] * words[o, 1]
@@ -108,3 +112,10 @@ def _mapping_bounds(trips, counts, extents, factors, orders, rows, cols, groups,
                 cycles[d, o, c] = total
                 energy[d, o, c] = pj
                 bound[d, o, c] = total if objective == 0 else (pj if objective == 1 else pj * total)
+                least = min(least, bound[d, o, c])
+            pick = 0
+            for o in range(n_orders):  # as best_orders: within 1e-12 of the least, less energy
+                if bound[d, o, c] <= least * (1 + 1e-12) and (
+                        bound[d, pick, c] > least * (1 + 1e-12) or energy[d, o, c] < energy[d, pick, c]):
+                    pick = o
+            best[d, c] = pick

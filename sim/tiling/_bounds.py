@@ -166,12 +166,14 @@ def bounds(layer: Layer, accel: Accelerator, loops, objective: str) -> Bounds:
     """Every candidate's bound under ``objective`` (``accel`` at the layer's widths), by the
     kernel ``mapping_bounds`` (equal to :func:`bounds_reference`)."""
     count = loops["m"][0].size
-    trips = np.stack([np.broadcast_to(loops[name][0], count) for name in "mnk"]).astype(np.int64)
+    trips = np.stack([np.broadcast_to(loops[name][0], count) for name in "mnk"], axis=1)
+    trips = np.ascontiguousarray(trips, dtype=np.int64)
     parts = np.zeros((3, 3, 4, count), dtype=np.int64)  # (count, extent, factor) x loop x class
     for i, name in enumerate("mnk"):
         for j, cls in enumerate(loops[name][1]):
             for part in range(3):
                 parts[part, i, j] = cls[part]
+    parts = np.ascontiguousarray(parts.transpose(3, 0, 1, 2))  # one candidate's numbers together
     pixels, filters, window = layer.gemm_mnk
     bws = np.zeros(3, dtype=np.int64)
     if accel.dram.finite:
@@ -181,7 +183,8 @@ def bounds(layer: Layer, accel: Accelerator, loops, objective: str) -> Bounds:
     energy, cycles = np.empty_like(bound), np.empty_like(bound)
     compute = np.empty((3, count), dtype=np.int64)
     dram = np.zeros((len(MAPPING_ORDERS), count), dtype=np.int64)
-    mapping_bounds(trips, *parts, _ORDERS, accel.array.rows, accel.array.cols, layer.groups,
+    best = np.zeros((3, count), dtype=np.int64)
+    mapping_bounds(trips, parts, _ORDERS, accel.array.rows, accel.array.cols, layer.groups,
                    pixels * filters, pixels * filters * window * layer.groups, bws, prices,
-                   _OBJECTIVE_CODE[objective], bound, energy, cycles, compute, dram)
-    return Bounds(bound, energy, cycles, compute, dram, prices[:, 9], best_orders(bound, energy))
+                   _OBJECTIVE_CODE[objective], bound, energy, cycles, compute, dram, best)
+    return Bounds(bound, energy, cycles, compute, dram, prices[:, 9], best)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwloop.sim.kernels import nest_events
 from hwloop.sim.memory import MemoryEvents, ReadBacks, ReadBlocks, WriteChunks
 from hwloop.sim.schedule import DATAFLOW_CODE
 from hwloop.traces import InputError, LayerKind
@@ -69,8 +70,8 @@ def _changes(*keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(changed)
 
 
-def mapped_events(nest: LoopNest, rows: int, cols: int) -> MemoryEvents:
-    """The transfers of one channel group under ``nest``, as the pipe times them."""
+def mapped_events_reference(nest: LoopNest, rows: int, cols: int) -> MemoryEvents:
+    """:func:`mapped_events` in NumPy, one array per step (its reference in tests)."""
     at = step_indices(nest)
     tiles = loop_tiles(nest)
     (m_ext, m_fac), (n_ext, _), (k_ext, k_fac) = (tiles[name] for name in "mnk")
@@ -93,3 +94,24 @@ def mapped_events(nest: LoopNest, rows: int, cols: int) -> MemoryEvents:
     back = np.flatnonzero(returns)  # never residency 0
     psum = ReadBacks(start[first[back - 1]], start[first[back]], words[back])
     return MemoryEvents(ifmap, filt, ofmap, int(start[-1]), psum)
+
+
+def mapped_events(nest: LoopNest, rows: int, cols: int) -> MemoryEvents:
+    """The transfers of one channel group under ``nest``, as the pipe times them (the kernel
+    ``nest_events``; equal to :func:`mapped_events_reference`)."""
+    steps = nest.steps
+    if steps > MAX_TIMED_STEPS:
+        step_indices(nest)  # raises the error that names the tile
+    tiles = loop_tiles(nest)
+    (m_ext, m_fac), (n_ext, _), (k_ext, k_fac) = (tiles[name] for name in "mnk")
+    arrays = [np.zeros(steps, dtype=np.int64) for _ in range(10)]
+    counts = np.zeros(5, dtype=np.int64)
+    nest_events(np.array(["mnk".index(loop) for loop in nest.order], dtype=np.int64), m_ext,
+                m_fac, n_ext, k_ext, k_fac, rows, cols, DATAFLOW_CODE[nest.dataflow], *arrays,
+                counts)
+    ni, nf, no, npb, last = (int(value) for value in counts)
+    need_i, words_i, need_f, words_f, start_o, fill_o, words_o, issue_p, need_p, words_p = arrays
+    return MemoryEvents(ReadBlocks(need_i[:ni], words_i[:ni]),
+                        ReadBlocks(need_f[:nf], words_f[:nf]),
+                        WriteChunks(start_o[:no], fill_o[:no], words_o[:no]), last,
+                        ReadBacks(issue_p[:npb], need_p[:npb], words_p[:npb]))

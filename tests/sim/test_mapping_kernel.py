@@ -1,4 +1,4 @@
-"""The mapper's bounds kernel equals its NumPy reference on every candidate."""
+"""The mapper's kernels (bounds, tile events) equal their NumPy references."""
 from __future__ import annotations
 
 import dataclasses
@@ -6,10 +6,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from hwloop.arch import Dram, Sram, SystolicArray
+from hwloop.arch import Dram, Mapping, Sram, SystolicArray
 from hwloop.arch.presets import SCALESIM_DEFAULT
 from hwloop.sim.arrays import layer_bits, packed
+from hwloop.sim.tiling import loop_nest, mapped_events
 from hwloop.sim.tiling._bounds import bounds, bounds_reference, fitting_candidates
+from hwloop.sim.tiling._events import mapped_events_reference
 from hwloop.traces import Layer
 
 LAYERS = [
@@ -40,3 +42,25 @@ def test_kernel_bounds_equal_the_reference(layer, dram, objective):
     np.testing.assert_allclose(fast.energy, slow.energy, rtol=1e-12)
     np.testing.assert_allclose(fast.bound, slow.bound, rtol=1e-12)
     assert np.array_equal(fast.cycle_pj, slow.cycle_pj)
+    picked = (np.arange(3)[:, None], fast.order, np.arange(fast.order.shape[1])[None, :])
+    np.testing.assert_allclose(fast.bound[picked], slow.bound.min(axis=1), rtol=1e-12)
+
+
+MAPPINGS = [Mapping(dataflow="ws", tile_m=13, tile_n=9, tile_k=20, order="kmn"),
+            Mapping(dataflow="os", tile_p=3, tile_q=5, tile_c=5, tile_n=7, order="nkm"),
+            Mapping(dataflow="is", tile_p=4, tile_q=7, tile_n=1, order="knm"),
+            Mapping(dataflow="os", tile_p=2, tile_q=3, tile_c=1, tile_n=4, order="mkn")]
+
+
+@pytest.mark.parametrize("layer, mapping", list(zip(LAYERS, MAPPINGS)),
+                         ids=lambda value: getattr(value, "name", None) or value.describe())
+@pytest.mark.parametrize("order", ["mnk", "mkn", "nmk", "nkm", "kmn", "knm"])
+def test_kernel_events_equal_the_reference(layer, mapping, order):
+    nest = loop_nest(layer, dataclasses.replace(mapping, order=order), mapping.dataflow)
+    fast, slow = mapped_events(nest, 8, 4), mapped_events_reference(nest, 8, 4)
+    assert fast.last_row == slow.last_row
+    for stream in ("ifmap", "filter", "ofmap", "psum"):
+        a, b = getattr(fast, stream), getattr(slow, stream)
+        for name, value in vars(a).items():
+            if value is not None:
+                assert np.array_equal(value, getattr(b, name)), (stream, name)
