@@ -39,7 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="worker processes sharing the study storage (default 1)")
     p.add_argument("--dask", metavar="ADDRESS",
                    help="run the --workers shares on this Dask scheduler (e.g. tcp://host:8786)")
-    p.add_argument("--storage", metavar="URL", help="Optuna storage (default sqlite:///OUT/study.db)")
+    p.add_argument("--storage", metavar="URL",
+                   help="Optuna storage (default sqlite:///OUT/study.db); journal:///PATH is "
+                        "Optuna's journal file, several times faster per trial")
     p.add_argument("--study", metavar="NAME", help="study name (default hwloop-search)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(run=run)

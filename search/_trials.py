@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 from hwloop.traces import InputError
@@ -98,6 +99,8 @@ def open_storage(url: str) -> Any:
     import optuna
     from sqlalchemy.exc import SQLAlchemyError
 
+    if url.startswith("journal://"):
+        return _journal(url)
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
@@ -107,6 +110,20 @@ def open_storage(url: str) -> Any:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(f"cannot open the study storage {_shown(url)!r} ({reason})",
                          field="--storage") from None
+
+
+def _journal(url: str) -> Any:
+    """Optuna's journal storage in the file ``journal:///PATH`` names: appends, not database
+    transactions, so a trial costs a few milliseconds of storage instead of about fifty
+    (``benchmarks/bench_codesign_rate.py``); several processes share it through file locks."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    path = Path(url[len("journal://"):])
+    if not path.parent.is_dir():
+        raise InputError(f"cannot open the study storage {url!r} (no folder {str(path.parent)!r})",
+                         field="--storage")
+    return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
 
 
 def _shown(url: str) -> str:
