@@ -8,6 +8,7 @@ and powers of two. Where the whole space of tiles is small it is taken whole ins
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -77,10 +78,21 @@ def pixel_tiles(outputs_h: int, outputs_w: int, aligns: tuple[int, ...],
 def tile_grid(sizes: dict[str, int], aligns: dict[str, tuple[int, ...]],
               dense: int = DENSE_TRIPS, exhaustive: bool = False,
               derived: str | None = None) -> dict[str, np.ndarray]:
+    """Every combination of candidate tiles (see :func:`_tile_grid`); the same sizes and
+    array give the same grid, so a search that revisits an array shape builds it once."""
+    grid = _tile_grid(tuple(sizes.items()), tuple(sorted(aligns.items())), dense, exhaustive,
+                      derived)
+    return dict(grid)
+
+
+@functools.lru_cache(maxsize=256)
+def _tile_grid(size_items: tuple, align_items: tuple, dense: int, exhaustive: bool,
+               derived: str | None) -> tuple[tuple[str, np.ndarray], ...]:
     """Every combination of candidate tiles, one array per tile field (all of a small space,
     or of any space if ``exhaustive``). A conv's pixel tiles come in pairs. The ``derived``
     field is left out of a pruned grid (set to its whole dimension): the caller derives it
     from the others (:func:`derived_values`)."""
+    sizes, aligns = dict(size_items), dict(align_items)
     whole = math.prod(sizes.values())
     lists: list[list[tuple[int, ...]]]
     if exhaustive or whole <= EXHAUSTIVE_POINTS:
@@ -101,7 +113,12 @@ def tile_grid(sizes: dict[str, int], aligns: dict[str, tuple[int, ...]],
     arrays = [np.array(values, dtype=np.int64).reshape(len(values), -1) for values in lists]
     index = np.indices([len(values) for values in lists]).reshape(len(lists), -1)
     columns = np.concatenate([part[at] for part, at in zip(arrays, index)], axis=1)
-    return {name: np.ascontiguousarray(columns[:, i]) for i, name in enumerate(names)}
+    out = []
+    for i, name in enumerate(names):
+        column = np.ascontiguousarray(columns[:, i])
+        column.flags.writeable = False  # shared by every caller of the memo
+        out.append((name, column))
+    return tuple(out)
 
 
 def derived_values(size: int, largest: np.ndarray, aligns: tuple[int, ...]) -> np.ndarray:

@@ -33,7 +33,7 @@ EXHAUSTIVE_EXACT = 20_000
 #: Candidates simulated first with a finite DRAM, whatever their bound: the ones with the
 #: fewest tiles (their first blocks load before cycle 0, so they stall least) and with the
 #: fewest DRAM words. Where stalls dominate, bounds are loose; these keep the search honest.
-ANCHORS = 4
+ANCHORS = 2
 
 
 @functools.lru_cache(maxsize=1 << 12)
