@@ -19,6 +19,8 @@ and checks that the subset calls every ``@njit`` function of every kernel module
   the stall-free counts) and the DRAM pipe against ``tests/naive_memory.py``;
 * ``_closed_events``: closed-form filter blocks and ofmap halves against the streamed walks
   (``test_fast_events``, ``test_kernels_small_walks``);
+* ``_mapping_bounds``, ``_nest_events``: the mapper's bounds and an explicit mapping's tile
+  events against their NumPy references (``test_mapping_kernel``);
 * ``_numba``: the settings every kernel module imports (nothing to call).
 
 The whole of those files with the JIT off takes minutes (hundreds of random layers, each
@@ -60,6 +62,8 @@ SUBSET = [
     "tests/sim/test_scalesim_user.py::test_fixed_cases_match_naive[c3x3-4x4-is]",
     "tests/sim/test_memory_timing.py::test_events_move_the_stall_free_engines_words",
     "tests/sim/test_fast_events.py::test_random_layers",
+    "tests/sim/test_mapping_kernel.py::test_kernel_bounds_equal_the_reference[edp-bw3-c]",
+    "tests/sim/test_mapping_kernel.py::test_kernel_events_equal_the_reference[kmn-g-ws m13 n9 k20 kmn]",
 ]
 
 # Runs pytest with a trace hook that notes each kernel function called (its 'call' event
