@@ -43,6 +43,47 @@ def _sums(parts, loop, c, what, along):
 
 
 @njit
+def _order_words(order, trips, once_i, once_f, once_o, words):
+    """Fill ``words`` (ifmap, filter, ofmap written, ofmap read back) under one loop order
+    by the reuse rule; returns their sum."""
+    vo = _visits(order, trips, 1 | 2)
+    words[0] = once_i * _visits(order, trips, 1 | 4)
+    words[1] = once_f * _visits(order, trips, 4 | 2)
+    words[2] = once_o * vo
+    words[3] = once_o * (vo - 1)
+    return words[0] + words[1] + words[2] + words[3]
+
+
+@njit
+def _port_time(words, first_i, first_f, first_o, bws):
+    """Cycles the busiest port needs for the words it cannot prefetch before cycle 0 (ports of
+    bandwidth 0 are unlimited), rounded up."""
+    need = 0.0
+    if bws[0] > 0:
+        need = max(need, (words[0] - first_i) / bws[0])
+    if bws[1] > 0:
+        need = max(need, (words[1] - first_f) / bws[1])
+    if bws[2] > 0:
+        need = max(need, (words[2] + words[3] - 2 * first_o) / bws[2])
+    return np.ceil(need)
+
+
+@njit
+def _dataflow_costs(d, t, sm, sn, sk, fm_r, fm_c, fn_c, fk_r, rows, cols):
+    """(cycles, ifmap, filter SRAM reads, ofmap SRAM writes) of all tiles under dataflow
+    ``d``, from per-loop sums of extents (``s*``) and fold counts (``f*_r``/``f*_c``)."""
+    tiles = t[0] * t[1] * t[2]
+    if d == 0:  # OS: m on rows, n on cols, k in time
+        cyc = fm_r * fn_c * (sk + (rows + cols - 2) * t[2]) - tiles
+        return cyc, fn_c * sm * sk, fm_r * sk * sn, t[2] * sm * sn
+    if d == 1:  # WS: k on rows, n on cols, m in time
+        cyc = fk_r * fn_c * (sm + (2 * rows + cols - 2) * t[0]) - tiles
+        return cyc, fn_c * sm * sk, t[0] * sk * sn, fk_r * sm * sn
+    cyc = fk_r * fm_c * (sn + (2 * rows + cols - 2) * t[1]) - tiles  # IS: k rows, m cols
+    return cyc, t[1] * sk * sm, fm_c * sn * sk, fk_r * sm * sn
+
+
+@njit
 def _mapping_bounds(trips, parts, orders, rows, cols, groups, outputs,
                     macs, bws, prices, objective, bound, energy, cycles, compute, dram, best):
     """Fill ``bound``/``energy``/``cycles`` (dataflow, order, candidate), ``compute``
@@ -74,31 +115,11 @@ def _mapping_bounds(trips, parts, orders, rows, cols, groups, outputs,
         first_f = parts[c, 1, 2, 0] * parts[c, 1, 1, 0]
         first_o = parts[c, 1, 0, 0] * parts[c, 1, 1, 0]
         for o in range(n_orders):  # DRAM words and port time: the same under every dataflow
-            vo = _visits(orders[o], t, 1 | 2)
-            words[o, 0] = once_i * _visits(orders[o], t, 1 | 4)
-            words[o, 1] = once_f * _visits(orders[o], t, 4 | 2)
-            words[o, 2] = once_o * vo
-            words[o, 3] = once_o * (vo - 1)
-            dram[o, c] = words[o, 0] + words[o, 1] + words[o, 2] + words[o, 3]
-            need = 0.0
-            if bws[0] > 0:
-                need = max(need, (words[o, 0] - first_i) / bws[0])
-            if bws[1] > 0:
-                need = max(need, (words[o, 1] - first_f) / bws[1])
-            if bws[2] > 0:
-                need = max(need, (words[o, 2] + words[o, 3] - 2 * first_o) / bws[2])
-            port[o] = np.ceil(need)
-        tiles = t[0] * t[1] * t[2]
+            dram[o, c] = _order_words(orders[o], t, once_i, once_f, once_o, words[o])
+            port[o] = _port_time(words[o], first_i, first_f, first_o, bws)
         for d in range(3):
-            if d == 0:  # OS: m on rows, n on cols, k in time
-                cyc = fm_r * fn_c * (sk + (rows + cols - 2) * t[2]) - tiles
-                s_i, s_f, s_o = fn_c * sm * sk, fm_r * sk * sn, t[2] * sm * sn
-            elif d == 1:  # WS: k on rows, n on cols, m in time
-                cyc = fk_r * fn_c * (sm + (2 * rows + cols - 2) * t[0]) - tiles
-                s_i, s_f, s_o = fn_c * sm * sk, t[0] * sk * sn, fk_r * sm * sn
-            else:  # IS: k on rows, m on cols, n in time
-                cyc = fk_r * fm_c * (sn + (2 * rows + cols - 2) * t[1]) - tiles
-                s_i, s_f, s_o = t[1] * sk * sm, fm_c * sn * sk, fk_r * sm * sn
+            cyc, s_i, s_f, s_o = _dataflow_costs(d, t, sm, sn, sk, fm_r, fm_c, fn_c, fk_r,
+                                                 rows, cols)
             compute[d, c] = cyc
             p = prices[d]
             fixed = (p[0] * macs + groups * (p[1] * s_i + p[2] * s_f + p[3] * s_o
