@@ -86,9 +86,10 @@ def _dataflow_costs(d, t, sm, sn, sk, fm_r, fm_c, fn_c, fk_r, rows, cols):
 @njit
 def _mapping_bounds(trips, parts, orders, rows, cols, groups, outputs,
                     macs, bws, prices, objective, bound, energy, cycles, compute, dram, best):
-    """Fill ``bound``/``energy``/``cycles`` (dataflow, order, candidate), ``compute``
-    (dataflow, candidate), ``dram`` (order, candidate) and ``best`` (dataflow, candidate):
-    the order of least bound, ties to less energy.
+    """Fill ``bound``/``energy``/``cycles`` (candidate, dataflow, order), ``compute``
+    (candidate, dataflow), ``dram`` (candidate, order) and ``best`` (candidate, dataflow):
+    the order of least bound, ties to less energy. Candidate-major, so that one candidate's
+    numbers share cache lines.
 
     ``trips`` (N, 3) per loop m, n, k; ``parts`` (N, 3, 3, 4): count, extent and ifmap factor
     per loop and class (count 0 pads); ``orders`` (6, 3) loop indices outermost first; ``bws`` the
@@ -115,12 +116,12 @@ def _mapping_bounds(trips, parts, orders, rows, cols, groups, outputs,
         first_f = parts[c, 1, 2, 0] * parts[c, 1, 1, 0]
         first_o = parts[c, 1, 0, 0] * parts[c, 1, 1, 0]
         for o in range(n_orders):  # DRAM words and port time: the same under every dataflow
-            dram[o, c] = _order_words(orders[o], t, once_i, once_f, once_o, words[o])
+            dram[c, o] = _order_words(orders[o], t, once_i, once_f, once_o, words[o])
             port[o] = _port_time(words[o], first_i, first_f, first_o, bws)
         for d in range(3):
             cyc, s_i, s_f, s_o = _dataflow_costs(d, t, sm, sn, sk, fm_r, fm_c, fn_c, fk_r,
                                                  rows, cols)
-            compute[d, c] = cyc
+            compute[c, d] = cyc
             p = prices[d]
             fixed = (p[0] * macs + groups * (p[1] * s_i + p[2] * s_f + p[3] * s_o
                                              + p[4] * (s_o - outputs)))
@@ -130,13 +131,13 @@ def _mapping_bounds(trips, parts, orders, rows, cols, groups, outputs,
                 pj = (fixed + groups * (p[5] * words[o, 0] + p[6] * words[o, 1]
                                         + p[7] * words[o, 2] + p[8] * words[o, 3])
                       + p[9] * total)
-                cycles[d, o, c] = total
-                energy[d, o, c] = pj
-                bound[d, o, c] = total if objective == 0 else (pj if objective == 1 else pj * total)
-                least = min(least, bound[d, o, c])
+                cycles[c, d, o] = total
+                energy[c, d, o] = pj
+                bound[c, d, o] = total if objective == 0 else (pj if objective == 1 else pj * total)
+                least = min(least, bound[c, d, o])
             pick = 0
             for o in range(n_orders):  # as best_orders: within 1e-12 of the least, less energy
-                if bound[d, o, c] <= least * (1 + 1e-12) and (
-                        bound[d, pick, c] > least * (1 + 1e-12) or energy[d, o, c] < energy[d, pick, c]):
+                if bound[c, d, o] <= least * (1 + 1e-12) and (
+                        bound[c, d, pick] > least * (1 + 1e-12) or energy[c, d, o] < energy[c, d, pick]):
                     pick = o
-            best[d, c] = pick
+            best[c, d] = pick

@@ -179,12 +179,14 @@ def bounds(layer: Layer, accel: Accelerator, loops, objective: str) -> Bounds:
     if accel.dram.finite:
         bws[:] = port_bandwidths(accel.dram)
     prices = np.array([energy_prices(accel, layer, dataflow) for dataflow in DATAFLOWS])
-    bound = np.empty((3, len(MAPPING_ORDERS), count))
+    bound = np.empty((count, 3, len(MAPPING_ORDERS)))  # candidate-major for the kernel
     energy, cycles = np.empty_like(bound), np.empty_like(bound)
-    compute = np.empty((3, count), dtype=np.int64)
-    dram = np.zeros((len(MAPPING_ORDERS), count), dtype=np.int64)
-    best = np.zeros((3, count), dtype=np.int64)
+    compute = np.empty((count, 3), dtype=np.int64)
+    dram = np.zeros((count, len(MAPPING_ORDERS)), dtype=np.int64)
+    best = np.zeros((count, 3), dtype=np.int64)
     mapping_bounds(trips, parts, _ORDERS, accel.array.rows, accel.array.cols, layer.groups,
                    pixels * filters, pixels * filters * window * layer.groups, bws, prices,
                    _OBJECTIVE_CODE[objective], bound, energy, cycles, compute, dram, best)
-    return Bounds(bound, energy, cycles, compute, dram, prices[:, 9], best)
+    last = (1, 2, 0)  # back to (dataflow, order, candidate) views, as the reference gives
+    return Bounds(bound.transpose(last), energy.transpose(last), cycles.transpose(last),
+                  compute.T, dram.T, prices[:, 9], best.T)
