@@ -132,3 +132,14 @@ def test_transformer_block_gemms():
             + 2 * seq * hidden * ffn)            # FFN up and down
     assert hand == 4_026_531_840
     assert network.macs == hand
+
+
+def test_dqn_and_mlp_are_the_published_shapes():
+    """The co-design study's workloads: Mnih et al.'s Atari DQN and a batch-64 MLP."""
+    dqn = builtin_network("dqn")
+    assert [(layer.ofmap_h, layer.num_filters) for layer in dqn.layers] == [
+        (20, 32), (9, 64), (7, 64), (1, 512), (1, 18)]
+    assert dqn.layers[3].channels == 7 * 7 * 64
+    mlp = builtin_network("mlp")
+    assert [layer.gemm_mnk for layer in mlp.layers] == [
+        (64, 1024, 784), (64, 1024, 1024), (64, 1024, 1024), (64, 10, 1024)]
