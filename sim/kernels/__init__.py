@@ -6,7 +6,7 @@ name); ``tests/`` holds a slow reference for each (see ``docs/architecture.md``)
 from . import _scalesim_user as scalesim_user
 from ._bitset_buffer import _ifmap_rows as ifmap_rows
 from ._cache import on_first_compile
-from ._closed_events import _filter_walk as filter_walk
+from ._closed_events import _distinct_blocks as distinct_blocks
 from ._closed_events import _write_chunks as write_chunks
 from ._demand import _fill_demand as fill_demand
 from ._distinct_stream import _distinct_ifmap_fetches as distinct_ifmap_fetches
@@ -20,6 +20,6 @@ from ._nest_events import _nest_events as nest_events
 from ._write_buffer import _scalesim_ofmap_drain as scalesim_ofmap_drain
 
 __all__ = ["ACTIVE_SETS", "FETCHED", "HALF", "PER_SET", "PREFETCH_SETS", "READ_END", "WRITTEN",
-           "distinct_ifmap_fetches", "fill_demand", "filter_fetches", "filter_walk",
+           "distinct_blocks", "distinct_ifmap_fetches", "fill_demand", "filter_fetches",
            "ifmap_rows", "mapping_bounds", "nest_events", "on_first_compile", "pipe_timing",
            "scalesim_ofmap_drain", "scalesim_user", "walk_reads", "walk_writes", "write_chunks"]

@@ -15,8 +15,8 @@ import math
 import numpy as np
 
 from hwloop.arch import Sram
-from hwloop.sim.kernels import filter_walk, write_chunks
-from hwloop.sim.schedule import Schedule
+from hwloop.sim.kernels import distinct_blocks, write_chunks
+from hwloop.sim.schedule import Schedule, touched_ifmap_words, windows_overlap
 
 from ._events import MemoryEvents, ReadBlocks, WriteChunks
 from ._walks import walked_ifmap
@@ -26,20 +26,36 @@ from ._windows import operand_windows
 def fast_events(sched: Schedule, sram: Sram) -> MemoryEvents:
     """The events :func:`collect_layer_events` gives (one channel group), for buffers whose
     turnover resets them (see :func:`resets_on_turnover`)."""
-    pixels, filters, window = sched.gemm
-    first, later = operand_windows(sram, "ifmap")
-    fetched, need = walked_ifmap(sched, first, later)  # the stall-free walk, from its memo
-    ifmap = ReadBlocks(need, _block_words(fetched, first, later, need.size))
-    first, later = operand_windows(sram, "filter")
-    need = np.zeros(3 + sched.filter_sram_reads // max(1, min(first, later)), dtype=np.int64)
-    fetched, count = filter_walk(sched.code, sched.rows, sched.cols, window, filters, pixels,
-                                 first, later, need)
-    filt = ReadBlocks(need[:count].copy(), _block_words(int(fetched), first, later, int(count)))
+    ifmap = _read_blocks(sched, sram, "ifmap")
+    filt = _read_blocks(sched, sram, "filter")
     half = max(1, math.ceil(sram.words("ofmap") * sram.active_fraction))
     start, fill, words = write_chunks(sched.code, sched.rows, sched.cols, sched.spatial_rows,
                                       sched.spatial_cols, sched.temporal, sched.rows_per_fold,
                                       half)
     return MemoryEvents(ifmap, filt, WriteChunks(start, fill, words), sched.demand_rows - 1)
+
+
+def distinct_windows(sched: Schedule) -> bool:
+    """Whether every ifmap demand of a pass is a word of its own: no two windows share one
+    and none reaches past the input (then the ifmap stream is runs of distinct words)."""
+    layer = sched.layer
+    pixels, _, window = sched.gemm
+    return not windows_overlap(layer) and touched_ifmap_words(layer) == pixels * window
+
+
+def _read_blocks(sched: Schedule, sram: Sram, operand: str) -> ReadBlocks:
+    """A read buffer's blocks: in closed form for runs of distinct words (every filter, and
+    an ifmap of distinct windows), else from the memoised ifmap walk."""
+    first, later = operand_windows(sram, operand)
+    if operand == "ifmap" and not distinct_windows(sched):
+        fetched, need = walked_ifmap(sched, first, later)  # the stall-free walk, from its memo
+        return ReadBlocks(need, _block_words(fetched, first, later, need.size))
+    pixels, filters, window = sched.gemm
+    demands = (sched.ifmap_sram_reads if operand == "ifmap" else sched.filter_sram_reads)
+    need = np.zeros(3 + demands // max(1, min(first, later)), dtype=np.int64)
+    fetched, count = distinct_blocks(0 if operand == "ifmap" else 1, sched.code, sched.rows,
+                                     sched.cols, window, filters, pixels, first, later, need)
+    return ReadBlocks(need[:count].copy(), _block_words(int(fetched), first, later, int(count)))
 
 
 def _block_words(fetched: int, first: int, later: int, count: int) -> np.ndarray:
