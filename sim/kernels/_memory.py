@@ -129,7 +129,8 @@ def _pipe_timing(need_if, words_if, need_f, words_f, start_o, fill_o, words_o, b
 
     ``bws`` = (ifmap, filter, ofmap) words per cycle. Fills ``starts_*`` with the first
     cycle of each transfer and ``stall_rows``/``stall_vals`` with (row, stall after it)
-    each time the stall grows, so that stall-free row ``r`` runs at cycle ``r + stall``.
+    each time the stall grows, so that stall-free row ``r`` runs at cycle ``r + stall``
+    (empty ``stall_rows``/``stall_vals`` record nothing: only a trace needs that history).
     Partial sums read back (``*_p``, explicit mappings; empty otherwise) share the ofmap
     port: one is issued at its ``issue_row`` once the port is free and is needed at
     ``need_row``.
@@ -178,7 +179,8 @@ def _pipe_timing(need_if, words_if, need_f, words_f, start_o, fill_o, words_o, b
             free_o = _drain(starts_p, words_p, kp, bws[2], r + stall, free_o)
             kp += 1
         if stall > before:
-            stall_rows[events] = r
-            stall_vals[events] = stall
+            if events < stall_rows.size:  # an untraced run keeps no history
+                stall_rows[events] = r
+                stall_vals[events] = stall
             events += 1
     return stall, events

@@ -44,6 +44,8 @@ class MemoryTiming:
     lasts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     #: First cycle of each partial-sum read-back (explicit mappings; else empty).
     psum_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: Whether ``stall_rows``/``stall_after`` were kept (see :func:`time_events`).
+    history: bool = True
 
     def transfer_lasts(self, operand: int, words: np.ndarray) -> np.ndarray:
         """Last cycle of each of ``operand``'s transfers (0 ifmap, 1 filter, 2 ofmap)."""
@@ -53,6 +55,8 @@ class MemoryTiming:
 
     def stall_at(self, rows: np.ndarray) -> np.ndarray:
         """Cumulative stall in effect at each stall-free row of ``rows``."""
+        if not self.history:
+            raise ValueError("this timing kept no stall history (time_events(history=False))")
         idx = np.searchsorted(self.stall_rows, rows, side="right")
         padded = np.concatenate(([0], self.stall_after))
         return padded[idx]
@@ -70,22 +74,29 @@ def operand_zeros(sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndar
             np.zeros(ofmap, dtype=np.int64))
 
 
-def time_events(events: MemoryEvents, dram: Dram) -> MemoryTiming:
-    """Time ``events`` on ``dram``'s fixed-bandwidth ports (one pass over the events)."""
+def time_events(events: MemoryEvents, dram: Dram, *, history: bool = True) -> MemoryTiming:
+    """Time ``events`` on ``dram``'s fixed-bandwidth ports (one pass over the events).
+
+    Without ``history`` the timing keeps the stall and every transfer's start but not the
+    rows where the stall grew (:meth:`MemoryTiming.stall_at` then refuses): a report needs
+    no more, a trace does."""
     bws = port_bandwidths(dram)
     ifm, flt, ofm = events.ifmap, events.filter, events.ofmap
     psum = events.psum
     starts = operand_zeros((ifm.words.size, flt.words.size, ofm.words.size))
     psum_starts = np.zeros(psum.words.size, dtype=np.int64)
-    cap = ifm.words.size + flt.words.size + 2 * ofm.words.size + 2 * psum.words.size + 1
+    cap = (ifm.words.size + flt.words.size + 2 * ofm.words.size + 2 * psum.words.size + 1
+           if history else 0)
     rows = np.zeros(cap, dtype=np.int64)
     vals = np.zeros(cap, dtype=np.int64)
     stall, n = pipe_timing(ifm.need_row, ifm.words, flt.need_row, flt.words, ofm.start_row,
                             ofm.fill_row, ofm.words, np.array(bws, dtype=np.int64),
                             dram.latency_cycles, *starts, rows, vals, psum.issue_row,
                             psum.need_row, psum.words, psum_starts)
+    if not history:
+        n = 0
     return MemoryTiming(int(stall), rows[:n].copy(), vals[:n].copy(), starts, bws,
-                        dram.latency_cycles, psum_starts=psum_starts)
+                        dram.latency_cycles, psum_starts=psum_starts, history=history)
 
 
 def transfer_words(events: MemoryEvents) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -80,14 +80,16 @@ def forget_walks() -> None:
     untraced_events.cache_clear()
 
 
-def time_layer_events(events: MemoryEvents, accel: Accelerator, groups: int) -> MemoryRun:
-    """Time ``events`` on ``accel``'s DRAM (a fixed pipe, or the named device model)."""
+def time_layer_events(events: MemoryEvents, accel: Accelerator, groups: int, *,
+                      history: bool = True) -> MemoryRun:
+    """Time ``events`` on ``accel``'s DRAM (a fixed pipe, or the named device model);
+    ``history``: keep the rows where the stall grew (a trace needs them)."""
     if accel.dram.model is not None:
         from ._dram_system import time_events_simpy
 
         timing = time_events_simpy(events, accel)
     else:
-        timing = time_events(events, accel.dram)
+        timing = time_events(events, accel.dram, history=history)
     return MemoryRun(events, timing, memory_fields(events, timing, groups))
 
 
@@ -106,7 +108,7 @@ def run_memory(sched: Schedule, accel: Accelerator, groups: int, *,
         on_words = recorder.dram_words if recorder is not None else None
         events = collect_layer_events(sched, accel.sram, on_chunk=on_chunk, on_words=on_words,
                                       record_addresses=accel.dram.model is not None)
-    run = time_layer_events(events, accel, groups)
+    run = time_layer_events(events, accel, groups, history=recorder is not None)
     if recorder is not None:
         recorder.finish(run.events, run.timing)
     return run

@@ -80,7 +80,7 @@ def _exact(layer: Layer, narrow: Accelerator, mapping: Mapping, found: Bounds,
     if narrow.dram.finite:
         nest = loop_nest(layer, mapping, narrow.array.dataflow)
         stall = time_events(mapped_events(nest, narrow.array.rows, narrow.array.cols),
-                            narrow.dram).stall_cycles
+                            narrow.dram, history=False).stall_cycles
         cycles = (found.compute[d, c] + stall) * layer.groups
     energy = found.energy[at] + found.cycle_pj[d] * (cycles - found.cycles[at])
     return {"latency": cycles, "energy": energy, "edp": energy * cycles}[objective], energy

@@ -62,7 +62,8 @@ def simulate_mapped_layer(layer: Layer, accel: Accelerator, mapping: Mapping) ->
     memory: dict = dict.fromkeys(MEMORY_COLUMNS)
     stalls = 0
     if accel.dram.finite:
-        run = time_layer_events(mapped_events(nest, array.rows, array.cols), accel, layer.groups)
+        run = time_layer_events(mapped_events(nest, array.rows, array.cols), accel, layer.groups,
+                                history=False)
         stalls = run.timing.stall_cycles
         memory.update(run.fields)
     return mapped_row(nest, counts, words, stalls, memory, array.rows * array.cols)

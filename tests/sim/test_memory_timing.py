@@ -19,6 +19,7 @@ from hwloop.sim.memory import (
     ReadBlocks,
     WriteChunks,
     collect_layer_events,
+    memory_fields,
     time_events,
 )
 from hwloop.sim.schedule import array_schedule, iter_demand
@@ -105,6 +106,13 @@ def test_pipe_kernel_follows_the_written_rules(events, bws, latency):
     assert list(zip(timing.stall_rows.tolist(), timing.stall_after.tolist())) == history
     for got, want in zip(timing.starts, starts):
         assert got.tolist() == want
+    bare = time_events(events, dram, history=False)  # what an untraced report uses
+    assert bare.stall_cycles == stall
+    assert memory_fields(events, bare) == memory_fields(events, timing)
+    for got, want in zip(bare.starts, starts):
+        assert got.tolist() == want
+    with pytest.raises(ValueError, match="no stall history"):
+        bare.stall_at(np.array([0]))
 
 
 @st.composite
