@@ -73,19 +73,26 @@ def _sizes(layer: Layer) -> dict[str, int]:
             "tile_n": filters}
 
 
-def fitting_candidates(layer: Layer, accel: Accelerator, rows: int, cols: int, exhaustive: bool):
-    """Candidate tiles that fit half of every buffer, and their loops."""
+def buffer_words(accel: Accelerator) -> tuple[int, int, int]:
+    """Words of the ifmap, filter and ofmap buffers: all of the SRAM the candidates see."""
+    return accel.sram.words("ifmap"), accel.sram.words("filter"), accel.sram.words("ofmap")
+
+
+def fitting_candidates(layer: Layer, words: tuple[int, int, int], finite: bool, rows: int,
+                       cols: int, exhaustive: bool):
+    """Candidate tiles that fit half of every buffer (``words``: :func:`buffer_words`), and
+    their loops; with a ``finite`` DRAM only those whose transfers can be timed."""
     aligns: dict[str, tuple[int, ...]] = {name: (rows, cols)
                                           for name in ("tile_m", "tile_n", "tile_k", "pixels")}
     sizes = _sizes(layer)
     tiles = tile_grid(sizes, aligns, exhaustive=exhaustive, derived="tile_n")
     if tiles["tile_n"].size and (tiles["tile_n"] == sizes["tile_n"]).all() and not exhaustive:
-        tiles = _derive_n(layer, accel, tiles, (rows, cols))
+        tiles = _derive_n(layer, words, tiles, (rows, cols))
     loops = loop_classes(layer, tiles)
     ok = np.ones(next(iter(tiles.values())).size, dtype=bool)
-    for operand, words in first_tile_words(loops).items():
-        ok &= words <= accel.sram.words(operand) // 2
-    if accel.dram.finite:
+    for operand, tile in first_tile_words(loops).items():
+        ok &= tile <= words[("ifmap", "filter", "ofmap").index(operand)] // 2
+    if finite:
         ok &= loops["m"][0] * loops["n"][0] * loops["k"][0] <= MAX_TIMED_STEPS
     if not ok.any():
         raise InputError("no tiling of this layer fits half of each buffer", field="--mapping")
@@ -94,14 +101,13 @@ def fitting_candidates(layer: Layer, accel: Accelerator, rows: int, cols: int, e
              for name, (trips, classes) in loops.items()})
 
 
-def _derive_n(layer: Layer, accel: Accelerator, tiles: dict[str, np.ndarray],
+def _derive_n(layer: Layer, words: tuple[int, int, int], tiles: dict[str, np.ndarray],
               aligns: tuple[int, ...]) -> dict[str, np.ndarray]:
     """The grid with each candidate's filter tiles derived from its other tiles: the largest
     that fits half the filter and ofmap buffers, and its variants."""
     loops = loop_classes(layer, tiles)
     (_, m), (_, k) = loops["m"], loops["k"]
-    largest = np.minimum(accel.sram.words("filter") // 2 // k[0][1],
-                         accel.sram.words("ofmap") // 2 // m[0][1])
+    largest = np.minimum(words[1] // 2 // k[0][1], words[2] // 2 // m[0][1])
     _, filters, _ = layer.gemm_mnk
     values = derived_values(filters, largest, aligns)
     fresh = np.ones(values.shape, dtype=bool)  # a variant equal to an earlier one goes
@@ -162,18 +168,27 @@ _ORDERS = np.array([["mnk".index(loop) for loop in order] for order in MAPPING_O
                    dtype=np.int64)
 
 
-def bounds(layer: Layer, accel: Accelerator, loops, objective: str) -> Bounds:
-    """Every candidate's bound under ``objective`` (``accel`` at the layer's widths), by the
-    kernel ``mapping_bounds`` (equal to :func:`bounds_reference`)."""
+def kernel_inputs(loops) -> tuple[np.ndarray, np.ndarray]:
+    """The candidates' loops as the kernel ``mapping_bounds`` reads them: ``trips`` (N, 3)
+    and ``parts`` (N, 3, 3, 4), one candidate's numbers together."""
     count = loops["m"][0].size
-    trips = np.stack([np.broadcast_to(loops[name][0], count) for name in "mnk"], axis=1)
-    trips = np.ascontiguousarray(trips, dtype=np.int64)
-    parts = np.zeros((3, 3, 4, count), dtype=np.int64)  # (count, extent, factor) x loop x class
+    trips = np.empty((count, 3), dtype=np.int64)
+    parts = np.zeros((count, 3, 3, 4), dtype=np.int64)  # (count, extent, factor) x loop x class
     for i, name in enumerate("mnk"):
+        trips[:, i] = loops[name][0]
         for j, cls in enumerate(loops[name][1]):
             for part in range(3):
-                parts[part, i, j] = cls[part]
-    parts = np.ascontiguousarray(parts.transpose(3, 0, 1, 2))  # one candidate's numbers together
+                parts[:, part, i, j] = cls[part]
+    return trips, parts
+
+
+def bounds(layer: Layer, accel: Accelerator, loops, objective: str,
+           inputs: tuple[np.ndarray, np.ndarray] | None = None) -> Bounds:
+    """Every candidate's bound under ``objective`` (``accel`` at the layer's widths), by the
+    kernel ``mapping_bounds`` (equal to :func:`bounds_reference`); ``inputs`` are
+    :func:`kernel_inputs` of ``loops`` when the caller kept them."""
+    trips, parts = inputs if inputs is not None else kernel_inputs(loops)
+    count = trips.shape[0]
     pixels, filters, window = layer.gemm_mnk
     bws = np.zeros(3, dtype=np.int64)
     if accel.dram.finite:

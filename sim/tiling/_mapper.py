@@ -19,7 +19,7 @@ from hwloop.sim.arrays import layer_bits, packed
 from hwloop.sim.memory import time_events
 from hwloop.traces import InputError, Layer
 
-from ._bounds import DATAFLOWS, Bounds, bounds, fitting_candidates
+from ._bounds import DATAFLOWS, Bounds, bounds, buffer_words, fitting_candidates, kernel_inputs
 from ._events import mapped_events
 from ._nest import loop_nest
 from ._simulate import mapped_layer_row
@@ -39,9 +39,9 @@ ANCHORS = 2
 @functools.lru_cache(maxsize=1 << 12)
 def _best(layer: Layer, accel: Accelerator, objective: str, exhaustive: bool) -> Mapping:
     narrow = packed(accel, *layer_bits(layer, accel))
-    tiles, loops = fitting_candidates(layer, narrow, narrow.array.rows, narrow.array.cols,
-                                      exhaustive)
-    found = bounds(layer, narrow, loops, objective)
+    tiles, loops, inputs = _candidates(layer, buffer_words(narrow), narrow.dram.finite,
+                                       narrow.array.rows, narrow.array.cols, exhaustive)
+    found = bounds(layer, narrow, loops, objective, inputs)
     # each (dataflow, candidate) competes with its best order
     picked = (np.arange(3)[:, None], found.order, np.arange(found.order.shape[1])[None, :])
     flat_bound, flat_energy = found.bound[picked].ravel(), found.energy[picked].ravel()
@@ -69,6 +69,20 @@ def _best(layer: Layer, accel: Accelerator, objective: str, exhaustive: bool) ->
             best, chosen = exact, mapping
     assert chosen is not None
     return chosen
+
+
+#: Candidate sets kept per process: a search revisits array shapes and buffer sizes with
+#: other bandwidths, energy tables and buffers of the other operands.
+CANDIDATES_MEMO_SIZE = 1 << 11
+
+
+@functools.lru_cache(maxsize=CANDIDATES_MEMO_SIZE)
+def _candidates(layer: Layer, words: tuple[int, int, int], finite: bool, rows: int, cols: int,
+                exhaustive: bool):
+    """(tiles, loops, kernel inputs) of the candidates that fit: they depend on the array, the
+    buffers' words and whether the DRAM is finite, nothing else of the accelerator."""
+    tiles, loops = fitting_candidates(layer, words, finite, rows, cols, exhaustive)
+    return tiles, loops, kernel_inputs(loops)
 
 
 def _exact(layer: Layer, narrow: Accelerator, mapping: Mapping, found: Bounds,

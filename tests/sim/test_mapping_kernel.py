@@ -10,7 +10,12 @@ from hwloop.arch import Dram, Mapping, Sram, SystolicArray
 from hwloop.arch.presets import SCALESIM_DEFAULT
 from hwloop.sim.arrays import layer_bits, packed
 from hwloop.sim.tiling import loop_nest, mapped_events
-from hwloop.sim.tiling._bounds import bounds, bounds_reference, fitting_candidates
+from hwloop.sim.tiling._bounds import (
+    bounds,
+    bounds_reference,
+    buffer_words,
+    fitting_candidates,
+)
 from hwloop.sim.tiling._events import mapped_events_reference
 from hwloop.traces import Layer
 
@@ -33,7 +38,7 @@ def test_kernel_bounds_equal_the_reference(layer, dram, objective):
     accel = dataclasses.replace(SCALESIM_DEFAULT, array=SystolicArray(rows=8, cols=4),
                                 sram=Sram(ifmap_kb=2, filter_kb=2, ofmap_kb=2), dram=dram)
     accel = packed(accel, *layer_bits(layer, accel))
-    _, loops = fitting_candidates(layer, accel, 8, 4, False)
+    _, loops = fitting_candidates(layer, buffer_words(accel), accel.dram.finite, 8, 4, False)
     fast, slow = bounds(layer, accel, loops, objective), bounds_reference(layer, accel, loops,
                                                                           objective)
     assert np.array_equal(fast.compute, slow.compute)
