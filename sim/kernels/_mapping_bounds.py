@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba import njit
+from ._numba import njit, njit_inline
 
 
-@njit
+@njit_inline
 def _visits(order, trips, mask):
     """Visits of an operand's tiles: the trips of the loops outside its innermost live
     dependent loop that it ignores (``order`` outermost first, as loop indices)."""
@@ -29,7 +29,7 @@ def _visits(order, trips, mask):
     return factor
 
 
-@njit
+@njit_inline
 def _sums(parts, loop, c, what, along):
     """(sum of count x ``what``, sum of count x ceil(``what`` / along)) over one loop's classes
     (``parts`` (candidates, 3 parts, 3 loops, 4 classes); part 0 counts, 1 extents, 2 factors)."""
@@ -42,7 +42,7 @@ def _sums(parts, loop, c, what, along):
     return total, folds
 
 
-@njit
+@njit_inline
 def _order_words(order, trips, once_i, once_f, once_o, words):
     """Fill ``words`` (ifmap, filter, ofmap written, ofmap read back) under one loop order
     by the reuse rule; returns their sum."""
@@ -54,7 +54,7 @@ def _order_words(order, trips, once_i, once_f, once_o, words):
     return words[0] + words[1] + words[2] + words[3]
 
 
-@njit
+@njit_inline
 def _port_time(words, first_i, first_f, first_o, bws):
     """Cycles the busiest port needs for the words it cannot prefetch before cycle 0 (ports of
     bandwidth 0 are unlimited), rounded up."""
@@ -68,7 +68,7 @@ def _port_time(words, first_i, first_f, first_o, bws):
     return np.ceil(need)
 
 
-@njit
+@njit_inline
 def _dataflow_costs(d, t, sm, sn, sk, fm_r, fm_c, fn_c, fk_r, rows, cols):
     """(cycles, ifmap, filter SRAM reads, ofmap SRAM writes) of all tiles under dataflow
     ``d``, from per-loop sums of extents (``s*``) and fold counts (``f*_r``/``f*_c``)."""
