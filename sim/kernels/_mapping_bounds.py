@@ -32,11 +32,11 @@ def _visits(order, trips, mask):
 @njit_inline
 def _sums(parts, loop, c, what, along):
     """(sum of count x ``what``, sum of count x ceil(``what`` / along)) over one loop's classes
-    (``parts`` (candidates, 3 parts, 3 loops, 4 classes); part 0 counts, 1 extents, 2 factors)."""
+    (``parts`` (3 parts, 3 loops, 4 classes, candidates); part 0 counts, 1 extents, 2 factors)."""
     total = 0
     folds = 0
     for i in range(4):
-        count, value = parts[c, 0, loop, i], parts[c, what, loop, i]
+        count, value = parts[0, loop, i, c], parts[what, loop, i, c]
         total += count * value
         folds += count * ((value + along - 1) // along)
     return total, folds
@@ -91,19 +91,19 @@ def _mapping_bounds(trips, parts, orders, rows, cols, groups, outputs,
     the order of least bound, ties to less energy. Candidate-major, so that one candidate's
     numbers share cache lines.
 
-    ``trips`` (N, 3) per loop m, n, k; ``parts`` (N, 3, 3, 4): count, extent and ifmap factor
-    per loop and class (count 0 pads); ``orders`` (6, 3) loop indices outermost first; ``bws`` the
+    ``trips`` (3, N) per loop m, n, k; ``parts`` (3, 3, 4, N): count, extent and ifmap factor
+    per loop and class (count 0 pads), each a row the candidates stream through; ``orders`` (6, 3) loop indices outermost first; ``bws`` the
     three ports' words per cycle (0: unlimited); ``prices`` (3, 10) pJ per counter;
     ``objective`` 0 latency, 1 energy, 2 edp.
     """
-    n = trips.shape[0]
+    n = trips.shape[1]
     n_orders = orders.shape[0]
     t = np.zeros(3, dtype=np.int64)
     words = np.zeros((n_orders, 4), dtype=np.int64)
     port = np.zeros(n_orders)
     for c in range(n):
         for loop in range(3):
-            t[loop] = trips[c, loop]
+            t[loop] = trips[loop, c]
         sm, fm_r = _sums(parts, 0, c, 1, rows)
         _, fm_c = _sums(parts, 0, c, 1, cols)
         sn, _ = _sums(parts, 1, c, 1, rows)
@@ -112,9 +112,9 @@ def _mapping_bounds(trips, parts, orders, rows, cols, groups, outputs,
         im, _ = _sums(parts, 0, c, 2, 1)
         ik, _ = _sums(parts, 2, c, 2, 1)
         once_i, once_f, once_o = im * ik, sk * sn, sm * sn
-        first_i = parts[c, 2, 0, 0] * parts[c, 2, 2, 0]
-        first_f = parts[c, 1, 2, 0] * parts[c, 1, 1, 0]
-        first_o = parts[c, 1, 0, 0] * parts[c, 1, 1, 0]
+        first_i = parts[2, 0, 0, c] * parts[2, 2, 0, c]
+        first_f = parts[1, 2, 0, c] * parts[1, 1, 0, c]
+        first_o = parts[1, 0, 0, c] * parts[1, 1, 0, c]
         for o in range(n_orders):  # DRAM words and port time: the same under every dataflow
             dram[c, o] = _order_words(orders[o], t, once_i, once_f, once_o, words[o])
             port[o] = _port_time(words[o], first_i, first_f, first_o, bws)

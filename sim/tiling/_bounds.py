@@ -169,16 +169,16 @@ _ORDERS = np.array([["mnk".index(loop) for loop in order] for order in MAPPING_O
 
 
 def kernel_inputs(loops) -> tuple[np.ndarray, np.ndarray]:
-    """The candidates' loops as the kernel ``mapping_bounds`` reads them: ``trips`` (N, 3)
-    and ``parts`` (N, 3, 3, 4), one candidate's numbers together."""
+    """The candidates' loops as the kernel ``mapping_bounds`` reads them: ``trips`` (3, N)
+    and ``parts`` (3, 3, 4, N), one row per number so that each is copied whole."""
     count = loops["m"][0].size
-    trips = np.empty((count, 3), dtype=np.int64)
-    parts = np.zeros((count, 3, 3, 4), dtype=np.int64)  # (count, extent, factor) x loop x class
+    trips = np.empty((3, count), dtype=np.int64)
+    parts = np.zeros((3, 3, 4, count), dtype=np.int64)  # (count, extent, factor) x loop x class
     for i, name in enumerate("mnk"):
-        trips[:, i] = loops[name][0]
+        trips[i] = loops[name][0]
         for j, cls in enumerate(loops[name][1]):
             for part in range(3):
-                parts[:, part, i, j] = cls[part]
+                parts[part, i, j] = cls[part]
     return trips, parts
 
 
@@ -188,7 +188,7 @@ def bounds(layer: Layer, accel: Accelerator, loops, objective: str,
     kernel ``mapping_bounds`` (equal to :func:`bounds_reference`); ``inputs`` are
     :func:`kernel_inputs` of ``loops`` when the caller kept them."""
     trips, parts = inputs if inputs is not None else kernel_inputs(loops)
-    count = trips.shape[0]
+    count = trips.shape[1]
     pixels, filters, window = layer.gemm_mnk
     bws = np.zeros(3, dtype=np.int64)
     if accel.dram.finite:
