@@ -56,7 +56,7 @@ def _best(layer: Layer, accel: Accelerator, objective: str, exhaustive: bool) ->
                                   found.bound.shape)
     best: tuple[float, float] | None = None
     chosen = None
-    flat_all = found.bound.ravel()
+    flat_all = found.bound.flat  # reads a few entries: no copy of the whole array
     for count, index in enumerate(np.concatenate((anchors, ranked[~np.isin(ranked, anchors)]))):
         if count >= anchors.size and best is not None and (
                 flat_all[index] >= best[0] * (1 - 1e-12) or count >= budget + anchors.size):
