@@ -92,9 +92,9 @@ def _mapping_bounds(trips, parts, orders, rows, cols, groups, outputs,
     numbers share cache lines.
 
     ``trips`` (3, N) per loop m, n, k; ``parts`` (3, 3, 4, N): count, extent and ifmap factor
-    per loop and class (count 0 pads), each a row the candidates stream through; ``orders`` (6, 3) loop indices outermost first; ``bws`` the
-    three ports' words per cycle (0: unlimited); ``prices`` (3, 10) pJ per counter;
-    ``objective`` 0 latency, 1 energy, 2 edp.
+    per loop and class (count 0 pads), each a row the candidates stream through; ``orders``
+    (6, 3) loop indices outermost first; ``bws`` the three ports' words per cycle (0:
+    unlimited); ``prices`` (3, 10) pJ per counter; ``objective`` 0 latency, 1 energy, 2 edp.
     """
     n = trips.shape[1]
     n_orders = orders.shape[0]
