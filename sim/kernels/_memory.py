@@ -138,10 +138,8 @@ def _pipe_timing(need_if, words_if, need_f, words_f, start_o, fill_o, words_o, b
     big = np.int64(1) << 62
     ki = kf = js = jf = kp = kq = 0
     ni, nf, no, np_ = need_if.size, need_f.size, words_o.size, words_p.size
-    stall = np.int64(0)
-    events = 0
-    free_if = free_f = free_o = -big
-    rel_if = rel_f = -big
+    stall, events = np.int64(0), 0
+    free_if = free_f = free_o = rel_if = rel_f = -big
     while True:
         r = min(_head(need_if, ki, big), _head(need_f, kf, big), _head(start_o, js, big),
                 _head(fill_o, jf, big), _head(issue_p, kp, big), _head(need_p, kq, big))
