@@ -40,7 +40,7 @@ import numpy as np
 from ._bitset_bits import _ONE, new_window
 from ._bitset_folds import _is_column_fold, _repeat
 from ._bitset_span import BLOCKS, FETCHED, PENDING, RECORD, _new_state
-from ._numba import njit
+from ._numba import as_int, njit
 
 
 @njit
@@ -95,7 +95,7 @@ def _walk_program(program, kind, rows, cols, spatial, temporal, passes, row_fold
                             fc * row_folds * per_fold, per_fold, pix_row, pix_col, bits, wstamp,
                             st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
         return st[FETCHED], st[BLOCKS]
-    _repeat(kind, passes, row_folds, 0, spatial, rows, temporal, per_fold,
+    _repeat(kind, passes, row_folds, as_int(0), spatial, rows, temporal, per_fold,
             row_folds * per_fold, row_shift, channel_major, pix_row, pix_col, bits, wstamp, st,
             need, per_pass, ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w,
             el_dy, el_dx, el_ch, patterns, dil_h, dil_w)
@@ -164,11 +164,11 @@ def _ifmap_program(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
     row_len = filter_w * channels
     if dataflow == 2:
         per_fold = 2 * rows + cols + num_filters - 2
-        return _walk_program(TILES, 0, rows, cols, window, pixels, 0,
-                             (window + rows - 1) // rows, per_fold, 0, pix_row, pix_col,
+        return _walk_program(as_int(TILES), as_int(0), rows, cols, window, pixels, as_int(0),
+                             (window + rows - 1) // rows, per_fold, as_int(0), pix_row, pix_col,
                              ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w,
-                             False, first_window, later_window, record, need, per_pass,
-                             dil_h, dil_w)
+                             np.bool_(False), first_window, later_window, record, need,
+                             per_pass, dil_h, dil_w)
     # WS spans cost about a run per pixel pixel-major, or a (strided) range per line and
     # output row channel-major; a span of whole folds costs one run per pixel and filter row
     # pixel-major, so pixel-major pays per fold only where a turnover falls (about one per
@@ -192,7 +192,7 @@ def _ifmap_program(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
         per_fold, shift = temporal + rows + cols - 2, 0
     else:
         per_fold, shift = 2 * rows + cols + temporal - 2, rows
-    return _walk_program(PASSES, dataflow, rows, cols, spatial, temporal, passes,
+    return _walk_program(as_int(PASSES), dataflow, rows, cols, spatial, temporal, passes,
                          (spatial + rows - 1) // rows, per_fold, shift, pix_row, pix_col,
                          ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w,
                          channel_major, first_window, later_window, record, need, per_pass,

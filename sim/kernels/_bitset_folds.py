@@ -24,7 +24,7 @@ from ._bitset_span import (
     _run,
     _settle,
 )
-from ._numba import njit
+from ._numba import as_int, njit
 
 
 @njit
@@ -34,13 +34,13 @@ def _skewed_fold(kind, base, ru, temporal, fold_position, lines, row0, pix_row, 
     element ``base + c``, time runs over pixels) fold, steps ``0 .. temporal + ru - 2``;
     step ``t`` is demand row ``row0 + t``."""
     steps = temporal + ru - 1
-    t = 0
+    t = as_int(0)
     while t < steps:
-        k = _plan(st, t, steps, ru, temporal, 0)
+        k = _plan(st, t, steps, ru, temporal, as_int(0))
         if k != 0:  # a span of steps: its words in any order
             stamp, room = _open_span(st, wstamp, k)
             t1 = t + abs(k)
-            added = 0
+            added = as_int(0)
             if kind == 0:
                 for c in range(ru):
                     a, b = max(0, t - c), min(temporal, t1 - c)
@@ -76,13 +76,13 @@ def _ws_fold(base, ru, pixels, fold_position, lines, row0, bits, wstamp, st, nee
     channel-major bits: as :func:`_skewed_fold`, but a span costs a (strided) range per line
     and output row instead of a run per pixel."""
     steps = pixels + ru - 1
-    t = 0
+    t = as_int(0)
     while t < steps:
-        k = _plan(st, t, steps, ru, pixels, 0)
+        k = _plan(st, t, steps, ru, pixels, as_int(0))
         if k != 0:  # a span of steps: its words in any order
             stamp, room = _open_span(st, wstamp, k)
             t1 = t + abs(k)
-            added = 0
+            added = as_int(0)
             for c in range(ru):
                 pa, pb = max(0, t - c), min(pixels, t1 - c)
                 if pa < pb:
@@ -106,14 +106,14 @@ def _is_tile(first_pixel, cu, first_element, ru, row0, pix_row, pix_col, bits, w
     """One IS tile: elements ``first_element + ru - 1`` down to ``first_element``, each read
     by pixels ``first_pixel .. first_pixel + cu - 1`` in order; step ``i`` is row
     ``row0 + i``."""
-    t = 0
+    t = as_int(0)
     while t < ru:
         k = _plan(st, t, ru, ru, ru, cu)
         top = first_element + ru - t  # steps t .. t+s-1 read elements top-s .. top-1
         if k != 0:
             stamp, room = _open_span(st, wstamp, k)
             s = abs(k)
-            added = 0
+            added = as_int(0)
             for p in range(first_pixel, first_pixel + cu):
                 added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], top - s, top,
                               ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
@@ -124,7 +124,7 @@ def _is_tile(first_pixel, cu, first_element, ru, row0, pix_row, pix_col, bits, w
         for p in range(first_pixel, first_pixel + cu):
             added = _run(bits, wstamp, st[STAMP], pix_row[p], pix_col[p], e, e + 1, ifmap_h,
                          ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
-            _count_demand(st, added, 0, row0 + t, need)
+            _count_demand(st, added, as_int(0), row0 + t, need)
         t += 1
 
 
@@ -136,13 +136,13 @@ def _is_column_fold(first_pixel, cu, rows, row_folds, spatial, row0, per_fold, p
     ``fr`` at demand row ``row0 + fr * per_fold``. Whole tiles that cannot turn the buffer
     over (or are guessed not to) are one run per pixel; a tile that may is walked step by step
     (:func:`_is_tile`)."""
-    fr = 0
+    fr = as_int(0)
     while fr < row_folds:
-        k = _plan(st, fr, row_folds, 0, 0, cu * rows)  # a step is a tile here
+        k = _plan(st, fr, row_folds, as_int(0), as_int(0), cu * rows)  # a step is a tile here
         if k != 0:
             stamp, room = _open_span(st, wstamp, k)
             e0, e1 = fr * rows, min(spatial, (fr + abs(k)) * rows)
-            added = 0
+            added = as_int(0)
             for p in range(first_pixel, first_pixel + cu):
                 added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], e0, e1, ifmap_h,
                               ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
@@ -161,7 +161,7 @@ def _whole_folds(l0, l1, pixels, pix_row, pix_col, bits, wstamp, stamp, ifmap_h,
                  row_len, channels, el_dy, dil_h, dil_w):
     """WS, pixel-major: every demand of the folds holding elements ``l0 .. l1-1``, in any
     order (a span of whole folds): one run per pixel. New words."""
-    added = 0
+    added = as_int(0)
     for p in range(pixels):
         added += _run(bits, wstamp, stamp, pix_row[p], pix_col[p], l0, l1, ifmap_h, ifmap_w,
                       row_len, channels, el_dy, dil_h, dil_w)
@@ -190,13 +190,13 @@ def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_r
         before, start_fetched = st[TURNOVERS], st[FETCHED]
         pass_start = rep * folds * fold_span
         pass_blocks[rep] = st[BLOCKS]
-        fr = 0
+        fr = as_int(0)
         while fr < folds:
             # WS pixel-major: whole folds at once, one run per pixel (a step is a fold here);
             # elsewhere a span of folds costs what its folds do one by one
             k = 0
             if kind == 1 and not channel_major:
-                k = _plan(st, fr, folds, 0, 0, rows * temporal)
+                k = _plan(st, fr, folds, as_int(0), as_int(0), rows * temporal)
             if k != 0:
                 stamp, room = _open_span(st, wstamp, k)
                 l0, l1 = base + fr * rows, base + min(spatial, (fr + abs(k)) * rows)

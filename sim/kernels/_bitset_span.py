@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._bitset_bits import _keep, _set_range, _set_strided, _speculate, _undo
-from ._numba import njit, njit_inline
+from ._numba import as_int, njit, njit_inline
 from ._skew import _demands_before
 
 # Buffer state, one int64 array: see _new_state. SPAN_NEW / SPAN_DEMANDS: the new words and
@@ -191,5 +191,5 @@ def _settle(st, k, added, demanded, room, bits, wstamp):
             return False
         _keep(wstamp)
         st[CAP] = _NO_CAP
-    _count(st, added, 0)
+    _count(st, added, as_int(0))
     return True

@@ -9,7 +9,7 @@ fetching once a window holds the whole run; so the count follows from a few inte
 """
 from __future__ import annotations
 
-from ._numba import njit
+from ._numba import as_int, njit
 
 
 @njit
@@ -39,7 +39,7 @@ def _filter_fetches(dataflow, rows, cols, window, num_filters, pixels, first_win
     """Words fetched from DRAM into the filter buffer (``dataflow``: 0 os, 1 ws, 2 is)."""
     if dataflow == 0:  # OS: column folds touch disjoint filters, each read once per row fold
         row_folds = (pixels + rows - 1) // rows
-        fetched, in_window, size = 0, 0, first_window
+        fetched, in_window, size = 0, as_int(0), first_window
         for fc in range((num_filters + cols - 1) // cols):
             run = window * min(cols, num_filters - fc * cols)
             got, in_window, size = _repeated_run_fetches(run, run * row_folds, in_window, size,
@@ -48,7 +48,8 @@ def _filter_fetches(dataflow, rows, cols, window, num_filters, pixels, first_win
         return fetched
     passes = (pixels + cols - 1) // cols if dataflow == 2 else 1
     run = window * num_filters
-    fetched, _, _ = _repeated_run_fetches(run, run * passes, 0, first_window, later_window)
+    fetched, _, _ = _repeated_run_fetches(run, run * passes, as_int(0), first_window,
+                                          later_window)
     return fetched
 
 
@@ -57,6 +58,6 @@ def _distinct_ifmap_fetches(dataflow, cols, touched, num_filters, pixels, first_
                             later_window):
     """Ifmap fetches when no two windows overlap: each pass reads ``touched`` distinct words."""
     passes = 1 if dataflow == 2 else (num_filters + cols - 1) // cols
-    fetched, _, _ = _repeated_run_fetches(touched, touched * passes, 0, first_window,
+    fetched, _, _ = _repeated_run_fetches(touched, touched * passes, as_int(0), first_window,
                                           later_window)
     return fetched
