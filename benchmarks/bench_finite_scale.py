@@ -33,7 +33,8 @@ import numpy as np
 
 from hwloop.arch import Dataflow, get_preset
 from hwloop.sim import simulate_totals
-from hwloop.sim.memory import forget_walks
+from hwloop.sim.memory import forget_walks, untraced_events
+from hwloop.sim.schedule import schedule
 from hwloop.traces import Layer
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -78,6 +79,14 @@ def timed(layer: Layer, accel, repeat: int, *, legacy: bool) -> tuple[float, dic
     return statistics.median(times), totals
 
 
+def event_count(layer: Layer, accel) -> int:
+    """DRAM transfers the layer's memory events hold (read blocks and ofmap halves): the
+    timing costs a step per transfer."""
+    sched = schedule(layer, accel.array.rows, accel.array.cols, accel.array.dataflow)
+    events = untraced_events(sched.shape(), accel.sram)
+    return int(events.ifmap.words.size + events.filter.words.size + events.ofmap.words.size)
+
+
 def ifmap_demands(m: int, n: int, k: int, size: int) -> int:
     """Ifmap demands the previous path walked (one pass per column fold)."""
     return m * k * -(-n // size)
@@ -94,7 +103,7 @@ def run(repeat: int) -> dict:
             seconds, totals = timed(layer, accel, repeat, legacy=False)
             row = {"gemm": f"{m}x{n}x{k}", "array": f"{size}x{size}", "dataflow": dataflow,
                    "seconds": seconds, "total_cycles": totals["total_cycles"],
-                   "stall_cycles": totals["stall_cycles"]}
+                   "stall_cycles": totals["stall_cycles"], "events": event_count(layer, accel)}
             if ifmap_demands(m, n, k, size) <= LEGACY_DEMANDS:
                 old, old_totals = timed(layer, accel, 1, legacy=True)
                 row["previous_seconds"] = old
@@ -117,18 +126,22 @@ def report(results: dict) -> str:
            f"machine: {mach['cpu']} ({mach['machine']}), Python {mach['python']}, NumPy "
            f"{mach['numpy']}, Numba {mach['numba']}", "",
            f"{'GEMM':>16} {'array':>8} {'df':>3} {'now':>11} {'previous path':>15} "
-           f"{'speed-up':>9} {'same totals':>11}"]
+           f"{'speed-up':>9} {'same totals':>11} {'transfers':>10}"]
     for r in rows:
         old = r.get("previous_seconds")
         out.append(f"{r['gemm']:>16} {r['array']:>8} {r['dataflow']:>3} "
                    f"{r['seconds'] * 1e3:8.2f} ms "
                    + (f"{old * 1e3:12,.1f} ms {old / r['seconds']:8,.0f}x {str(r['same_totals']):>11}"
-                      if old is not None else f"{'(not run)':>15}"))
+                      if old is not None else f"{'(not run)':>15} {'':>9} {'':>11}")
+                   + f" {r['events']:>10,}")
     out += ["", "cost ratio 8192^3 / 1024^3 (512x the folds):"]
     for size, dataflow in ARRAYS:
         by = {r["gemm"]: r["seconds"] for r in rows
               if r["array"] == f"{size}x{size}" and r["dataflow"] == dataflow}
-        out.append(f"  {size}x{size} {dataflow}: {by['8192x8192x8192'] / by['1024x1024x1024']:.1f}x")
+        events = {r["gemm"]: r["events"] for r in rows
+                  if r["array"] == f"{size}x{size}" and r["dataflow"] == dataflow}
+        out.append(f"  {size}x{size} {dataflow}: {by['8192x8192x8192'] / by['1024x1024x1024']:.1f}x"
+                   f" (DRAM transfers {events['8192x8192x8192'] / events['1024x1024x1024']:,.0f}x)")
     return "\n".join(out) + "\n"
 
 
