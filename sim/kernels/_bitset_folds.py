@@ -182,8 +182,7 @@ def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_r
     after them repeat: once an offset recurs the rest cycle (their blocks shifted by whole
     passes), and after a pass without a turnover everything it reads is resident."""
     fold_span = (temporal + rows) * rows  # positions reserved per fold (turnover offsets)
-    seen = {np.int64(0): np.int64(0)}
-    seen.clear()
+    offsets = np.empty(passes, dtype=np.int64)  # offsets[p]: pass p's last turnover
     per_pass[:passes] = 0
     pass_blocks = np.zeros(passes + 1, dtype=np.int64)
     for rep in range(passes):
@@ -222,10 +221,13 @@ def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_r
         if st[TURNOVERS] == before:
             break  # everything this pass reads is resident: later passes fetch nothing
         offset = st[LAST_TURNOVER] - pass_start
-        if offset in seen:  # passes seen[offset] + 1 .. rep repeat from here on
-            _repeat_cycle(seen[offset], rep, passes, pass_rows, per_pass, pass_blocks, st, need)
-            break
-        seen[offset] = rep
+        # a scan, not a typed dict: passes are few next to their walks, and a dict costs
+        # a second of compiling
+        for earlier in range(rep):
+            if offsets[earlier] == offset:  # passes earlier + 1 .. rep repeat from here on
+                _repeat_cycle(earlier, rep, passes, pass_rows, per_pass, pass_blocks, st, need)
+                return
+        offsets[rep] = offset
 
 
 @njit
