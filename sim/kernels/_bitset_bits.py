@@ -46,8 +46,7 @@ def _mask(lo, hi):
 LOG_ON, LOG_ID, LOG_COUNT, LOG_HEAD = range(4)
 
 
-@njit
-def new_window(words):
+def new_window(words: int) -> tuple[np.ndarray, np.ndarray]:
     """(bits, stamps) of an empty window of ``words`` 64-bit words, with room for its log."""
     return (np.zeros(2 * words, dtype=np.uint64),
             np.zeros(words + LOG_HEAD + 3 * words, dtype=np.int64))

@@ -37,22 +37,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._bitset_bits import _ONE, new_window
+from ._bitset_bits import new_window
 from ._bitset_folds import _is_column_fold, _repeat
 from ._bitset_span import BLOCKS, FETCHED, PENDING, RECORD, _new_state
-from ._numba import as_int, njit
+from ._numba import njit
 
 
-@njit
-def _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w):
+def _pixel_origins(ofmap_h: int, ofmap_w: int, stride_h: int,
+                   stride_w: int) -> tuple[np.ndarray, np.ndarray]:
     """Input (row, column) where each output pixel's window starts."""
-    pixels = ofmap_h * ofmap_w
-    pix_row = np.empty(pixels, dtype=np.int64)
-    pix_col = np.empty(pixels, dtype=np.int64)
-    for p in range(pixels):
-        pix_row[p] = (p // ofmap_w) * stride_h
-        pix_col[p] = (p % ofmap_w) * stride_w
-    return pix_row, pix_col
+    p = np.arange(ofmap_h * ofmap_w, dtype=np.int64)
+    return (p // ofmap_w) * stride_h, (p % ofmap_w) * stride_w
 
 
 #: Read programs: the order folds stream the ifmap through its buffer. PASSES: ``passes``
@@ -62,49 +57,51 @@ def _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w):
 PASSES, TILES = 0, 1
 
 
-@njit
-def _walk_program(program, kind, rows, cols, spatial, temporal, passes, row_folds, per_fold,
-                  row_shift, pix_row, pix_col, ifmap_h, ifmap_w, row_len, channels, ofmap_w,
-                  stride_h, stride_w, channel_major, first_window, later_window, record,
-                  need, per_pass, dil_h, dil_w):
+def _walk_program(program: int, kind: int, rows: int, cols: int, spatial: int, temporal: int,
+                  passes: int, row_folds: int, per_fold: int, row_shift: int,
+                  pix_row: np.ndarray, pix_col: np.ndarray, ifmap_h: int, ifmap_w: int,
+                  row_len: int, channels: int, ofmap_w: int, stride_h: int, stride_w: int,
+                  channel_major: bool, first_window: int, later_window: int, record: int,
+                  need: np.ndarray, per_pass: np.ndarray, dil_h: int,
+                  dil_w: int) -> tuple[int, int]:
     """Words fetched by one read buffer over a whole program; with ``record``, ``need[k]``
     is the demand row of block ``k``'s first word (returns (fetched, blocks)). PASSES also
-    leave each pass's words in ``per_pass``."""
+    leave each pass's words in ``per_pass``.
+
+    Plain Python around two compiled loops, so that a run compiles only the program it
+    walks (an OS or WS run never compiles IS tiles), and no compiled wrapper re-optimises
+    the whole walk below it."""
     # elements: what lines hold in a WS-like pass and what tiles step through, else time
     window = spatial if (program == TILES or (program == PASSES and kind == 1)) else temporal
-    el_dy = np.empty(window, dtype=np.int64)
-    el_dx = np.empty(window, dtype=np.int64)
-    el_ch = np.empty(window, dtype=np.int64)
-    for e in range(window):
-        el_dy[e] = e // row_len
-        el_dx[e] = (e % row_len) // channels
-        el_ch[e] = e % channels
-    patterns = np.zeros(max(1, min(stride_w, 64)), dtype=np.uint64)  # bits ph, ph+stride, ..
-    for ph in range(patterns.size):
-        for b in range(ph, 64, patterns.size):
-            patterns[ph] |= _ONE << np.uint64(b)
+    e = np.arange(window, dtype=np.int64)
+    el_dy, el_dx, el_ch = e // row_len, (e % row_len) // channels, e % channels
+    phases = max(1, min(stride_w, 64))  # bits ph, ph + stride, ..
+    patterns = np.array([sum(1 << b for b in range(ph, 64, phases)) for ph in range(phases)],
+                        dtype=np.uint64)
     words = (ifmap_h * ifmap_w * channels + 63) // 64
     bits, wstamp = new_window(words)  # one bit per operand word; valid where stamped
     st = _new_state(first_window, later_window)
     st[RECORD] = record
     st[PENDING] = record  # block 0 waits for its first word
     if program == TILES:
-        pixels = temporal
-        for fc in range((pixels + cols - 1) // cols):
-            _is_column_fold(fc * cols, min(cols, pixels - fc * cols), rows, row_folds, spatial,
-                            fc * row_folds * per_fold, per_fold, pix_row, pix_col, bits, wstamp,
-                            st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
-        return st[FETCHED], st[BLOCKS]
-    _repeat(kind, passes, row_folds, as_int(0), spatial, rows, temporal, per_fold,
-            row_folds * per_fold, row_shift, channel_major, pix_row, pix_col, bits, wstamp, st,
-            need, per_pass, ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w,
-            el_dy, el_dx, el_ch, patterns, dil_h, dil_w)
-    return st[FETCHED], st[BLOCKS]
+        _tiles(rows, cols, spatial, temporal, row_folds, per_fold, pix_row, pix_col, bits,
+               wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
+    else:
+        _repeat(kind, passes, row_folds, 0, spatial, rows, temporal, per_fold,
+                row_folds * per_fold, row_shift, bool(channel_major), pix_row, pix_col, bits,
+                wstamp, st, need, per_pass, ifmap_h, ifmap_w, row_len, channels, ofmap_w,
+                stride_h, stride_w, el_dy, el_dx, el_ch, patterns, dil_h, dil_w)
+    return int(st[FETCHED]), int(st[BLOCKS])
 
 
-# The entries below are plain Python, so that every caller reaches the one compiled
-# signature of _ifmap_program (constants passed from compiled code would type as literals
-# and compile the whole walk again).
+@njit
+def _tiles(rows, cols, spatial, pixels, row_folds, per_fold, pix_row, pix_col, bits, wstamp,
+           st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w):
+    """IS: for each group of ``cols`` pixels, its column fold of tiles."""
+    for fc in range((pixels + cols - 1) // cols):
+        _is_column_fold(fc * cols, min(cols, pixels - fc * cols), rows, row_folds, spatial,
+                        fc * row_folds * per_fold, per_fold, pix_row, pix_col, bits, wstamp,
+                        st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
 
 
 def _ifmap_dram_reads_bitset(dataflow: int, rows: int, cols: int, ifmap_h: int, ifmap_w: int,
@@ -153,10 +150,12 @@ def _ifmap_rows(dataflow: int, rows: int, cols: int, ifmap_h: int, ifmap_w: int,
     return per_pass, int(blocks)
 
 
-@njit
-def _ifmap_program(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
-                   stride_h, stride_w, ofmap_h, ofmap_w, num_filters, passes, first_window,
-                   later_window, layout, record, need, per_pass, dil_h, dil_w):
+def _ifmap_program(dataflow: int, rows: int, cols: int, ifmap_h: int, ifmap_w: int,
+                   filter_h: int, filter_w: int, channels: int, stride_h: int, stride_w: int,
+                   ofmap_h: int, ofmap_w: int, num_filters: int, passes: int,
+                   first_window: int, later_window: int, layout: int, record: int,
+                   need: np.ndarray, per_pass: np.ndarray, dil_h: int,
+                   dil_w: int) -> tuple[int, int]:
     """:func:`_ifmap_walk` with the number of passes given (OS, WS) and ``per_pass`` filled."""
     pix_row, pix_col = _pixel_origins(ofmap_h, ofmap_w, stride_h, stride_w)
     pixels = ofmap_h * ofmap_w
@@ -164,11 +163,11 @@ def _ifmap_program(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
     row_len = filter_w * channels
     if dataflow == 2:
         per_fold = 2 * rows + cols + num_filters - 2
-        return _walk_program(as_int(TILES), as_int(0), rows, cols, window, pixels, as_int(0),
-                             (window + rows - 1) // rows, per_fold, as_int(0), pix_row, pix_col,
+        return _walk_program(TILES, 0, rows, cols, window, pixels, 0,
+                             (window + rows - 1) // rows, per_fold, 0, pix_row, pix_col,
                              ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w,
-                             np.bool_(False), first_window, later_window, record, need,
-                             per_pass, dil_h, dil_w)
+                             False, first_window, later_window, record, need, per_pass,
+                             dil_h, dil_w)
     # WS spans cost about a run per pixel pixel-major, or a (strided) range per line and
     # output row channel-major; a span of whole folds costs one run per pixel and filter row
     # pixel-major, so pixel-major pays per fold only where a turnover falls (about one per
@@ -192,7 +191,7 @@ def _ifmap_program(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
         per_fold, shift = temporal + rows + cols - 2, 0
     else:
         per_fold, shift = 2 * rows + cols + temporal - 2, rows
-    return _walk_program(as_int(PASSES), dataflow, rows, cols, spatial, temporal, passes,
+    return _walk_program(PASSES, dataflow, rows, cols, spatial, temporal, passes,
                          (spatial + rows - 1) // rows, per_fold, shift, pix_row, pix_col,
                          ifmap_h, ifmap_w, row_len, channels, ofmap_w, stride_h, stride_w,
                          channel_major, first_window, later_window, record, need, per_pass,

@@ -168,11 +168,13 @@ def _whole_folds(l0, l1, pixels, pix_row, pix_col, bits, wstamp, stamp, ifmap_h,
     return added
 
 
-@njit
-def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_rows, row_base,
-            channel_major, pix_row, pix_col, bits, wstamp, st, need, per_pass, ifmap_h, ifmap_w,
-            row_len, channels, ofmap_w, stride_h, stride_w, el_dy, el_dx, el_ch, patterns, dil_h,
-            dil_w):
+def _repeat(kind: int, passes: int, folds: int, base: int, spatial: int, rows: int,
+            temporal: int, per_fold: int, pass_rows: int, row_base: int, channel_major: bool,
+            pix_row: np.ndarray, pix_col: np.ndarray, bits: np.ndarray, wstamp: np.ndarray,
+            st: np.ndarray, need: np.ndarray, per_pass: np.ndarray, ifmap_h: int, ifmap_w: int,
+            row_len: int, channels: int, ofmap_w: int, stride_h: int, stride_w: int,
+            el_dy: np.ndarray, el_dx: np.ndarray, el_ch: np.ndarray, patterns: np.ndarray,
+            dil_h: int, dil_w: int) -> None:
     """``passes`` identical passes of ``folds`` skewed folds (lines ``base + fr * rows ..``,
     ``spatial`` of them in all); pass ``p`` fold ``fr`` starts at demand row
     ``row_base + p * pass_rows + fr * per_fold``. ``per_pass[p]`` gets pass ``p``'s words.
@@ -180,54 +182,90 @@ def _repeat(kind, passes, folds, base, spatial, rows, temporal, per_fold, pass_r
     The buffer after a pass holds exactly the words read since its last turnover, so two
     passes whose last turnovers sit at the same place leave the same state and the passes
     after them repeat: once an offset recurs the rest cycle (their blocks shifted by whole
-    passes), and after a pass without a turnover everything it reads is resident."""
+    passes), and after a pass without a turnover everything it reads is resident.
+
+    The passes loop here, each a compiled call of its layout's own pass (OS, WS pixel-major,
+    WS channel-major), so that a run compiles only the passes it walks."""
     fold_span = (temporal + rows) * rows  # positions reserved per fold (turnover offsets)
-    offsets = np.empty(passes, dtype=np.int64)  # offsets[p]: pass p's last turnover
+    first_pass: dict[int, int] = {}  # a last turnover's offset in its pass -> the first pass that had it
     per_pass[:passes] = 0
     pass_blocks = np.zeros(passes + 1, dtype=np.int64)
     for rep in range(passes):
         before, start_fetched = st[TURNOVERS], st[FETCHED]
         pass_start = rep * folds * fold_span
         pass_blocks[rep] = st[BLOCKS]
-        fr = as_int(0)
-        while fr < folds:
-            # WS pixel-major: whole folds at once, one run per pixel (a step is a fold here);
-            # elsewhere a span of folds costs what its folds do one by one
-            k = 0
-            if kind == 1 and not channel_major:
-                k = _plan(st, fr, folds, as_int(0), as_int(0), rows * temporal)
-            if k != 0:
-                stamp, room = _open_span(st, wstamp, k)
-                l0, l1 = base + fr * rows, base + min(spatial, (fr + abs(k)) * rows)
-                added = _whole_folds(l0, l1, temporal, pix_row, pix_col, bits, wstamp,
-                                     stamp, ifmap_h, ifmap_w, row_len, channels, el_dy,
-                                     dil_h, dil_w)
-                if _settle(st, k, added, (l1 - l0) * temporal, room, bits, wstamp):
-                    fr += abs(k)
-                continue
-            ru = min(rows, spatial - fr * rows)
-            row0 = row_base + rep * pass_rows + fr * per_fold
-            if channel_major:
-                _ws_fold(base + fr * rows, ru, temporal, pass_start + fr * fold_span, rows, row0,
-                         bits, wstamp, st, need, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w,
-                         el_dy, el_dx, el_ch, patterns, dil_h, dil_w)
-            else:
-                _skewed_fold(kind, base + fr * rows, ru, temporal, pass_start + fr * fold_span,
-                             rows, row0, pix_row, pix_col, bits, wstamp, st, need, ifmap_h,
-                             ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
-            fr += 1
+        row0 = row_base + rep * pass_rows
+        if channel_major:
+            _ws_channel_pass(folds, base, spatial, rows, temporal, per_fold, pass_start, row0,
+                             bits, wstamp, st, need, ofmap_w, stride_h, stride_w, ifmap_h,
+                             ifmap_w, el_dy, el_dx, el_ch, patterns, dil_h, dil_w)
+        else:
+            (_ws_pixel_pass if kind == 1 else _os_pass)(
+                folds, base, spatial, rows, temporal, per_fold, pass_start, row0, pix_row,
+                pix_col, bits, wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy,
+                dil_h, dil_w)
         per_pass[rep] = st[FETCHED] - start_fetched
         pass_blocks[rep + 1] = st[BLOCKS]
         if st[TURNOVERS] == before:
             break  # everything this pass reads is resident: later passes fetch nothing
-        offset = st[LAST_TURNOVER] - pass_start
-        # a scan, not a typed dict: passes are few next to their walks, and a dict costs
-        # a second of compiling
-        for earlier in range(rep):
-            if offsets[earlier] == offset:  # passes earlier + 1 .. rep repeat from here on
-                _repeat_cycle(earlier, rep, passes, pass_rows, per_pass, pass_blocks, st, need)
-                return
-        offsets[rep] = offset
+        offset = int(st[LAST_TURNOVER]) - pass_start
+        if offset in first_pass:  # passes first_pass[offset] + 1 .. rep repeat from here on
+            _repeat_cycle(first_pass[offset], rep, passes, pass_rows, per_pass, pass_blocks,
+                          st, need)
+            break
+        first_pass[offset] = rep
+
+
+@njit
+def _os_pass(folds, base, spatial, rows, temporal, per_fold, pass_start, row0, pix_row,
+             pix_col, bits, wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy,
+             dil_h, dil_w):
+    """One OS pass: its folds one by one (fold ``fr`` starts at demand row
+    ``row0 + fr * per_fold``)."""
+    fold_span = (temporal + rows) * rows
+    for fr in range(folds):
+        _skewed_fold(as_int(0), base + fr * rows, min(rows, spatial - fr * rows), temporal,
+                     pass_start + fr * fold_span, rows, row0 + fr * per_fold, pix_row, pix_col,
+                     bits, wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h,
+                     dil_w)
+
+
+@njit
+def _ws_pixel_pass(folds, base, spatial, rows, temporal, per_fold, pass_start, row0, pix_row,
+                   pix_col, bits, wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy,
+                   dil_h, dil_w):
+    """One WS pass on pixel-major bits: spans of whole folds at once, one run per pixel (a
+    step is a fold here), and the folds a turnover falls in one by one."""
+    fold_span = (temporal + rows) * rows
+    fr = as_int(0)
+    while fr < folds:
+        k = _plan(st, fr, folds, as_int(0), as_int(0), rows * temporal)
+        if k != 0:
+            stamp, room = _open_span(st, wstamp, k)
+            l0, l1 = base + fr * rows, base + min(spatial, (fr + abs(k)) * rows)
+            added = _whole_folds(l0, l1, temporal, pix_row, pix_col, bits, wstamp, stamp,
+                                 ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h, dil_w)
+            if _settle(st, k, added, (l1 - l0) * temporal, room, bits, wstamp):
+                fr += abs(k)
+            continue
+        _skewed_fold(as_int(1), base + fr * rows, min(rows, spatial - fr * rows), temporal,
+                     pass_start + fr * fold_span, rows, row0 + fr * per_fold, pix_row, pix_col,
+                     bits, wstamp, st, need, ifmap_h, ifmap_w, row_len, channels, el_dy, dil_h,
+                     dil_w)
+        fr += 1
+
+
+@njit
+def _ws_channel_pass(folds, base, spatial, rows, temporal, per_fold, pass_start, row0, bits,
+                     wstamp, st, need, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w, el_dy,
+                     el_dx, el_ch, patterns, dil_h, dil_w):
+    """One WS pass on channel-major bits: its folds one by one."""
+    fold_span = (temporal + rows) * rows
+    for fr in range(folds):
+        _ws_fold(base + fr * rows, min(rows, spatial - fr * rows), temporal,
+                 pass_start + fr * fold_span, rows, row0 + fr * per_fold, bits, wstamp, st,
+                 need, ofmap_w, stride_h, stride_w, ifmap_h, ifmap_w, el_dy, el_dx, el_ch,
+                 patterns, dil_h, dil_w)
 
 
 @njit

@@ -20,8 +20,7 @@ STAMP, IN_WINDOW, WINDOW, FETCHED, TURNOVERS, LATER, LAST_TURNOVER, RECORD, PEND
 _NO_CAP = 1 << 62
 
 
-@njit
-def _new_state(first_window, later_window):
+def _new_state(first_window: int, later_window: int) -> np.ndarray:
     """A fresh buffer: stamp 1 (every word empty), the first window to fill."""
     st = np.zeros(13, dtype=np.int64)
     st[STAMP] = 1
