@@ -268,18 +268,20 @@ def _ws_channel_pass(folds, base, spatial, rows, temporal, per_fold, pass_start,
                  patterns, dil_h, dil_w)
 
 
-@njit
-def _repeat_cycle(first, rep, passes, pass_rows, per_pass, pass_blocks, st, need):
+def _repeat_cycle(first: int, rep: int, passes: int, pass_rows: int, per_pass: np.ndarray,
+                  pass_blocks: np.ndarray, st: np.ndarray, need: np.ndarray) -> None:
     """Passes ``first + 1 .. rep`` repeat from here on: fill in passes ``rep + 1 ..`` from
     them (their words, and when recording their blocks shifted by whole passes), since
     walking them again would only find the same turnovers."""
-    period = rep - first
-    for i in range(passes - rep - 1):
-        source = first + 1 + i % period
-        per_pass[rep + 1 + i] = per_pass[source]
-        st[FETCHED] += per_pass[source]
-        if st[RECORD]:
-            shift = (rep + 1 + i - source) * pass_rows
-            for k in range(pass_blocks[source], pass_blocks[source + 1]):
-                need[st[BLOCKS]] = need[k] + shift
-                st[BLOCKS] += 1
+    later = np.arange(rep + 1, passes, dtype=np.int64)
+    source = first + 1 + (later - rep - 1) % (rep - first)
+    per_pass[rep + 1:passes] = per_pass[source]
+    st[FETCHED] += per_pass[source].sum()
+    if st[RECORD]:
+        counts = pass_blocks[source + 1] - pass_blocks[source]
+        total = int(counts.sum())
+        ends = np.cumsum(counts)  # the copies of a source's blocks, in order
+        blocks = np.repeat(pass_blocks[source] - (ends - counts), counts) + np.arange(total)
+        shifts = np.repeat((later - source) * pass_rows, counts)
+        need[st[BLOCKS]:st[BLOCKS] + total] = need[blocks] + shifts
+        st[BLOCKS] += total
