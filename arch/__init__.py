@@ -27,9 +27,13 @@ from ._mapping import MAPPING_ORDERS, Mapping, MappingFile, load_mapping, mappin
 from ._memory import Dram, Sram
 from ._precision import ARRAY_KINDS, BitFusionArray, BitSerialArray, TwoInOneArray
 from ._systolic import Dataflow, PEArray, SystolicArray, parse_dataflow
+from ._vector import VECTOR_UNITS, VectorUnit, get_vector_unit
 from .presets import DEFAULT_PRESET, PRESETS, get_preset
 
 __all__ = [
+    "VECTOR_UNITS",
+    "VectorUnit",
+    "get_vector_unit",
     "ANALOG_DEVICES",
     "AnalogArray",
     "AnalogDevice",

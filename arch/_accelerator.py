@@ -10,6 +10,7 @@ from ._energy import HOROWITZ_45NM, EnergyTable, get_energy_table
 from ._limits import CLOCK_GHZ, MAX_OPERAND_BITS, check_int, check_number
 from ._memory import Dram, Sram
 from ._systolic import PEArray, SystolicArray
+from ._vector import VectorUnit
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,12 +27,16 @@ class Accelerator:
     clock_ghz: float = 1.0
     operand_bits: int = 8
     energy: EnergyTable = HOROWITZ_45NM
+    #: Runs the operators without MACs (activations, softmax, norms, pooling, additions).
+    vector: VectorUnit = field(default_factory=VectorUnit)
 
     def __post_init__(self) -> None:
         check_number(self.clock_ghz, "clock_ghz", low=CLOCK_GHZ[0], high=CLOCK_GHZ[1])
         check_int(self.operand_bits, "operand_bits", high=MAX_OPERAND_BITS)
         if not isinstance(self.energy, EnergyTable):
             raise InputError(f"must be an EnergyTable, got {self.energy!r}", field="energy")
+        if not isinstance(self.vector, VectorUnit):
+            raise InputError(f"must be a VectorUnit, got {self.vector!r}", field="vector")
 
     def with_overrides(self, **changes: Any) -> "Accelerator":
         """A copy with flat overrides (None = keep): ``rows``, ``cols``, ``dataflow``,
@@ -73,7 +78,8 @@ class Accelerator:
         return cls(name=data["name"], array=array_cls(**array),
                    sram=Sram(**data["sram"]), dram=Dram(**data["dram"]),
                    clock_ghz=data["clock_ghz"], operand_bits=data["operand_bits"],
-                   energy=EnergyTable(**data["energy"]) if "energy" in data else HOROWITZ_45NM)
+                   energy=EnergyTable(**data["energy"]) if "energy" in data else HOROWITZ_45NM,
+                   vector=VectorUnit(**data["vector"]) if "vector" in data else VectorUnit())
 
     def to_dict(self) -> dict:
         """Plain values, for reports (the same keys as hwloop's TOML tables)."""
@@ -88,6 +94,7 @@ class Accelerator:
             "clock_ghz": self.clock_ghz,
             "operand_bits": self.operand_bits,
             "energy": self.energy.to_dict(),
+            "vector": self.vector.to_dict(),
         }
 
 

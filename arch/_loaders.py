@@ -17,9 +17,10 @@ from typing import Any
 from hwloop.traces import InputError
 
 from ._accelerator import Accelerator, _array_with
-from ._energy import ENERGY_FIELDS, EnergyTable, get_energy_table
+from ._energy import ENERGY_FIELDS
 from ._memory import Dram, Sram
 from ._systolic import SystolicArray
+from ._toml_tables import TABLE_BUILDERS
 from .presets import SCALESIM_DEFAULT, get_preset
 
 if sys.version_info >= (3, 11):
@@ -47,6 +48,8 @@ _TOML_SCHEMA: dict[str, Any] = {
     "dram": {"bandwidth": int, "ifmap_bandwidth": int, "filter_bandwidth": int,
              "ofmap_bandwidth": int, "latency_cycles": int, "model": str},
     "energy": {"preset": str, "name": str, **{key: (int, float) for key in ENERGY_FIELDS}},
+    "vector": {"preset": str, "lanes": int, "ops_per_lane": int, "port_words": int,
+               "energy_per_op_pj": (int, float)},
 }
 
 
@@ -301,8 +304,14 @@ def _from_toml(text: str, source: str) -> Accelerator:
         base = replace(base, **{k: data[k] for k in ("name", "clock_ghz", "operand_bits") if k in data})
     except InputError as exc:
         raise exc.located(source=source, line=_line_of(text, exc.field or "")) from None
-    if "energy" in data:
-        base = replace(base, energy=_toml_energy(data["energy"], text, source))
+    for section, build in TABLE_BUILDERS.items():  # [energy], [vector]: preset + overrides
+        if section in data:
+            try:
+                base = replace(base, **{section: build(data[section])})
+            except InputError as exc:
+                key = exc.field or "preset"
+                raise InputError(exc.reason, source=source, line=_line_of(text, key, section),
+                                 field=f"{section}.{key}") from None
     return _build(source, text, name=base.name, base=base, array=data.get("array", {}),
                   sram=data.get("sram", {}), dram=data.get("dram"),
                   key_of=lambda part, field: (field, part))
@@ -328,26 +337,6 @@ def _toml_schema() -> dict[str, Any]:
     extra = {f.name: object for cls in ARRAY_KINDS.values() for f in fields(cls)
              if f.name not in _TOML_SCHEMA["array"]}
     return {**_TOML_SCHEMA, "array": {**_TOML_SCHEMA["array"], **extra}}
-
-
-def _toml_energy(table: dict, text: str, source: str) -> EnergyTable:
-    """The ``[energy]`` table: a ``preset`` with overrides, or, without one, every component."""
-    values = dict(table)
-    try:
-        if "preset" in values:
-            preset = get_energy_table(values.pop("preset"))
-            if values and "name" not in values:  # changed numbers: not the preset any more
-                values["name"] = f"{preset.name} (modified)"
-            return EnergyTable(**{**preset.to_dict(), **values})
-        for key in ENERGY_FIELDS:
-            if key not in values:
-                raise InputError("missing: an [energy] table without a preset must set every "
-                                 "component", field=key)
-        return EnergyTable(**values)
-    except InputError as exc:
-        key = "preset" if exc.field == "energy" else exc.field
-        raise InputError(exc.reason, source=source, line=_line_of(text, key, "energy"),
-                         field=f"energy.{key}") from None
 
 
 def _check_schema(data: dict, schema: dict, text: str, source: str, section: str | None) -> None:

@@ -44,7 +44,12 @@ def point_key(accel: Accelerator, network: Network, version: str,
     # json.dumps({"accelerator": ..., "layers": ..., "version": ...}, sort_keys=True), with
     # the layers serialised once per network
     extra = f', "run": {json.dumps(run, sort_keys=True)}' if run else ""
-    blob = (f'{{"accelerator": {json.dumps(accel.to_dict(), sort_keys=True, default=str)}, '
+    hardware = accel.to_dict()
+    if network.vector_ops:  # the operators and the unit that runs them change the numbers
+        extra += f', "vector_ops": {_vector_ops_json(network)}'
+    else:  # a vector unit cannot change a network without vector operators: older keys hold
+        del hardware["vector"]
+    blob = (f'{{"accelerator": {json.dumps(hardware, sort_keys=True, default=str)}, '
             f'"layers": {_layers_json(network)}{extra}, "version": {json.dumps(version)}}}')
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -60,6 +65,14 @@ def _layers_json(network: Network) -> str:
             if layer.get(field) == plain:
                 del layer[field]
     return json.dumps(layers, sort_keys=True, default=str)
+
+
+@functools.lru_cache(maxsize=256)
+def _vector_ops_json(network: Network) -> str:
+    """The network's vector operators (positions and counts, without names), as JSON."""
+    ops = [[position, {k: v for k, v in dataclasses.asdict(op).items() if k != "name"}]
+           for position, op in network.vector_ops]
+    return json.dumps(ops, sort_keys=True, default=str)
 
 
 #: Layer fields added after stores were written, with the value that leaves a key unchanged.

@@ -1,9 +1,9 @@
 """Simulation engines, the report type and the CLI. Imports traces and arch; never search.
 
 The sub-packages, lowest first (each imports only those below it; ``docs/architecture.md``):
-``kernels``, ``report`` and ``noise``; ``schedule``; ``memory``; ``arrays``; ``tiling``; ``engine``;
-``analytical``; ``cli``. Names are loaded on first use, so importing ``hwloop.sim`` costs
-nothing until a name is used.
+``kernels``, ``report`` and ``noise``; ``schedule``; ``memory``; ``arrays``; ``vector``;
+``tiling``; ``engine``; ``analytical``; ``cli``. Names are loaded on first use, so importing
+``hwloop.sim`` costs nothing until a name is used.
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ _EXPORTS = {
     "ArrayModel": ".arrays",
     "register_model": ".arrays",
     "layer_energy": ".arrays",
+    "simulate_vector_op": ".vector",
     "area_mm2": ".arrays",
     "analytical_model": ".analytical",
     "analytical_arrays": ".analytical",

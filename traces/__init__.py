@@ -12,6 +12,7 @@ from ._errors import InputError
 from ._layer import Layer, LayerKind
 from ._network import Network
 from ._topology_csv import load_topology, parse_topology
+from ._vector_op import OPS_PER_ELEMENT, VectorKind, VectorOp
 
 _LAZY = {
     "LayerTrace": "_hdf5", "LayerWriter": "_hdf5", "TraceFile": "_hdf5", "TraceWriter": "_hdf5",
@@ -46,9 +47,12 @@ __all__ = [
     "LayerTrace",
     "LayerWriter",
     "Network",
+    "OPS_PER_ELEMENT",
     "STREAM_NAMES",
     "TraceFile",
     "TraceWriter",
+    "VectorKind",
+    "VectorOp",
     "bandwidth_over_time",
     "builtin_network",
     "export_scalesim_csv",

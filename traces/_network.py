@@ -6,6 +6,7 @@ from typing import Iterator
 
 from ._errors import InputError
 from ._layer import Layer
+from ._vector_op import VectorOp
 
 
 @dataclass(frozen=True)
@@ -22,13 +23,37 @@ class Network:
     #: pooling, normalisation, additions, reshapes), as ``(name, operator)`` pairs in model
     #: order; empty for a topology file.
     not_simulated: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    #: Operators without MACs, run on the vector unit, as ``(position, op)`` pairs in model
+    #: order: ``position`` is the number of layers that run before ``op``.
+    vector_ops: tuple[tuple[int, VectorOp], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
         object.__setattr__(self, "not_simulated",
                            tuple((str(n), str(op)) for n, op in self.not_simulated))
+        object.__setattr__(self, "vector_ops", tuple((int(p), op) for p, op in self.vector_ops))
         if not self.layers:
             raise InputError("a network needs at least one layer", field="layers")
+        positions = [p for p, _ in self.vector_ops]
+        if positions != sorted(positions) or any(not 0 <= p <= len(self.layers)
+                                                 for p in positions):
+            raise InputError(f"vector operators must be in model order, at positions 0 to "
+                             f"{len(self.layers)}", field="vector_ops")
+        if not all(isinstance(op, VectorOp) for _, op in self.vector_ops):
+            raise InputError("vector_ops holds (position, VectorOp) pairs", field="vector_ops")
+
+    def in_order(self) -> Iterator[Layer | VectorOp]:
+        """Layers and vector operators in model order (the report's rows)."""
+        ops = iter(self.vector_ops)
+        pending = next(ops, None)
+        for index, layer in enumerate(self.layers):
+            while pending is not None and pending[0] <= index:
+                yield pending[1]
+                pending = next(ops, None)
+            yield layer
+        while pending is not None:
+            yield pending[1]
+            pending = next(ops, None)
 
     def locate(self, error: InputError, index: int) -> InputError:
         """``error`` about layer ``index``, placed at that layer's file and line if known."""

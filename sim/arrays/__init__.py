@@ -18,7 +18,7 @@ from ._base import (
 )
 from ._bitfusion import BitFusionModel
 from ._bitserial import BitSerialModel
-from ._energy import BREAKDOWN_KEYS, layer_energy, pe_bit_products
+from ._energy import BREAKDOWN_KEYS, layer_energy, leakage_energy, memory_energy, pe_bit_products
 from ._pricing import add_energy, area_mm2, energy_totals
 from ._systolic import MEMORY_COLUMNS, SystolicModel, simulate_systolic_layer
 from ._two_in_one import TwoInOneModel
@@ -34,5 +34,6 @@ __all__ = ["ANALOG_BREAKDOWN_KEYS", "AnalogModel", "ArrayModel", "BREAKDOWN_KEYS
            "BitFusionModel", "BitSerialModel", "MEMORY_COLUMNS", "SystolicModel", "TileMapping",
            "TwoInOneModel", "add_energy", "add_kind_options", "add_width_columns",
            "analog_area_mm2", "area_mm2", "energy_totals", "kind_overrides", "layer_bits",
-           "layer_energy", "map_layer", "model_for", "model_of_kind", "packed",
-           "pe_bit_products", "register_model", "registered_models", "simulate_systolic_layer"]
+           "layer_energy", "leakage_energy", "map_layer", "memory_energy", "model_for",
+           "model_of_kind", "packed", "pe_bit_products", "register_model", "registered_models",
+           "simulate_systolic_layer"]

@@ -41,7 +41,7 @@ def operand_bits(row: dict, accel: Accelerator) -> tuple[int, int]:
 
 def layer_energy(row: dict, accel: Accelerator) -> tuple[float, dict[str, float]]:
     """Energy of one report row in pJ, and its breakdown by component (sums to it)."""
-    table, sram = accel.energy, accel.sram
+    table = accel.energy
     w, a = operand_bits(row, accel)
     bits = {"ifmap": a, "filter": w, "ofmap": a}
     macs = row["macs"]
@@ -54,6 +54,16 @@ def layer_energy(row: dict, accel: Accelerator) -> tuple[float, dict[str, float]
         "rf_act": (macs + act_writes) * a * table.rf_act_pj_per_bit,
         "rf_psum": 2 * macs * (w + a) * table.rf_psum_pj_per_bit,
     }
+    breakdown.update(memory_energy(row, accel, bits))
+    breakdown.update(leakage_energy(row, accel))
+    breakdown = {key: float(breakdown[key]) for key in BREAKDOWN_KEYS}
+    return sum(breakdown.values()), breakdown
+
+
+def memory_energy(row: dict, accel: Accelerator, bits: dict[str, int]) -> dict[str, float]:
+    """The buffers' and DRAM's share of a row (``sram_*``, ``dram_*``; ``bits`` per operand)."""
+    table, sram = accel.energy, accel.sram
+    breakdown: dict[str, float] = {}
     # (words read, words written) per buffer: the array's side plus the DRAM side
     traffic = {"ifmap": (row["ifmap_sram_reads"], row["dram_ifmap_reads"]),
                "filter": (row["filter_sram_reads"], row["dram_filter_reads"]),
@@ -71,13 +81,17 @@ def layer_energy(row: dict, accel: Accelerator) -> tuple[float, dict[str, float]
     # partial sums an explicit mapping reads back travel the ofmap's DRAM side too
     breakdown["dram_ofmap"] += ((row.get("dram_ofmap_reads") or 0) * bits["ofmap"]
                                 * table.dram_read_pj_per_bit)
+    return breakdown
+
+
+def leakage_energy(row: dict, accel: Accelerator) -> dict[str, float]:
+    """Static power of the PEs and buffers over the row's time (``leakage_*``)."""
+    table, sram = accel.energy, accel.sram
     # static power (uW) x time (s) = uJ; x 1e6 = pJ
     seconds = row["total_cycles"] / (accel.clock_ghz * 1e9)
-    breakdown["leakage_pe"] = table.pe_leakage_uw * accel.array.num_pes * seconds * 1e6
     buffer_kib = sram.ifmap_kb + sram.filter_kb + sram.ofmap_kb
-    breakdown["leakage_sram"] = table.sram_leakage_uw_per_kib * buffer_kib * seconds * 1e6
-    breakdown = {key: float(breakdown[key]) for key in BREAKDOWN_KEYS}
-    return sum(breakdown.values()), breakdown
+    return {"leakage_pe": table.pe_leakage_uw * accel.array.num_pes * seconds * 1e6,
+            "leakage_sram": table.sram_leakage_uw_per_kib * buffer_kib * seconds * 1e6}
 
 
 def pe_bit_products(accel: Accelerator) -> float:

@@ -24,9 +24,12 @@ def add_energy(row: dict, accel: Accelerator) -> dict:
 
 def energy_totals(records: list[dict], accel: Accelerator) -> dict[str, Any]:
     """Run totals: summed breakdown and energy, EDP (total energy x total cycles), area."""
-    keys = (list(records[0]["energy_breakdown"]) if records
-            else list(model_for(accel).breakdown_keys))
-    breakdown = {key: float(sum(r["energy_breakdown"][key] for r in records)) for key in keys}
+    # every component any row has, in the order rows first name them (array rows, then a
+    # vector operator's own); a row without a component adds nothing to it
+    keys = list(dict.fromkeys(key for r in records for key in r["energy_breakdown"])) \
+        if records else list(model_for(accel).breakdown_keys)
+    breakdown = {key: float(sum(r["energy_breakdown"].get(key, 0.0) for r in records))
+                 for key in keys}
     energy = sum(breakdown.values())
     cycles = sum(r["total_cycles"] for r in records)
     return {"energy_pj": energy, "energy_breakdown": breakdown, "edp": energy * cycles,

@@ -11,7 +11,8 @@ from typing import Any
 from hwloop.arch import Accelerator, Mapping, MappingFile
 from hwloop.sim.arrays import energy_totals, model_for
 from hwloop.sim.report import Report, run_totals
-from hwloop.traces import InputError, Layer, Network
+from hwloop.sim.vector import simulate_vector_op
+from hwloop.traces import InputError, Layer, Network, VectorOp
 
 from ._best import best_dataflow
 from ._layer import simulate_layer
@@ -72,9 +73,9 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
             raise InputError("a trace records one dataflow; drop the dataflow search",
                              field="--trace")
         records = simulate_traced(network, layers, accel, scalesim_compat, config, trace)
-        return _report(records, config, accel)
-    return _report(_records(network, layers, accel, scalesim_compat, choose_dataflow,
-                            plan=plan), config, accel)
+        return _report(with_vector_rows(network, records, accel), config, accel)
+    records = _records(network, layers, accel, scalesim_compat, choose_dataflow, plan=plan)
+    return _report(with_vector_rows(network, records, accel), config, accel)
 
 
 def _plan(network: Network, accel: Accelerator, mapping, optimize: str | None,
@@ -123,8 +124,9 @@ def simulate_totals(network: Network | Layer, accel: Accelerator, *,
         network = Network(name=network.name, layers=(network,))
     model_for(accel).check(accel)
     plan = _plan(network, accel, mapping, optimize, scalesim_compat, choose_dataflow)
-    records = _records(network, network.layers, accel, scalesim_compat, choose_dataflow,
-                       named=False, plan=plan)
+    records = with_vector_rows(network, _records(network, network.layers, accel, scalesim_compat,
+                                                 choose_dataflow, named=False, plan=plan),
+                               accel)
     return run_totals(records, accel.array.num_pes, energy_totals(records, accel))
 
 
@@ -150,6 +152,16 @@ def _records(network: Network, layers, accel: Accelerator, scalesim_compat: bool
                 raise network.locate(exc, index) from None
         records.append({**done[key], "name": layer.name} if named else done[key])
     return records
+
+
+def with_vector_rows(network: Network, records: list[dict], accel: Accelerator) -> list[dict]:
+    """The layers' rows with the vector unit's operator rows between them, in model order
+    (the unit does not overlap the array: ``hwloop.sim.vector``)."""
+    if not network.vector_ops:
+        return records
+    rows = iter(records)
+    return [simulate_vector_op(item, accel) if isinstance(item, VectorOp) else next(rows)
+            for item in network.in_order()]
 
 
 _SHAPES: dict[int, tuple[Network, tuple[Layer, ...]]] = {}

@@ -14,8 +14,10 @@ from ._json import strict_json
 #: (:func:`register_columns`).
 COLUMNS: dict[str, str] = {
     "name": "layer name",
-    "kind": "conv, depthwise or gemm",
-    "array_kind": "systolic, bitfusion, bitserial, 2in1 or analog",
+    "kind": "conv, depthwise or gemm; a vector operator's kind (relu, gelu, silu, softmax, "
+            "layernorm, rmsnorm, pool, add, mul, rotary)",
+    "array_kind": "systolic, bitfusion, bitserial, 2in1 or analog; vector for a vector "
+                  "operator",
     "dataflow": "os, ws or is (the one chosen when the array searches)",
     "tiling": "fused arrays: MACs per PE along the reduction x along the columns",
     "mapping": "scalesim (SCALE-Sim's implicit schedule) or an explicit mapping: dataflow, "
@@ -29,6 +31,8 @@ COLUMNS: dict[str, str] = {
     "mapping_eff": "percent",
     "overall_util": "percent",
     "macs": "multiply-accumulates",
+    "vector_ops": "vector-unit operations (rows of operators without MACs)",
+    "vector_util": "percent of the vector unit's peak operations over the row's busy cycles",
     "ifmap_sram_reads": "words",
     "filter_sram_reads": "words",
     "ofmap_sram_writes": "words",
@@ -78,7 +82,7 @@ def register_columns(columns: dict[str, str]) -> None:
     COLUMNS.update(merged)
 
 
-_SUMMED = ("total_cycles", "stall_cycles", "macs", "ifmap_sram_reads", "filter_sram_reads",
+_SUMMED = ("total_cycles", "stall_cycles", "macs", "vector_ops", "ifmap_sram_reads", "filter_sram_reads",
            "ofmap_sram_writes", "ofmap_sram_reads", "dram_ifmap_reads", "dram_filter_reads",
            "dram_ofmap_writes", "dram_ofmap_reads", "dram_ifmap_bytes", "dram_filter_bytes",
            "dram_ofmap_bytes", "time_s")
