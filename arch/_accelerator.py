@@ -56,7 +56,8 @@ class Accelerator:
                             "serial_operand", *ANALOG_OVERRIDES),
                   "sram": ("ifmap_kb", "filter_kb", "ofmap_kb", "word_bytes", "accumulate_psums"),
                   "dram": ("bandwidth", "ifmap_bandwidth", "filter_bandwidth", "ofmap_bandwidth",
-                           "dram_latency", "dram_model")}
+                           "dram_latency", "dram_model"),
+                  "vector": VECTOR_OVERRIDES}
         unknown = set(changes) - {k for keys in groups.values() for k in keys}
         if unknown:
             raise TypeError(f"unknown overrides: {sorted(unknown)}")
@@ -64,9 +65,14 @@ class Accelerator:
                   for part, keys in groups.items()}
         dram = {{"dram_latency": "latency_cycles", "dram_model": "model"}.get(k, k): v
                 for k, v in picked["dram"].items()}
+        vector = {k.removeprefix("vector_"): v for k, v in picked["vector"].items()}
+        try:
+            unit = replace(self.vector, **vector)
+        except InputError as exc:  # named as the override that set it
+            raise InputError(exc.reason, field=f"vector_{exc.field}") from None
         return replace(self, array=_array_with(self.array, picked["array"]),
                        sram=replace(self.sram, **picked["sram"]), dram=replace(self.dram, **dram),
-                       energy=self.energy if energy is None else energy)
+                       energy=self.energy if energy is None else energy, vector=unit)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Accelerator":
@@ -97,6 +103,9 @@ class Accelerator:
             "vector": self.vector.to_dict(),
         }
 
+
+#: Vector-unit fields :meth:`Accelerator.with_overrides` takes, each ``vector_`` + the field.
+VECTOR_OVERRIDES = ("vector_lanes", "vector_ops_per_lane", "vector_port_words")
 
 #: Analog tile fields :meth:`Accelerator.with_overrides` takes (``analog_device`` sets
 #: ``device``).

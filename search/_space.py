@@ -38,7 +38,8 @@ INT_PARAMS = {"rows": 1, "cols": 1, "ifmap_kb": 1, "filter_kb": 1, "ofmap_kb": 1
               "bandwidth": 1, "ifmap_bandwidth": 1, "filter_bandwidth": 1,
               "ofmap_bandwidth": 1, "dram_latency": 0, "bits_per_cycle": 1,
               "weight_bits": 1, "act_bits": 1, "tiles": 1, "devices_per_weight": 1,
-              "dac_bits": 1, "adc_bits": 1, "columns_per_adc": 1,
+              "dac_bits": 1, "adc_bits": 1, "columns_per_adc": 1, "vector_lanes": 1,
+              "vector_ops_per_lane": 1, "vector_port_words": 1,
               **{name: low for name, (low, _) in NET_PARAMS.items()}}
 #: Largest values, where a parameter has one.
 INT_TOPS = {"weight_bits": 32, "act_bits": 32,

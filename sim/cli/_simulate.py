@@ -56,6 +56,9 @@ def register_simulate(subparsers: argparse._SubParsersAction) -> None:
                         "or NAME=SHAPE per input; repeat for several inputs")
     add_hardware_options(p, preset_help="named accelerator (see --list-presets)", auto=True)
     _add_precision_options(p)
+    p.add_argument("--vector-lanes", type=_positive_int, metavar="N",
+                   help="lanes of the vector unit that runs operators without MACs "
+                        "(activations, softmax, norms, pooling, additions; default 32)")
     add_kind_options(p)
     p.add_argument("--mapping", metavar="scalesim|auto|FILE.toml", default="scalesim",
                    help="scalesim: SCALE-Sim's implicit schedule (the default); auto: the "
@@ -176,7 +179,7 @@ def _accelerator(args: argparse.Namespace, source: dict):
                                      serial_operand=args.serial_operand,
                                      bits_per_cycle=args.bits_per_cycle, energy=args.energy,
                                      accumulate_psums=True if args.accumulate_psums else None,
-                                     **memory_overrides(args))
+                                     vector_lanes=args.vector_lanes, **memory_overrides(args))
         return kind_overrides(accel, args)
     except InputError as exc:
         raise locate_hardware_error(exc, args) from None

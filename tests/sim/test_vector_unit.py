@@ -157,3 +157,20 @@ def test_toml_vector_table(tmp_path):
     with pytest.raises(InputError) as info:
         load_config(path)
     assert (info.value.line, info.value.field) == (2, "vector.preset")
+
+
+def test_the_lanes_are_an_override_a_cli_option_and_a_search_parameter(tmp_path, capsys):
+    from hwloop.search import load_space
+    from hwloop.sim.cli import main
+
+    accel = BASE.with_overrides(vector_lanes=8, vector_port_words=4)
+    assert (accel.vector.lanes, accel.vector.port_words) == (8, 4)
+    with pytest.raises(InputError) as info:
+        BASE.with_overrides(vector_lanes=0)
+    assert info.value.field == "vector_lanes"
+    assert main(["simulate", "--vector-lanes", str(2**40), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "--vector-lanes" in err and len(err.strip().splitlines()) == 1
+    space = tmp_path / "s.toml"
+    space.write_text("[params.vector_lanes]\nvalues = [16, 64]\n")
+    assert [p.name for p in load_space(space).params] == ["vector_lanes"]
