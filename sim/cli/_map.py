@@ -11,7 +11,13 @@ from hwloop.sim.arrays import add_kind_options
 from hwloop.traces import InputError
 
 from ._common import check_outputs, locate_hardware_error
-from ._options import _add_precision_options, _shape, _with_widths, add_hardware_options
+from ._options import (
+    _add_precision_options,
+    _shape,
+    _with_widths,
+    add_hardware_options,
+    add_vector_options,
+)
 from ._output import add_output_options, write_outputs
 
 
@@ -30,6 +36,7 @@ def register_map(subparsers: argparse._SubParsersAction) -> None:
                    help="fix a --model input with symbolic dimensions")
     add_hardware_options(p, preset_help="named accelerator (see hwloop simulate --list-presets)")
     _add_precision_options(p)
+    add_vector_options(p)
     add_kind_options(p)
     p.add_argument("--out", metavar="MAP.toml", help="write the mappings as a mapping file")
     add_output_options(p, "mapped report", plot="plot per-layer cycles and utilisation",

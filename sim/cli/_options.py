@@ -100,6 +100,13 @@ def add_hardware_options(p: argparse.ArgumentParser, preset_help: str = "named a
     add_memory_options(p)
 
 
+def add_vector_options(p: argparse.ArgumentParser) -> None:
+    """The vector unit's options (``simulate``, ``map``)."""
+    p.add_argument("--vector-lanes", type=_positive_int, metavar="N",
+                   help="lanes of the vector unit that runs operators without MACs "
+                        "(activations, softmax, norms, pooling, additions; default 32)")
+
+
 def memory_overrides(args: argparse.Namespace) -> dict:
     return {"bandwidth": args.bandwidth, "ifmap_bandwidth": args.ifmap_bw,
             "filter_bandwidth": args.filter_bw, "ofmap_bandwidth": args.ofmap_bw,

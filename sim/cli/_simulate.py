@@ -18,6 +18,7 @@ from ._options import (
     _with_widths,
     add_hardware_options,
     add_memory_options,
+    add_vector_options,
     memory_overrides,
     model_input_shapes,
 )
@@ -56,9 +57,7 @@ def register_simulate(subparsers: argparse._SubParsersAction) -> None:
                         "or NAME=SHAPE per input; repeat for several inputs")
     add_hardware_options(p, preset_help="named accelerator (see --list-presets)", auto=True)
     _add_precision_options(p)
-    p.add_argument("--vector-lanes", type=_positive_int, metavar="N",
-                   help="lanes of the vector unit that runs operators without MACs "
-                        "(activations, softmax, norms, pooling, additions; default 32)")
+    add_vector_options(p)
     add_kind_options(p)
     p.add_argument("--mapping", metavar="scalesim|auto|FILE.toml", default="scalesim",
                    help="scalesim: SCALE-Sim's implicit schedule (the default); auto: the "
