@@ -7,11 +7,12 @@ Imports nothing else from hwloop.
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from ._builtin import builtin_network, list_networks
+from ._builtin import builtin_network, list_networks, networks_with_vector_ops
 from ._errors import InputError
 from ._layer import Layer, LayerKind
 from ._network import Network
 from ._topology_csv import load_topology, parse_topology
+from ._vector_csv import format_vector_ops, parse_vector_ops
 from ._vector_op import OPS_PER_ELEMENT, VectorKind, VectorOp
 
 _LAZY = {
@@ -56,13 +57,16 @@ __all__ = [
     "bandwidth_over_time",
     "builtin_network",
     "export_scalesim_csv",
+    "format_vector_ops",
     "import_scalesim_csv",
     "list_networks",
     "load_topology",
     "network_from_onnx",
     "network_from_torch",
+    "networks_with_vector_ops",
     "open_trace",
     "parse_topology",
+    "parse_vector_ops",
     "plot_bandwidth",
     "summarize_trace",
     "torch_model",

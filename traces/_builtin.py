@@ -6,20 +6,41 @@ from importlib import resources
 from ._errors import InputError
 from ._network import Network
 from ._topology_csv import parse_topology
+from ._vector_csv import parse_vector_ops
 
 _PACKAGE = "hwloop.traces.networks"
+#: A built-in network's vector operators sit beside its topology, in a file of this suffix.
+VECTOR_SUFFIX = ".vector.csv"
 
 
 def list_networks() -> list[str]:
     """Names of the built-in networks."""
     files = resources.files(_PACKAGE).iterdir()
-    return sorted(f.name[:-4] for f in files if f.name.endswith(".csv"))
+    return sorted(f.name[:-4] for f in files
+                  if f.name.endswith(".csv") and not f.name.endswith(VECTOR_SUFFIX))
 
 
-def builtin_network(name: str) -> Network:
-    """A built-in network by name; see :func:`list_networks`."""
+def networks_with_vector_ops() -> list[str]:
+    """Built-in networks that have their vector operators (``vector_ops=True``)."""
+    files = resources.files(_PACKAGE).iterdir()
+    return sorted(f.name[:-len(VECTOR_SUFFIX)] for f in files if f.name.endswith(VECTOR_SUFFIX))
+
+
+def builtin_network(name: str, *, vector_ops: bool = False) -> Network:
+    """A built-in network by name; see :func:`list_networks`. ``vector_ops`` adds its
+    operators without MACs (activations, norms, pooling, residual additions) for the vector
+    unit; without them the network is exactly its SCALE-Sim topology."""
     if name not in list_networks():
         raise InputError(f"unknown network {name!r}; choose from {', '.join(list_networks())}",
                          field="network")
-    text = resources.files(_PACKAGE).joinpath(f"{name}.csv").read_text()
-    return Network(name=name, layers=parse_topology(text.splitlines()))
+    folder = resources.files(_PACKAGE)
+    layers = parse_topology(folder.joinpath(f"{name}.csv").read_text().splitlines())
+    if not vector_ops:
+        return Network(name=name, layers=layers)
+    if name not in networks_with_vector_ops():
+        raise InputError(f"network {name!r} has no list of vector operators; built-in networks "
+                         f"with one: {', '.join(networks_with_vector_ops())}",
+                         field="vector_ops")
+    file = f"{name}{VECTOR_SUFFIX}"
+    ops = parse_vector_ops(folder.joinpath(file).read_text(), source=file)
+    return Network(name=name, layers=layers, vector_ops=ops)

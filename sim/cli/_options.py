@@ -102,6 +102,10 @@ def add_hardware_options(p: argparse.ArgumentParser, preset_help: str = "named a
 
 def add_vector_options(p: argparse.ArgumentParser) -> None:
     """The vector unit's options (``simulate``, ``map``)."""
+    p.add_argument("--vector-ops", action="store_true",
+                   help="with --network: add the network's operators without MACs "
+                        "(activations, norms, pooling, residual additions) as vector-unit "
+                        "rows; without it a built-in network is exactly its SCALE-Sim topology")
     p.add_argument("--vector-lanes", type=_positive_int, metavar="N",
                    help="lanes of the vector unit that runs operators without MACs "
                         "(activations, softmax, norms, pooling, additions; default 32)")

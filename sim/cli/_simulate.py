@@ -151,6 +151,9 @@ def _workload(args: argparse.Namespace) -> tuple:
 
     if args.model_input_shape and not args.model:
         raise InputError("applies to --model only", field="--model-input-shape")
+    if args.vector_ops and (args.topology or args.model):
+        raise InputError("applies to --network only (an imported model has its operators "
+                         "already; a topology CSV has none)", field="--vector-ops")
     if args.topology:
         return traces.load_topology(args.topology), {"topology": os.path.abspath(args.topology)}
     if args.model:
@@ -158,7 +161,13 @@ def _workload(args: argparse.Namespace) -> tuple:
                                            input_shapes=model_input_shapes(args.model_input_shape))
         return network, {"model": os.path.abspath(args.model)}
     name = args.network or DEFAULT_NETWORK
-    return as_option(traces.builtin_network, name, "--network"), {"builtin": name}
+    network = as_option(traces.builtin_network, name, "--network")
+    if args.vector_ops:
+        try:
+            network = traces.builtin_network(name, vector_ops=True)
+        except InputError as exc:
+            raise InputError(exc.reason, field="--vector-ops") from None
+    return network, {"builtin": name, **({"vector_ops": True} if args.vector_ops else {})}
 
 
 def _accelerator(args: argparse.Namespace, source: dict):
