@@ -174,3 +174,16 @@ def test_the_lanes_are_an_override_a_cli_option_and_a_search_parameter(tmp_path,
     space = tmp_path / "s.toml"
     space.write_text("[params.vector_lanes]\nvalues = [16, 64]\n")
     assert [p.name for p in load_space(space).params] == ["vector_lanes"]
+
+
+def test_a_trace_records_the_array_layers_and_the_report_keeps_every_row(tmp_path):
+    from hwloop.traces import open_trace
+
+    ops = ((1, VectorOp(name="act", kind="relu", elements=128 * 64)),)
+    accel = BASE.with_overrides(bandwidth=8)
+    path = tmp_path / "run.h5"
+    report = simulate(_net(ops), accel, trace=path)
+    assert list(report.layers["name"]) == ["q", "act", "o"]
+    assert report.totals == simulate_totals(_net(ops), accel)
+    with open_trace(path) as trace:
+        assert len(trace.layers) == 2
