@@ -15,6 +15,8 @@ from ._errors import InputError
 from ._layer import Layer
 from ._lowering import conv_layers, matmul_layers
 from ._network import Network
+from ._onnx_vector import adds_bias, node_vector_op, scalar_constants
+from ._torch_vector import Found
 
 #: Operators with weights or matrix products that hwloop cannot lower.
 _REFUSED = {"ConvTranspose", "ConvInteger", "QLinearConv", "MatMulInteger", "QLinearMatMul",
@@ -28,7 +30,12 @@ def network_from_onnx(path: str | os.PathLike[str], *, name: str | None = None,
     """The convolutions and matrix products of the ONNX model at ``path``.
 
     ``Conv`` (1-D and 2-D; strides, pads, dilations, group), ``Gemm`` and ``MatMul``
-    (batched too) become layers; other operators without MACs are listed in
+    (batched too) become layers. Operators without MACs become ``Network.vector_ops``
+    between them, as the torch importer counts them (see :mod:`hwloop.traces._onnx_vector`):
+    activations (Relu, Clip, Gelu, Sigmoid, ...), Softmax, LayerNormalization,
+    BatchNormalization, pools and reductions, Add/Sub/Mul/Div; a bias ``Add`` after a
+    ``MatMul`` is that layer's. Reshapes, data movement (Transpose, Gather, Concat, ...),
+    constants and operators no vector kind fits (Tanh, Exp, Erf, ...) are listed in
     ``Network.not_simulated``. ``input_shapes`` fixes graph inputs with symbolic dimensions
     (a dynamic batch): ``{input name: shape}``, or one shape for a model with one input.
     A file that is not ONNX, an unknown shape, or an unsupported operator with weights or
@@ -49,24 +56,38 @@ def network_from_onnx(path: str | os.PathLike[str], *, name: str | None = None,
         raise exc.located(source=source) from None
     except Exception as exc:  # noqa: BLE001 - onnx's inference errors are not one type
         raise InputError(f"shape inference fails: {_first_line(exc)}", source=source) from None
-    shapes = _shapes(model.graph)
-    layers: list[Layer] = []
-    skipped: list[tuple[str, str]] = []
-    for index, node in enumerate(model.graph.node):
+    found = _nodes(onnx, model, source)
+    if not found.layers:
+        raise InputError("the model has no Conv, Gemm or MatMul to simulate", source=source)
+    return Network(name=name or Path(path).stem, layers=tuple(found.layers), source=source,
+                   not_simulated=tuple(found.skipped), vector_ops=tuple(found.vector_ops))
+
+
+def _nodes(onnx, model, source: str) -> Found:
+    """Layers, vector ops and the operators left out, node by node (ONNX keeps the nodes in
+    model order)."""
+    graph = model.graph
+    shapes = _shapes(graph)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
+    scalars = scalar_constants(graph, onnx.numpy_helper)
+    found, products = Found(), set()
+    for index, node in enumerate(graph.node):
         label = node.name or (node.output[0] if node.output else f"{node.op_type}_{index}")
         try:
             new = _node_layers(node, label, shapes)
         except InputError as exc:
             raise exc.located(source=source) from None
-        if new is None:
-            op = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
-            skipped.append((label, op))
-        else:
-            layers.extend(new)
-    if not layers:
-        raise InputError("the model has no Conv, Gemm or MatMul to simulate", source=source)
-    return Network(name=name or Path(path).stem, layers=tuple(layers), source=source,
-                   not_simulated=tuple(skipped))
+        if new is not None:
+            found.add(new)
+            if node.op_type == "MatMul":
+                products.update(node.output)
+            continue
+        default = node.domain in ("", "ai.onnx")
+        if default and adds_bias(node, shapes, products):
+            continue
+        found.vector(node_vector_op(node, label, shapes, opset, scalars) if default else None,
+                     label, node.op_type if default else f"{node.domain}.{node.op_type}")
+    return found
 
 
 def _first_line(exc: Exception) -> str:
