@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="built-in network (not with a space of net_* parameters, "
                                "which builds each point's CNN)")
     workload.add_argument("--topology", metavar="FILE.csv", help="SCALE-Sim topology CSV")
+    p.add_argument("--vector-ops", action="store_true",
+                   help="with --network: price the network's operators without MACs on the "
+                        "vector unit too (as hwloop simulate --vector-ops)")
     p.add_argument("--objectives", default="latency", metavar="LIST",
                    help="comma-separated: latency, energy, edp, area (minimised) and "
                         "accuracy (maximised; needs net_* parameters, torch and scikit-learn)")
@@ -84,6 +87,13 @@ def run(args: argparse.Namespace) -> int:
             network = traces.builtin_network(args.network)
         except InputError as exc:
             raise InputError(exc.reason, field="--network") from None
+    if args.vector_ops:
+        if network is None or args.topology:
+            raise InputError("applies to --network only", field="--vector-ops")
+        try:
+            network = traces.builtin_network(args.network, vector_ops=True)
+        except InputError as exc:
+            raise InputError(exc.reason, field="--vector-ops") from None
     _check_out_folder(args.out)
     objectives = [o.strip() for o in args.objectives.split(",") if o.strip()]
     result = run_search(space, network, objectives, args.sampler, args.trials, seed=args.seed,

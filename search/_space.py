@@ -184,8 +184,7 @@ def apply_point(point: dict[str, Any], base: Accelerator,
     widths = {k: point[k] for k in NETWORK_PARAMS if k in point}
     if widths:
         layers = tuple(replace(layer, **widths) for layer in network.layers)
-        network = Network(name=network.name, layers=layers, source=network.source,
-                          lines=network.lines)
+        network = replace(network, layers=layers)
     return accel, network
 
 

@@ -162,12 +162,9 @@ def _with_widths(network, weight_bits: int | None, act_bits: int | None):
         return network
     from dataclasses import replace
 
-    from hwloop.traces import Network
-
     layers = tuple(replace(layer, weight_bits=layer.weight_bits or weight_bits,
                            act_bits=layer.act_bits or act_bits) for layer in network.layers)
-    return Network(name=network.name, layers=layers, source=network.source, lines=network.lines,
-                   not_simulated=network.not_simulated)
+    return replace(network, layers=layers)  # keeps its vector operators and where it came from
 
 
 def _shape(text: str) -> tuple[str | None, tuple[int, ...]]:

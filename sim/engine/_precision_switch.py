@@ -60,9 +60,8 @@ def precision_switch(network: Network, accel: Accelerator,
     """Simulate ``network`` at every precision of ``choices``; expected and worst totals."""
     reports = []
     for w, a, _ in choices:
-        at_width = Network(name=network.name, source=network.source, lines=network.lines,
-                           layers=tuple(replace(layer, weight_bits=w, act_bits=a)
-                                        for layer in network.layers))
+        at_width = replace(network, layers=tuple(replace(layer, weight_bits=w, act_bits=a)
+                                                 for layer in network.layers))
         reports.append(simulate(at_width, accel, **simulate_options))
     keys = [k for k in COST_KEYS if all(k in r.totals for r in reports)]
     expected = {k: sum(p * r.totals[k] for (_, _, p), r in zip(choices, reports)) for k in keys}

@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""Write the built-in CNNs' vector operators (``traces/networks/NAME.vector.csv``) from their
+torch definitions, imported with ``network_from_torch``.
+
+The torch definitions list the same layers as the topology CSVs, in the same order
+(``tests/traces/test_torch_import.py``), so the imported operators' positions hold for the
+CSV's layers. ``tests/traces/test_builtin_vector_ops.py`` checks that this script would
+write the files as they are. Run: ``python tests/traces/regenerate_vector_ops.py`` (needs
+torch).
+"""
+from __future__ import annotations
+
+import pathlib
+import sys
+
+NETWORKS = ("resnet18", "mobilenet_v2")
+FOLDER = pathlib.Path(__file__).resolve().parents[2] / "traces" / "networks"
+
+
+def vector_csv(name: str) -> str:
+    """The file's text for built-in network ``name``."""
+    from hwloop.traces import builtin_network, format_vector_ops, network_from_torch, torch_model
+
+    module, example = torch_model(name)
+    imported = network_from_torch(module, example)
+    if len(imported.layers) != len(builtin_network(name).layers):
+        raise SystemExit(f"{name}: the torch definition's layers no longer match its topology")
+    return format_vector_ops(imported.vector_ops)
+
+
+def main() -> int:
+    for name in NETWORKS:
+        path = FOLDER / f"{name}.vector.csv"
+        path.write_text(vector_csv(name))
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
