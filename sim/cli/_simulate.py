@@ -51,7 +51,8 @@ def register_simulate(subparsers: argparse._SubParsersAction) -> None:
     workload.add_argument("--network", metavar="NAME", help="built-in network (see --list-networks)")
     workload.add_argument("--topology", metavar="FILE.csv", help="SCALE-Sim topology CSV")
     workload.add_argument("--model", metavar="FILE.onnx",
-                          help="ONNX model: its Conv, Gemm and MatMul nodes (needs onnx)")
+                          help="ONNX model: its Conv, Gemm and MatMul nodes on the array, its "
+                               "other operators on the vector unit (needs onnx)")
     p.add_argument("--model-input-shape", metavar="N,C,H,W", type=_shape, action="append",
                    help="fix a --model input with symbolic (dynamic) dimensions: a shape, "
                         "or NAME=SHAPE per input; repeat for several inputs")
