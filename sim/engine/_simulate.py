@@ -1,6 +1,7 @@
 """The pipeline, chained in one place: workload + accelerator -> per-layer model -> Report."""
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Hashable, Iterable, Iterator, Sequence
@@ -156,12 +157,29 @@ def _records(network: Network, layers, accel: Accelerator, scalesim_compat: bool
 
 def with_vector_rows(network: Network, records: list[dict], accel: Accelerator) -> list[dict]:
     """The layers' rows with the vector unit's operator rows between them, in model order
-    (the unit does not overlap the array: ``hwloop.sim.vector``)."""
+    (the unit does not overlap the array: ``hwloop.sim.vector``). Operators of one shape
+    are priced once per accelerator, as layers of one shape are."""
     if not network.vector_ops:
         return records
     rows = iter(records)
-    return [simulate_vector_op(item, accel) if isinstance(item, VectorOp) else next(rows)
-            for item in network.in_order()]
+    priced = _vector_rows(accel)
+    out = []
+    for item in network.in_order():
+        if not isinstance(item, VectorOp):
+            out.append(next(rows))
+            continue
+        key = (item.kind, item.elements, item.operands, item.window, item.row,
+               item.ops_per_element, item.params)
+        if key not in priced:
+            priced[key] = simulate_vector_op(item, accel)
+        out.append({**priced[key], "name": item.name})
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _vector_rows(accel: Accelerator) -> dict[tuple, dict]:
+    """Operator shape -> its row on ``accel`` (filled as operators are met)."""
+    return {}
 
 
 _SHAPES: dict[int, tuple[Network, tuple[Layer, ...]]] = {}
