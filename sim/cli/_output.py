@@ -73,8 +73,10 @@ def _head(report, model) -> str:
     accel = report.config["accelerator"]
     array, sram = accel["array"], accel["sram"]
     kind = model.describe(array, accel["clock_ghz"])
-    widths = sorted({(w, a) for w, a in zip(report.layers.get("weight_bits", []),
-                                            report.layers.get("act_bits", []))})
+    layers = report.layers  # array layers: a vector operator's row has no weights
+    arrays = layers[layers["weight_bits"].notna()] if "weight_bits" in layers else layers
+    widths = sorted({(int(w), int(a)) for w, a in zip(arrays.get("weight_bits", []),
+                                                      arrays.get("act_bits", []))})
     bits = "" if widths in ([], [(8, 8)]) else " at " + ", ".join(f"{w}x{a}" for w, a in widths) + " bits"
     goal = report.config.get("choose_dataflow")
     dataflow = f"auto dataflow (best {goal} per layer)" if goal else array["dataflow"].upper()
@@ -123,6 +125,7 @@ def _totals(t: dict, accel: dict) -> list[str]:
     """The totals line's parts."""
     parts = [f"{t['total_cycles']:,} cycles ({t['time_s'] * 1e3:.3f} ms at "
              f"{accel['clock_ghz']:g} GHz)", f"{t['macs']:,} MACs",
+             *([f"{t['vector_ops']:,} vector-unit operations"] if t.get("vector_ops") else []),
              f"overall util {t['overall_util']:.2f}%",
              f"DRAM reads {t['dram_ifmap_reads'] + t['dram_filter_reads']:,} words",
              f"DRAM writes {t['dram_ofmap_writes']:,} words"]
