@@ -21,7 +21,7 @@ def list_networks() -> list[str]:
 
 
 def networks_with_vector_ops() -> list[str]:
-    """Built-in networks that have their vector operators (``vector_ops=True``)."""
+    """Built-in networks that have their vector operators (``vector_ops=True``): all of them."""
     files = resources.files(_PACKAGE).iterdir()
     return sorted(f.name[:-len(VECTOR_SUFFIX)] for f in files if f.name.endswith(VECTOR_SUFFIX))
 

@@ -1,5 +1,7 @@
 """Small torch definitions of the built-in networks, for importing models without downloads.
 
+Every built-in topology has one here, with its layers in the CSV's order (the vector
+operators of ``builtin_network(name, vector_ops=True)`` are imported from them).
 ResNet-18 and MobileNet-V2 follow torchvision's layer order and shapes (the built-in CSV
 topologies list the same convolutions); the ViT block is one pre-norm transformer encoder
 block with explicit ``q @ k^T`` and ``p @ v`` products. Weights are random: only shapes
@@ -130,16 +132,91 @@ class ViTBlock(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
+class BertBlock(nn.Module):
+    """A post-norm BERT-Base encoder block as the ``transformer_block`` topology lists it:
+    separate q, k, v projections, then each head's scores, softmax and context in turn."""
+
+    def __init__(self, dim: int = 768, heads: int = 12, ffn: int = 3072) -> None:
+        super().__init__()
+        self.heads, self.scale = heads, (dim // heads) ** -0.5
+        self.q_proj, self.k_proj, self.v_proj = (nn.Linear(dim, dim) for _ in range(3))
+        self.out_proj = nn.Linear(dim, dim)
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.ffn_up, self.ffn_down = nn.Linear(dim, ffn), nn.Linear(ffn, dim)
+        self.act = nn.GELU()
+
+    def forward(self, x):
+        q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        width = x.shape[-1] // self.heads
+        context = []
+        for h in range(self.heads):
+            part = slice(h * width, (h + 1) * width)
+            scores = torch.matmul(q[..., part], k[..., part].transpose(-2, -1)) * self.scale
+            context.append(torch.matmul(scores.softmax(dim=-1), v[..., part]))
+        x = self.norm1(x + self.out_proj(torch.cat(context, dim=-1)))
+        return self.norm2(x + self.ffn_down(self.act(self.ffn_up(x))))
+
+
+class DQN(nn.Module):
+    """The Atari DQN (Mnih et al., Nature 2015): three convs and two fully connected layers."""
+
+    def __init__(self, actions: int = 18) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(4, 32, 8, 4), nn.ReLU(), nn.Conv2d(32, 64, 4, 2),
+                                      nn.ReLU(), nn.Conv2d(64, 64, 3, 1), nn.ReLU())
+        self.head = nn.Sequential(nn.Linear(3136, 512), nn.ReLU(), nn.Linear(512, actions))
+
+    def forward(self, x):
+        return self.head(torch.flatten(self.features(x), 1))
+
+
+class MLP(nn.Module):
+    """784-1024-1024-1024-10 with ReLUs (the ``mlp`` topology, run at batch 64)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        sizes = (784, 1024, 1024, 1024, 10)
+        layers: list[nn.Module] = []
+        for i, (cin, cout) in enumerate(zip(sizes, sizes[1:])):
+            layers += [nn.Linear(cin, cout)] + ([nn.ReLU()] if i < len(sizes) - 2 else [])
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+class AlexNetFeatures(nn.Module):
+    """AlexNet's five convolutions with their ReLUs and max pools (the ``alexnet`` topology
+    lists the convolutions only; its input sizes are these with the padding folded in)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 96, 11, 4), nn.ReLU(), nn.MaxPool2d(3, 2),
+            nn.Conv2d(96, 256, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+            nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(384, 384, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2))
+
+    def forward(self, x):
+        return self.features(x)
+
+
 #: name -> (module class, example input shape)
 _MODELS = {"resnet18": (ResNet18, (1, 3, 224, 224)),
            "mobilenet_v2": (MobileNetV2, (1, 3, 224, 224)),
-           "vit_block": (ViTBlock, (1, 197, 768))}
+           "vit_block": (ViTBlock, (1, 197, 768)),
+           "transformer_block": (BertBlock, (1, 512, 768)),
+           "dqn": (DQN, (1, 4, 84, 84)),
+           "mlp": (MLP, (64, 784)),
+           "alexnet": (AlexNetFeatures, (1, 3, 227, 227))}
 
 
 def torch_model(name: str) -> tuple[nn.Module, torch.Tensor]:
-    """A torch definition of a network and an example input for it: ``resnet18``,
-    ``mobilenet_v2`` (as the built-in topologies) or ``vit_block`` (one ViT-Base block on
-    197 tokens). Weights are random (seed 0)."""
+    """A torch definition of a network and an example input for it: every built-in topology
+    (``resnet18``, ``mobilenet_v2``, ``transformer_block``, ``dqn``, ``mlp``, ``alexnet``,
+    with the same layers in the same order) and ``vit_block`` (one ViT-Base block on 197
+    tokens). Weights are random (seed 0)."""
     if name not in _MODELS:
         raise InputError(f"unknown torch model {name!r}; choose from {', '.join(_MODELS)}",
                          field="name")

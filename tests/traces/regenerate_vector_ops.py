@@ -1,19 +1,19 @@
 #!/usr/bin/env python3
-"""Write the built-in CNNs' vector operators (``traces/networks/NAME.vector.csv``) from their
-torch definitions, imported with ``network_from_torch``.
+"""Write the built-in networks' vector operators (``traces/networks/NAME.vector.csv``) from
+their torch definitions, imported with ``network_from_torch``.
 
 The torch definitions list the same layers as the topology CSVs, in the same order
-(``tests/traces/test_torch_import.py``), so the imported operators' positions hold for the
-CSV's layers. ``tests/traces/test_builtin_vector_ops.py`` checks that this script would
-write the files as they are. Run: ``python tests/traces/regenerate_vector_ops.py`` (needs
-torch).
+(``tests/traces/test_torch_import.py``, ``tests/traces/test_builtin_vector_ops.py``), so
+the imported operators' positions hold for the CSV's layers. The second test file also
+checks that this script would write the files as they are. Run:
+``python tests/traces/regenerate_vector_ops.py`` (needs torch).
 """
 from __future__ import annotations
 
 import pathlib
 import sys
 
-NETWORKS = ("resnet18", "mobilenet_v2")
+NETWORKS = ("alexnet", "dqn", "mlp", "mobilenet_v2", "resnet18", "transformer_block")
 FOLDER = pathlib.Path(__file__).resolve().parents[2] / "traces" / "networks"
 
 

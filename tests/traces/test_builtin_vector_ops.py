@@ -21,7 +21,8 @@ from hwloop.traces import (
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2"])
+@pytest.mark.parametrize("name", ["alexnet", "dqn", "mlp", "mobilenet_v2", "resnet18",
+                                  "transformer_block"])
 def test_the_option_adds_operators_and_keeps_the_layers(name):
     plain, full = builtin_network(name), builtin_network(name, vector_ops=True)
     assert full.layers == plain.layers
@@ -45,6 +46,23 @@ def test_the_files_are_what_the_torch_definitions_give():
         assert (script.FOLDER / f"{name}.vector.csv").read_text() == script.vector_csv(name)
 
 
+@pytest.mark.parametrize("name", ["alexnet", "dqn", "mlp", "transformer_block"])
+def test_the_torch_definitions_list_the_topologies_layers(name):
+    """Layer for layer the same work (a fully connected layer the CSV writes as a 1x1 conv
+    imports as the same GEMM), so the operators' positions hold for the CSV's layers."""
+    pytest.importorskip("torch")
+    from dataclasses import replace
+
+    from hwloop.traces import network_from_torch, torch_model
+
+    module, example = torch_model(name)
+    imported, csv = network_from_torch(module, example), builtin_network(name)
+    assert len(imported.layers) == len(csv.layers)
+    for got, want in zip(imported.layers, csv.layers):
+        assert (replace(got, name=want.name) == want
+                or (got.gemm_mnk == want.gemm_mnk and got.macs == want.macs))
+
+
 def test_the_csv_reads_back_and_bad_cells_are_located():
     ops = builtin_network("resnet18", vector_ops=True).vector_ops
     assert parse_vector_ops(format_vector_ops(ops), "x.csv") == ops
@@ -60,11 +78,11 @@ def test_the_csv_reads_back_and_bad_cells_are_located():
     assert (info.value.line, info.value.field) == (index + 1, "kind")
 
 
-def test_networks_without_a_list_and_other_workloads_refuse_the_option(tmp_path, capsys):
-    with pytest.raises(InputError, match="no list of vector operators"):
-        builtin_network("alexnet", vector_ops=True)
-    assert main(["simulate", "--network", "alexnet", "--vector-ops", "-q"]) == 2
-    assert "--vector-ops" in capsys.readouterr().err
+def test_every_built_in_network_has_its_operators_and_other_workloads_refuse_the_option(
+        tmp_path, capsys):
+    from hwloop.traces import list_networks
+
+    assert networks_with_vector_ops() == list_networks()
     topology = tmp_path / "t.csv"
     topology.write_text("Layer name,IFMAP Height,IFMAP Width,Filter Height,Filter Width,"
                         "Channels,Num Filter,Strides,\nc1,8,8,3,3,4,8,1,\n")
