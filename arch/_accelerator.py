@@ -54,7 +54,8 @@ class Accelerator:
             changes["device"] = changes.pop("analog_device")
         groups = {"array": ("rows", "cols", "dataflow", "array_kind", "bits_per_cycle",
                             "serial_operand", *ANALOG_OVERRIDES),
-                  "sram": ("ifmap_kb", "filter_kb", "ofmap_kb", "word_bytes", "accumulate_psums"),
+                  "sram": ("ifmap_kb", "filter_kb", "ofmap_kb", "word_bytes", "accumulate_psums",
+                           "keep_activations"),
                   "dram": ("bandwidth", "ifmap_bandwidth", "filter_bandwidth", "ofmap_bandwidth",
                            "dram_latency", "dram_model"),
                   "vector": VECTOR_OVERRIDES}
@@ -95,7 +96,8 @@ class Accelerator:
             "sram": {"ifmap_kb": self.sram.ifmap_kb, "filter_kb": self.sram.filter_kb,
                      "ofmap_kb": self.sram.ofmap_kb, "word_bytes": self.sram.word_bytes,
                      "active_fraction": self.sram.active_fraction,
-                     "accumulate_psums": self.sram.accumulate_psums},
+                     "accumulate_psums": self.sram.accumulate_psums,
+                     "keep_activations": self.sram.keep_activations},
             "dram": self.dram.to_dict(),
             "clock_ghz": self.clock_ghz,
             "operand_bits": self.operand_bits,

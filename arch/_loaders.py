@@ -44,7 +44,8 @@ _TOML_SCHEMA: dict[str, Any] = {
     "name": str, "preset": str, "clock_ghz": (int, float), "operand_bits": int,
     "array": {"rows": int, "cols": int, "dataflow": str, "kind": str},  # + kinds' fields
     "sram": {"ifmap_kb": int, "filter_kb": int, "ofmap_kb": int, "word_bytes": int,
-             "active_fraction": (int, float), "accumulate_psums": bool},
+             "active_fraction": (int, float), "accumulate_psums": bool,
+             "keep_activations": bool},
     "dram": {"bandwidth": int, "ifmap_bandwidth": int, "filter_bandwidth": int,
              "ofmap_bandwidth": int, "latency_cycles": int, "model": str},
     "energy": {"preset": str, "name": str, **{key: (int, float) for key in ENERGY_FIELDS}},

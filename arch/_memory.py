@@ -40,6 +40,10 @@ class Sram:
     #: them back), so only final outputs go to DRAM. False is SCALE-Sim's choice: every row
     #: fold's partial sums are written out.
     accumulate_psums: bool = False
+    #: A layer's output that fits stays in SRAM for its consumers: neither its DRAM write nor
+    #: their DRAM reads of it happen (``docs/vector-unit.md``). False is SCALE-Sim's choice:
+    #: every output goes to DRAM and comes back.
+    keep_activations: bool = False
 
     def __post_init__(self) -> None:
         for field in ("ifmap_kb", "filter_kb", "ofmap_kb"):
@@ -48,9 +52,10 @@ class Sram:
         for field in ("ifmap_word_bits", "filter_word_bits", "ofmap_word_bits"):
             if getattr(self, field) is not None:
                 check_int(getattr(self, field), field, high=MAX_WORD_BITS)
-        if not isinstance(self.accumulate_psums, bool):
-            raise InputError(f"must be true or false, got {self.accumulate_psums!r}",
-                             field="accumulate_psums")
+        for flag in ("accumulate_psums", "keep_activations"):
+            if not isinstance(getattr(self, flag), bool):
+                raise InputError(f"must be true or false, got {getattr(self, flag)!r}",
+                                 field=flag)
         check_finite(self.active_fraction, "active_fraction")
         if not 0.5 <= self.active_fraction < 1:
             raise InputError(f"must be in [0.5, 1), got {self.active_fraction}",

@@ -45,6 +45,10 @@ def point_key(accel: Accelerator, network: Network, version: str,
     # the layers serialised once per network
     extra = f', "run": {json.dumps(run, sort_keys=True)}' if run else ""
     hardware = accel.to_dict()
+    if not hardware["sram"]["keep_activations"]:  # SCALE-Sim's choice: older keys hold
+        del hardware["sram"]["keep_activations"]
+    elif network.inputs is not None:  # what is kept follows the graph
+        extra += f', "inputs": {json.dumps(network.inputs)}'
     if network.vector_ops:  # the operators and the unit that runs them change the numbers
         extra += f', "vector_ops": {_vector_ops_json(network)}'
     else:  # a vector unit cannot change a network without vector operators: older keys hold

@@ -50,7 +50,7 @@ CHOICE_PARAMS = {"dataflow": ("os", "ws", "is", "auto"), "mapping": ("scalesim",
                  "serial_operand": ("weight", "act"), "energy": tuple(sorted(ENERGY_TABLES)),
                  "dram_model": tuple(sorted(DRAM_DEVICES)),
                  "analog_device": tuple(sorted(ANALOG_DEVICES))}
-BOOL_PARAMS = ("accumulate_psums",)
+BOOL_PARAMS = ("accumulate_psums", "keep_activations")
 #: Parameters of the network rather than the accelerator: widths set on every layer, and the
 #: ``net_*`` parameters that pick a member of the CNN family, with their per-stage and
 #: per-layer overrides (``net_width_2``, ``net_kernel_1``, ``weight_bits_fc``, ...; see

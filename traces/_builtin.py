@@ -6,24 +6,27 @@ from importlib import resources
 from ._errors import InputError
 from ._network import Network
 from ._topology_csv import parse_topology
-from ._vector_csv import parse_vector_ops
+from ._vector_csv import parse_graph, parse_vector_ops
 
 _PACKAGE = "hwloop.traces.networks"
 #: A built-in network's vector operators sit beside its topology, in a file of this suffix.
 VECTOR_SUFFIX = ".vector.csv"
+#: ... and its producer -> consumer graph over layers and operators (``Network.inputs``).
+GRAPH_SUFFIX = ".graph.csv"
 
 
 def list_networks() -> list[str]:
     """Names of the built-in networks."""
     files = resources.files(_PACKAGE).iterdir()
-    return sorted(f.name[:-4] for f in files
-                  if f.name.endswith(".csv") and not f.name.endswith(VECTOR_SUFFIX))
+    return sorted(f.name[:-4] for f in files if f.name.endswith(".csv")
+                  and not f.name.endswith((VECTOR_SUFFIX, GRAPH_SUFFIX)))
 
 
 def networks_with_vector_ops() -> list[str]:
-    """Built-in networks that have their vector operators (``vector_ops=True``): all of them."""
-    files = resources.files(_PACKAGE).iterdir()
-    return sorted(f.name[:-len(VECTOR_SUFFIX)] for f in files if f.name.endswith(VECTOR_SUFFIX))
+    """Built-in networks that have their vector operators and graph (``vector_ops=True``)."""
+    names = {f.name for f in resources.files(_PACKAGE).iterdir()}
+    return sorted(n[:-len(VECTOR_SUFFIX)] for n in names if n.endswith(VECTOR_SUFFIX)
+                  and n[:-len(VECTOR_SUFFIX)] + GRAPH_SUFFIX in names)
 
 
 def builtin_network(name: str, *, vector_ops: bool = False) -> Network:
@@ -35,12 +38,14 @@ def builtin_network(name: str, *, vector_ops: bool = False) -> Network:
                          field="network")
     folder = resources.files(_PACKAGE)
     layers = parse_topology(folder.joinpath(f"{name}.csv").read_text().splitlines())
-    if not vector_ops:
-        return Network(name=name, layers=layers)
     if name not in networks_with_vector_ops():
-        raise InputError(f"network {name!r} has no list of vector operators; built-in networks "
-                         f"with one: {', '.join(networks_with_vector_ops())}",
-                         field="vector_ops")
-    file = f"{name}{VECTOR_SUFFIX}"
-    ops = parse_vector_ops(folder.joinpath(file).read_text(), source=file)
-    return Network(name=name, layers=layers, vector_ops=ops)
+        if vector_ops:
+            raise InputError(f"network {name!r} has no list of vector operators; built-in "
+                             f"networks with one: {', '.join(networks_with_vector_ops())}",
+                             field="vector_ops")
+        return Network(name=name, layers=layers)
+    ops_file, graph_file = f"{name}{VECTOR_SUFFIX}", f"{name}{GRAPH_SUFFIX}"
+    full = Network(name=name, layers=layers,
+                   vector_ops=parse_vector_ops(folder.joinpath(ops_file).read_text(), ops_file),
+                   inputs=parse_graph(folder.joinpath(graph_file).read_text(), graph_file))
+    return full if vector_ops else full.layers_only()

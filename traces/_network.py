@@ -1,7 +1,7 @@
 """A network: an ordered, named tuple of layers."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 from ._errors import InputError
@@ -26,6 +26,10 @@ class Network:
     #: Operators without MACs, run on the vector unit, as ``(position, op)`` pairs in model
     #: order: ``position`` is the number of layers that run before ``op``.
     vector_ops: tuple[tuple[int, VectorOp], ...] = ()
+    #: The producer -> consumer graph over the nodes of :meth:`in_order` (layers and vector
+    #: operators): ``inputs[j]`` are the nodes whose outputs node ``j`` reads (empty: only
+    #: the network's input). None when not known; a topology CSV is a chain of its rows.
+    inputs: tuple[tuple[int, ...], ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
@@ -41,6 +45,39 @@ class Network:
                              f"{len(self.layers)}", field="vector_ops")
         if not all(isinstance(op, VectorOp) for _, op in self.vector_ops):
             raise InputError("vector_ops holds (position, VectorOp) pairs", field="vector_ops")
+        if self.inputs is not None:
+            object.__setattr__(self, "inputs", tuple(tuple(int(i) for i in node)
+                                                     for node in self.inputs))
+            nodes = len(self.layers) + len(self.vector_ops)
+            if len(self.inputs) != nodes or any(not 0 <= i < j for j, node in
+                                                enumerate(self.inputs) for i in node):
+                raise InputError(f"inputs must list, for each of the {nodes} layers and vector "
+                                 "operators in model order, earlier nodes only", field="inputs")
+
+    def layers_only(self) -> "Network":
+        """The network without its vector operators; each layer then reads the layers its
+        inputs came from through them (the graph collapsed onto the layers)."""
+        if not self.vector_ops:
+            return self
+        kinds = [isinstance(item, Layer) for item in self.in_order()]
+        if self.inputs is None:
+            return replace(self, vector_ops=(), inputs=None)
+        sources: list[tuple[int, ...]] = []  # per node: the layer indices its value comes from
+        index_of = {}
+        for j, (is_layer, reads) in enumerate(zip(kinds, self.inputs)):
+            if is_layer:
+                index_of[j] = len(index_of)
+                sources.append((index_of[j],))
+            else:  # a vector operator passes on where its inputs came from
+                sources.append(tuple(sorted({s for i in reads for s in sources[i]})))
+        graph = tuple(tuple(sorted({s for i in reads for s in sources[i]}))
+                      for j, reads in enumerate(self.inputs) if kinds[j])
+        return replace(self, vector_ops=(), inputs=graph)
+
+    @staticmethod
+    def chain(nodes: int) -> tuple[tuple[int, ...], ...]:
+        """The graph of ``nodes`` run one after another, each reading the one before."""
+        return tuple(() if j == 0 else (j - 1,) for j in range(nodes))
 
     def in_order(self) -> Iterator[Layer | VectorOp]:
         """Layers and vector operators in model order (the report's rows)."""

@@ -74,7 +74,8 @@ def load_topology(path: str | os.PathLike[str], name: str | None = None) -> Netw
     except InputError as exc:
         raise exc.located(source=str(path))
     return Network(name=name or path.stem, layers=tuple(layer for _, layer in numbered),
-                   source=str(path), lines=tuple(number for number, _ in numbered))
+                   source=str(path), lines=tuple(number for number, _ in numbered),
+                   inputs=Network.chain(len(numbered)))  # each row reads the one before
 
 
 def _lines(text: str) -> list[str]:

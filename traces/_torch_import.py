@@ -94,7 +94,7 @@ def network_from_torch(module: Any, example_input: Any, *, name: str | None = No
         raise InputError("the model has no convolution or matrix product to simulate",
                          source=name)
     return Network(name=name, layers=tuple(found.layers), not_simulated=tuple(found.skipped),
-                   vector_ops=tuple(found.vector_ops))
+                   vector_ops=tuple(found.vector_ops), inputs=found.graph)
 
 
 @contextmanager
@@ -162,7 +162,10 @@ def _fx_ops(module, inputs) -> Found:
     Props(gm).propagate(*inputs)
     found = Found()
     products: set = set()  # nodes whose value is a matrix product's (for a bias after it)
+    made: dict = {}  # fx node -> the graph nodes its value comes from (data movement passes)
     for node in gm.graph.nodes:
+        reads = tuple(sorted({i for arg in node.all_input_nodes for i in made.get(arg, ())}))
+        made[node] = reads
         if node.op not in ("call_module", "call_function", "call_method"):
             continue
         name, op, items = _fx_node(gm, node, products)
@@ -170,7 +173,9 @@ def _fx_ops(module, inputs) -> Found:
             if _shape(node) is not None:  # a tensor-valued operator left out
                 found.skipped.append((name, op))
             continue
-        found.add(items)
+        if items:
+            found.add(items, reads)
+            made[node] = (found.nodes - 1,)
         if any(isinstance(item, Layer) and item.kind is LayerKind.GEMM for item in items):
             products.add(node)
     return found

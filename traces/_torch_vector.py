@@ -45,10 +45,25 @@ class Found:
     vector_ops: list[tuple[int, VectorOp]] = field(default_factory=list)
     #: operators left out, as ``(name, operator)``
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: the graph, where a path tracks it (``Network.inputs``): per node met, its producers
+    inputs: list[tuple[int, ...]] = field(default_factory=list)
 
-    def add(self, items: Items) -> None:
-        """Layers in order; each vector op after the layers met before it."""
-        for item in items:
+    @property
+    def nodes(self) -> int:
+        """Layers and vector ops met so far (the next one's index in model order)."""
+        return len(self.layers) + len(self.vector_ops)
+
+    @property
+    def graph(self) -> tuple[tuple[int, ...], ...] | None:
+        """``Network.inputs``: the producers of every node, where the path tracked them all."""
+        return tuple(self.inputs) if len(self.inputs) == self.nodes else None
+
+    def add(self, items: Items, reads: tuple[int, ...] | None = None) -> None:
+        """Layers in order; each vector op after the layers met before it. ``reads``: the
+        nodes the first item reads (each later one reads the one before it)."""
+        for k, item in enumerate(items):
+            if reads is not None:
+                self.inputs.append(reads if k == 0 else (self.nodes - 1,))
             if isinstance(item, VectorOp):
                 self.vector_ops.append((len(self.layers), item))
             else:

@@ -50,6 +50,32 @@ def parse_vector_ops(text: str, source: str) -> tuple[tuple[int, VectorOp], ...]
     return tuple(ops)
 
 
+def parse_graph(text: str, source: str) -> tuple[tuple[int, ...], ...]:
+    """``Network.inputs`` from a graph CSV: ``node,inputs`` rows, the inputs space-separated
+    (empty: the network's input)."""
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or [cell.strip() for cell in rows[0]] != ["node", "inputs"]:
+        raise InputError("the header must be node,inputs", source=source, line=1)
+    graph = []
+    for line, cells in enumerate(rows[1:], start=2):
+        try:
+            node, reads = int(cells[0]), tuple(int(i) for i in cells[1].split())
+        except (ValueError, IndexError):
+            raise InputError("expected a node number and its inputs", source=source,
+                             line=line) from None
+        if node != len(graph):
+            raise InputError(f"expected node {len(graph)}, got {node}", source=source,
+                             line=line, field="node")
+        graph.append(reads)
+    return tuple(graph)
+
+
+def format_graph(graph: tuple[tuple[int, ...], ...]) -> str:
+    """The CSV :func:`parse_graph` reads back."""
+    return "node,inputs\n" + "".join(f"{j},{' '.join(map(str, reads))}\n"
+                                     for j, reads in enumerate(graph))
+
+
 def format_vector_ops(ops: tuple[tuple[int, VectorOp], ...]) -> str:
     """The CSV :func:`parse_vector_ops` reads back."""
     out = io.StringIO()

@@ -19,7 +19,8 @@ _OVERRIDE_OPTIONS = {"rows": "--rows", "cols": "--cols", "dataflow": "--dataflow
                      "array_kind": "--array-kind", "weight_bits": "--weight-bits",
                      "act_bits": "--act-bits", "bits_per_cycle": "--bits-per-cycle",
                      "serial_operand": "--serial-operand", "energy": "--energy",
-                     "accumulate_psums": "--accumulate-psums", "vector_lanes": "--vector-lanes"}
+                     "accumulate_psums": "--accumulate-psums", "vector_lanes": "--vector-lanes",
+                     "keep_activations": "--keep-activations"}
 
 
 

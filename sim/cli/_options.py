@@ -102,6 +102,9 @@ def add_hardware_options(p: argparse.ArgumentParser, preset_help: str = "named a
 
 def add_vector_options(p: argparse.ArgumentParser) -> None:
     """The vector unit's options (``simulate``, ``map``)."""
+    p.add_argument("--keep-activations", action="store_true",
+                   help="keep a layer's output that fits in SRAM for its consumers (no DRAM "
+                        "write, no DRAM read back); SCALE-Sim sends every output to DRAM")
     p.add_argument("--vector-ops", action="store_true",
                    help="with --network: add the network's operators without MACs "
                         "(activations, norms, pooling, residual additions) as vector-unit "

@@ -188,7 +188,9 @@ def _accelerator(args: argparse.Namespace, source: dict):
                                      serial_operand=args.serial_operand,
                                      bits_per_cycle=args.bits_per_cycle, energy=args.energy,
                                      accumulate_psums=True if args.accumulate_psums else None,
-                                     vector_lanes=args.vector_lanes, **memory_overrides(args))
+                                     vector_lanes=args.vector_lanes,
+                                     keep_activations=True if args.keep_activations else None,
+                                     **memory_overrides(args))
         return kind_overrides(accel, args)
     except InputError as exc:
         raise locate_hardware_error(exc, args) from None

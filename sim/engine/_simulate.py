@@ -16,6 +16,7 @@ from hwloop.sim.vector import simulate_vector_op
 from hwloop.traces import InputError, Layer, Network, VectorOp
 
 from ._best import best_dataflow
+from ._keep import check_keepable, keep_on_chip
 from ._layer import simulate_layer
 from ._mapped import MappingPlan, check_mappable, mapping_plan
 from ._traced import simulate_traced
@@ -53,6 +54,9 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
         network = Network(name=network.name, layers=(network,))
     model_for(accel).check(accel)  # an accelerator error is not any layer's fault
     plan = _plan(network, accel, mapping, optimize, scalesim_compat, choose_dataflow)
+    if accel.sram.keep_activations:
+        check_keepable(network, accel, traced=trace is not None, explicit=plan is not None,
+                       scalesim_compat=scalesim_compat)
     layers: Iterable[Layer] = network.layers
     if progress:
         layers = _progress(network.layers, network.name)
@@ -75,8 +79,11 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
                              field="--trace")
         records = simulate_traced(network, layers, accel, scalesim_compat, config, trace)
         return _report(with_vector_rows(network, records, accel), config, accel)
-    records = _records(network, layers, accel, scalesim_compat, choose_dataflow, plan=plan)
-    return _report(with_vector_rows(network, records, accel), config, accel)
+    records = with_vector_rows(network, _records(network, layers, accel, scalesim_compat,
+                                                 choose_dataflow, plan=plan), accel)
+    if accel.sram.keep_activations:
+        records = keep_on_chip(network, records, accel)
+    return _report(records, config, accel)
 
 
 def _plan(network: Network, accel: Accelerator, mapping, optimize: str | None,
@@ -125,9 +132,14 @@ def simulate_totals(network: Network | Layer, accel: Accelerator, *,
         network = Network(name=network.name, layers=(network,))
     model_for(accel).check(accel)
     plan = _plan(network, accel, mapping, optimize, scalesim_compat, choose_dataflow)
+    if accel.sram.keep_activations:
+        check_keepable(network, accel, traced=False, explicit=plan is not None,
+                       scalesim_compat=scalesim_compat)
     records = with_vector_rows(network, _records(network, network.layers, accel, scalesim_compat,
                                                  choose_dataflow, named=False, plan=plan),
                                accel)
+    if accel.sram.keep_activations:
+        records = keep_on_chip(network, records, accel)
     return run_totals(records, accel.array.num_pes, energy_totals(records, accel))
 
 

@@ -72,14 +72,21 @@ def simulate_vector_op(op: VectorOp, accel: Accelerator) -> dict:
         "dram_ofmap_writes": op.output_words, "dram_ofmap_reads": 0,
         "time_s": total / (accel.clock_ghz * 1e9),
     }
+    return price_vector_row(row, accel)
+
+
+def price_vector_row(row: dict, accel: Accelerator) -> dict:
+    """``row`` with its DRAM bytes and energy (re)computed from its counters (kept
+    activations change a row's DRAM words after it was simulated)."""
+    bits = row["act_bits"]
     for operand in ("ifmap", "filter", "ofmap"):
         key = "dram_ofmap_writes" if operand == "ofmap" else f"dram_{operand}_reads"
         row[f"dram_{operand}_bytes"] = math.ceil(row[key] * bits / 8)
-    breakdown = {"vector": op.ops * accel.vector.energy_per_op_pj,
+    breakdown = {"vector": row["vector_ops"] * accel.vector.energy_per_op_pj,
                  **memory_energy(row, accel, dict.fromkeys(("ifmap", "filter", "ofmap"), bits)),
                  **leakage_energy(row, accel)}
     breakdown = {key: float(breakdown[key]) for key in VECTOR_BREAKDOWN_KEYS}
     row["energy_pj"] = sum(breakdown.values())
     row["energy_breakdown"] = breakdown
-    row["edp"] = row["energy_pj"] * total
+    row["edp"] = row["energy_pj"] * row["total_cycles"]
     return row

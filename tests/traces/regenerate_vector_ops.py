@@ -17,22 +17,25 @@ NETWORKS = ("alexnet", "dqn", "mlp", "mobilenet_v2", "resnet18", "transformer_bl
 FOLDER = pathlib.Path(__file__).resolve().parents[2] / "traces" / "networks"
 
 
-def vector_csv(name: str) -> str:
-    """The file's text for built-in network ``name``."""
-    from hwloop.traces import builtin_network, format_vector_ops, network_from_torch, torch_model
+def files(name: str) -> dict[str, str]:
+    """The files' names and texts for built-in network ``name``: its vector operators and
+    its graph over layers and operators."""
+    from hwloop.traces import builtin_network, network_from_torch, torch_model
+    from hwloop.traces._vector_csv import format_graph, format_vector_ops
 
     module, example = torch_model(name)
     imported = network_from_torch(module, example)
-    if len(imported.layers) != len(builtin_network(name).layers):
+    if len(imported.layers) != len(builtin_network(name).layers) or imported.inputs is None:
         raise SystemExit(f"{name}: the torch definition's layers no longer match its topology")
-    return format_vector_ops(imported.vector_ops)
+    return {f"{name}.vector.csv": format_vector_ops(imported.vector_ops),
+            f"{name}.graph.csv": format_graph(imported.inputs)}
 
 
 def main() -> int:
     for name in NETWORKS:
-        path = FOLDER / f"{name}.vector.csv"
-        path.write_text(vector_csv(name))
-        print(f"wrote {path}")
+        for file, text in files(name).items():
+            (FOLDER / file).write_text(text)
+            print(f"wrote {FOLDER / file}")
     return 0
 
 

@@ -43,7 +43,8 @@ def test_the_files_are_what_the_torch_definitions_give():
     spec.loader.exec_module(script)
     assert sorted(script.NETWORKS) == networks_with_vector_ops()
     for name in script.NETWORKS:
-        assert (script.FOLDER / f"{name}.vector.csv").read_text() == script.vector_csv(name)
+        for file, text in script.files(name).items():
+            assert (script.FOLDER / file).read_text() == text
 
 
 @pytest.mark.parametrize("name", ["alexnet", "dqn", "mlp", "transformer_block"])
