@@ -60,7 +60,8 @@ def network_from_onnx(path: str | os.PathLike[str], *, name: str | None = None,
     if not found.layers:
         raise InputError("the model has no Conv, Gemm or MatMul to simulate", source=source)
     return Network(name=name or Path(path).stem, layers=tuple(found.layers), source=source,
-                   not_simulated=tuple(found.skipped), vector_ops=tuple(found.vector_ops))
+                   not_simulated=tuple(found.skipped), vector_ops=tuple(found.vector_ops),
+                   inputs=found.graph)
 
 
 def _nodes(onnx, model, source: str) -> Found:
@@ -71,22 +72,31 @@ def _nodes(onnx, model, source: str) -> Found:
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
     scalars = scalar_constants(graph, onnx.numpy_helper)
     found, products = Found(), set()
+    made: dict[str, tuple[int, ...]] = {}  # tensor -> the graph nodes its value comes from
     for index, node in enumerate(graph.node):
         label = node.name or (node.output[0] if node.output else f"{node.op_type}_{index}")
+        reads = tuple(sorted({i for name in node.input for i in made.get(name, ())}))
+        made.update(dict.fromkeys(node.output, reads))  # data movement passes them on
         try:
             new = _node_layers(node, label, shapes)
         except InputError as exc:
             raise exc.located(source=source) from None
         if new is not None:
-            found.add(new)
+            found.add(new, reads)
+            made.update(dict.fromkeys(node.output, (found.nodes - 1,)))
             if node.op_type == "MatMul":
                 products.update(node.output)
             continue
         default = node.domain in ("", "ai.onnx")
         if default and adds_bias(node, shapes, products):
             continue
-        found.vector(node_vector_op(node, label, shapes, opset, scalars) if default else None,
-                     label, node.op_type if default else f"{node.domain}.{node.op_type}")
+        op = node_vector_op(node, label, shapes, opset, scalars) if default else None
+        if op is None:
+            found.skipped.append((label, node.op_type if default else
+                                  f"{node.domain}.{node.op_type}"))
+        else:
+            found.add([op], reads)
+            made.update(dict.fromkeys(node.output, (found.nodes - 1,)))
     return found
 
 

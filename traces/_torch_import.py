@@ -165,7 +165,7 @@ def _fx_ops(module, inputs) -> Found:
     made: dict = {}  # fx node -> the graph nodes its value comes from (data movement passes)
     for node in gm.graph.nodes:
         reads = tuple(sorted({i for arg in node.all_input_nodes for i in made.get(arg, ())}))
-        made[node] = reads
+        made[node] = reads if _shape(node) is not None else ()  # sizes carry no data
         if node.op not in ("call_module", "call_function", "call_method"):
             continue
         name, op, items = _fx_node(gm, node, products)

@@ -24,9 +24,9 @@ def check_keepable(network: Network, accel: Accelerator, *, traced: bool,
     """Refuse, in one line, what keeping activations is not modelled for."""
     if network.inputs is None:
         raise InputError("keeping activations on chip needs the network's producer->consumer "
-                         "graph; topology files, built-in networks and torch models traced by "
-                         "torch.fx have one, ONNX models and recorded torch runs not yet",
-                         field="keep_activations")
+                         "graph; topology files, built-in networks, ONNX models and torch "
+                         "models traced by torch.fx have one, torch models run with hooks not "
+                         "yet", field="keep_activations")
     if accel.dram.finite or traced or explicit or scalesim_compat:
         raise InputError("keeping activations on chip is modelled with unlimited DRAM, "
                          "SCALE-Sim's schedule and no trace only", field="keep_activations")

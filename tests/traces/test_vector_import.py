@@ -273,6 +273,8 @@ def test_onnx_export_gives_the_torch_ops(name, tmp_path):
     kept = network_from_onnx(export(module, x, tmp_path / "kept.onnx",
                                     training=torch.onnx.TrainingMode.PRESERVE))
     assert fields(kept) == fields(from_torch)
+    assert kept.inputs == from_torch.inputs  # the same producer->consumer graph
+    assert folded.inputs is not None
     assert kinds(kept) == Counter(COUNTS[name])
     assert {op for _, op in kept.not_simulated} <= MOVEMENT
 
