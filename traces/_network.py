@@ -63,7 +63,7 @@ class Network:
         if self.inputs is None:
             return replace(self, vector_ops=(), inputs=None)
         sources: list[tuple[int, ...]] = []  # per node: the layer indices its value comes from
-        index_of = {}
+        index_of: dict[int, int] = {}
         for j, (is_layer, reads) in enumerate(zip(kinds, self.inputs)):
             if is_layer:
                 index_of[j] = len(index_of)

@@ -56,7 +56,7 @@ def parse_graph(text: str, source: str) -> tuple[tuple[int, ...], ...]:
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or [cell.strip() for cell in rows[0]] != ["node", "inputs"]:
         raise InputError("the header must be node,inputs", source=source, line=1)
-    graph = []
+    graph: list[tuple[int, ...]] = []
     for line, cells in enumerate(rows[1:], start=2):
         try:
             node, reads = int(cells[0]), tuple(int(i) for i in cells[1].split())
