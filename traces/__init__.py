@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ._builtin import builtin_network, list_networks, networks_with_vector_ops
 from ._errors import InputError
 from ._layer import Layer, LayerKind
+from ._llm import LLMS, DecoderConfig, decoder_macs, decoder_step, get_llm
 from ._network import Network
 from ._topology_csv import load_topology, parse_topology
 from ._vector_csv import format_vector_ops, parse_vector_ops
@@ -42,6 +43,11 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
+    "DecoderConfig",
+    "LLMS",
+    "decoder_macs",
+    "decoder_step",
+    "get_llm",
     "InputError",
     "Layer",
     "LayerKind",
