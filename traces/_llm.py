@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from ._errors import InputError
 from ._layer import Layer
 from ._network import Network
-from ._vector_op import VectorOp
+from ._vector_op import VectorKind, VectorOp
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,33 +111,33 @@ def decoder_step(config: DecoderConfig, *, tokens: int, context: int, batch: int
     x = None  # the residual stream's producer (None: the embeddings, from DRAM)
     for i in range(c.layers):
         p = f"l{i}."
-        norm = b.op(VectorOp(name=p + "attn_norm", kind="rmsnorm", elements=rows * d, row=d), x)
+        norm = b.op(VectorOp(name=p + "attn_norm", kind=VectorKind.RMSNORM, elements=rows * d, row=d), x)
         qkv = b.layer(Layer.gemm(p + "qkv", rows, d + 2 * c.kv_heads * hd, d), norm)
-        rope = b.op(VectorOp(name=p + "rotary", kind="rotary",
+        rope = b.op(VectorOp(name=p + "rotary", kind=VectorKind.ROTARY,
                              elements=rows * (c.heads + c.kv_heads) * hd), qkv)
         groups = batch * c.kv_heads
         scores = b.layer(Layer(name=p + "scores", ifmap_h=tokens * group, ifmap_w=1, filter_h=1,
                                filter_w=1, channels=groups * hd, num_filters=context,
                                conv_groups=groups), rope)
-        soft = b.op(VectorOp(name=p + "softmax", kind="softmax",
+        soft = b.op(VectorOp(name=p + "softmax", kind=VectorKind.SOFTMAX,
                              elements=rows * c.heads * context, row=context), scores)
         av = b.layer(Layer(name=p + "attn_v", ifmap_h=tokens * group, ifmap_w=1, filter_h=1,
                            filter_w=1, channels=groups * context, num_filters=hd,
                            conv_groups=groups), soft, qkv)
         out = b.layer(Layer.gemm(p + "o_proj", rows, d, d), av)
-        x = b.op(VectorOp(name=p + "attn_add", kind="add", elements=rows * d, operands=2),
+        x = b.op(VectorOp(name=p + "attn_add", kind=VectorKind.ADD, elements=rows * d, operands=2),
                  out, x)  # the first layer's residual is the embeddings, from DRAM
-        norm = b.op(VectorOp(name=p + "mlp_norm", kind="rmsnorm", elements=rows * d, row=d), x)
+        norm = b.op(VectorOp(name=p + "mlp_norm", kind=VectorKind.RMSNORM, elements=rows * d, row=d), x)
         gate = b.layer(Layer.gemm(p + "gate", rows, c.ffn, d), norm)
         up = b.layer(Layer.gemm(p + "up", rows, c.ffn, d), norm)
-        act = b.op(VectorOp(name=p + "silu", kind="silu", elements=rows * c.ffn), gate)
-        both = b.op(VectorOp(name=p + "gate_up", kind="mul", elements=rows * c.ffn, operands=2),
+        act = b.op(VectorOp(name=p + "silu", kind=VectorKind.SILU, elements=rows * c.ffn), gate)
+        both = b.op(VectorOp(name=p + "gate_up", kind=VectorKind.MUL, elements=rows * c.ffn, operands=2),
                     act, up)
         down = b.layer(Layer.gemm(p + "down", rows, d, c.ffn), both)
-        x = b.op(VectorOp(name=p + "mlp_add", kind="add", elements=rows * d, operands=2),
+        x = b.op(VectorOp(name=p + "mlp_add", kind=VectorKind.ADD, elements=rows * d, operands=2),
                  down, x)
     heads = batch * (1 if produce is None else produce)
-    norm = b.op(VectorOp(name="final_norm", kind="rmsnorm", elements=heads * d, row=d), x)
+    norm = b.op(VectorOp(name="final_norm", kind=VectorKind.RMSNORM, elements=heads * d, row=d), x)
     b.layer(Layer.gemm("lm_head", heads, c.vocab, d), norm)
     return Network(name=name or f"{c.name}_t{tokens}_c{context}_b{batch}", layers=tuple(b.layers),
                    vector_ops=tuple(b.ops), inputs=tuple(b.inputs))
