@@ -26,6 +26,7 @@ _EXPORTS = {
     "simulate_mapped_layer": ".tiling",
     "MAPPER_OBJECTIVES": ".tiling",
     "simulate_totals": ".engine",
+    "simulate_llm": ".engine",
     "replay": ".engine",
     "precision_switch": ".engine",
     "sharing_walks": ".memory",

@@ -133,6 +133,9 @@ def _totals(t: dict, accel: dict) -> list[str]:
         parts.append(f"partial sums read back {t['dram_ofmap_reads']:,} words")
     if t["stall_cycles"]:
         parts.append(f"{t['stall_cycles']:,} stall cycles")
+    if "ttft_s" in t:  # a language model's run
+        parts += [f"TTFT {t['ttft_s'] * 1e3:,.3f} ms", f"TPOT {t['tpot_s'] * 1e3:,.3f} ms",
+                  f"{t['tokens_per_s']:,.2f} tokens/s"]
     if t.get("energy_pj") is not None:
         parts += [f"energy {t['energy_pj'] / 1e6:,.1f} uJ ({accel['energy']['name']})",
                   f"EDP {t['edp']:.4g} pJ x cycles", f"area {t['area_mm2']:.3f} mm^2"]

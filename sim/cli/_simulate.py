@@ -73,6 +73,12 @@ def register_simulate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--columns", metavar="A,B,...", type=column_list,
                    help="print these report columns, in this order (default: the key ones "
                         "that fit the terminal); any of: " + ", ".join(printable_columns()))
+    llm = p.add_argument_group("LLM inference (--network llama2-7b, llama3-8b, llama-tiny)")
+    llm.add_argument("--prompt-len", type=_positive_int, metavar="P",
+                     help="prompt tokens per sequence, run as one prefill (default 512)")
+    llm.add_argument("--gen-len", type=_positive_int, metavar="G",
+                     help="tokens generated per sequence, one decode step each (default 8)")
+    llm.add_argument("--batch", type=_positive_int, metavar="B", help="sequences (default 1)")
     p.add_argument("--list-networks", action="store_true", help="list built-in networks and exit")
     p.add_argument("--list-presets", action="store_true", help="list accelerator presets and exit")
     p.set_defaults(run=run_simulate)
@@ -83,6 +89,14 @@ def run_simulate(args: argparse.Namespace) -> int:
         return _list(args)
     check_outputs({"--json": args.json, "--csv": args.csv, "--plot": args.plot,
                    "--trace": args.trace})
+    from hwloop.traces import LLMS
+
+    if args.network in LLMS:
+        return _run_llm(args)
+    for option in ("prompt_len", "gen_len", "batch"):
+        if getattr(args, option) is not None:
+            raise InputError(f"applies to a language model ({', '.join(LLMS)}) only",
+                             field="--" + option.replace("_", "-"))
     network, source = _workload(args)
     accel = _accelerator(args, source)
     network = _with_widths(network, args.weight_bits, args.act_bits)
@@ -114,6 +128,33 @@ def run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_llm(args: argparse.Namespace) -> int:
+    """``--network`` a language model: its prefill and decode steps (``simulate_llm``)."""
+    from hwloop.sim.engine import simulate_llm
+    from hwloop.sim.kernels import on_first_compile
+    from hwloop.sim.report import OutputFiles
+    from hwloop.traces import get_llm
+
+    for option in ("trace", "precision_switch", "vector_ops", "weight_bits", "act_bits",
+                   "scalesim_compat"):
+        if getattr(args, option):
+            raise InputError("does not apply to a language model run",
+                             field="--" + option.replace("_", "-"))
+    if args.mapping != "scalesim" or args.dataflow == "auto":
+        raise InputError("a language model runs SCALE-Sim's schedule here",
+                         field="--mapping" if args.mapping != "scalesim" else "--dataflow")
+    source = {"builtin": args.network}
+    accel = _accelerator(args, source)
+    with OutputFiles() as files, on_first_compile(_compile_notice):
+        try:
+            report = simulate_llm(get_llm(args.network), accel, prompt=args.prompt_len or 512,
+                                  gen=args.gen_len or 8, batch=args.batch or 1, source=source)
+        except InputError as exc:
+            raise locate_hardware_error(exc, args) from None
+        write_outputs(report, args, files)
+    return 0
+
+
 _COMPILING = "compiling the kernels; this happens on the first run only (up to ~30 s)"
 
 
@@ -135,6 +176,9 @@ def _list(args: argparse.Namespace) -> int:
         for name in traces.list_networks():
             net = traces.builtin_network(name)
             print(f"{name:20s} {len(net):4d} layers {net.macs / 1e9:10.3f} GMACs")
+        for name, config in traces.LLMS.items():
+            print(f"{name:20s} {config.layers:4d} blocks, d {config.d_model}, {config.heads} heads "
+                  f"({config.kv_heads} KV), language model (--prompt-len, --gen-len, --batch)")
         return 0
     from hwloop.sim.arrays import model_for
 

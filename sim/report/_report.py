@@ -14,6 +14,8 @@ from ._json import strict_json
 #: (:func:`register_columns`).
 COLUMNS: dict[str, str] = {
     "name": "layer name",
+    "phase": "LLM runs: prefill or decode",
+    "step": "LLM runs: decode step (0: the prefill)",
     "kind": "conv, depthwise or gemm; a vector operator's kind (relu, gelu, silu, softmax, "
             "layernorm, rmsnorm, pool, add, mul, rotary)",
     "array_kind": "systolic, bitfusion, bitserial, 2in1 or analog; vector for a vector "
