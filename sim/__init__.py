@@ -14,6 +14,7 @@ _EXPORTS = {
     "COLUMNS": ".arrays",  # with every registered array kind's own columns
     "Report": ".report",
     "plot_report": ".report",
+    "plot_llm": ".report",
     "FoldPlan": ".schedule",
     "Schedule": ".schedule",
     "fold_plan": ".schedule",

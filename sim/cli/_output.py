@@ -37,9 +37,10 @@ def add_output_files(files: OutputFiles, args: argparse.Namespace, result,
 def write_outputs(report, args: argparse.Namespace, files: OutputFiles) -> None:
     """Write the files ``--json``/``--csv``/``--plot`` asked for, all together with any that
     ``files`` already holds (the ``--trace``), then print the report to fit the terminal."""
-    from hwloop.sim import plot_report
+    from hwloop.sim import plot_llm, plot_report
 
-    add_output_files(files, args, report, plot_report)
+    llm = "prompt_len" in report.config.get("workload", {})  # a language model's run
+    add_output_files(files, args, report, plot_llm if llm else plot_report)
     files.commit()
     print(format_report(report, quiet=args.quiet, columns=getattr(args, "columns", None),
                         width=terminal_width()))

@@ -62,3 +62,14 @@ def test_the_command_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--prompt-len" in err and len(err.strip().splitlines()) == 1
     assert main(["simulate", "--network", "llama-tiny", "--vector-ops", "-q"]) == 2
+
+
+def test_the_plot_draws_steps_and_kinds(run, tmp_path):
+    from hwloop.sim import plot_llm
+
+    figure = plot_llm(run)
+    steps, kinds = figure.axes[:2]
+    assert len(steps.lines[0].get_xdata()) == 3  # one point per decode step
+    assert list(steps.lines[0].get_xdata()) == [17, 18, 19]
+    assert {t.get_text() for t in kinds.get_legend().get_texts()} >= {"gemm", "softmax"}
+    figure.savefig(tmp_path / "llm.png")
