@@ -23,13 +23,14 @@ _LAZY = {
     "STREAM_NAMES": "_trace_summary", "bandwidth_over_time": "_trace_summary",
     "summarize_trace": "_trace_summary", "network_from_torch": "_torch_import",
     "network_from_onnx": "_onnx_import", "torch_model": "_torch_networks",
+    "torch_decoder": "_torch_networks",
 }
 
 if TYPE_CHECKING:
     from ._hdf5 import LayerTrace, LayerWriter, TraceFile, TraceWriter, open_trace
     from ._onnx_import import network_from_onnx
     from ._torch_import import network_from_torch
-    from ._torch_networks import torch_model
+    from ._torch_networks import torch_decoder, torch_model
     from ._trace_csv import export_scalesim_csv, import_scalesim_csv
     from ._trace_plot import plot_bandwidth
     from ._trace_summary import STREAM_NAMES, bandwidth_over_time, summarize_trace
@@ -75,5 +76,6 @@ __all__ = [
     "parse_vector_ops",
     "plot_bandwidth",
     "summarize_trace",
+    "torch_decoder",
     "torch_model",
 ]

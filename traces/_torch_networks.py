@@ -202,6 +202,66 @@ class AlexNetFeatures(nn.Module):
         return self.features(x)
 
 
+class _DecoderBlock(nn.Module):
+    def __init__(self, d: int, heads: int, kv_heads: int, ffn: int) -> None:
+        super().__init__()
+        self.heads, self.kv_heads, self.head_dim = heads, kv_heads, d // heads
+        self.attn_norm, self.mlp_norm = nn.RMSNorm(d), nn.RMSNorm(d)
+        self.qkv = nn.Linear(d, d + 2 * kv_heads * self.head_dim, bias=False)
+        self.o_proj = nn.Linear(d, d, bias=False)
+        self.gate = nn.Linear(d, ffn, bias=False)
+        self.up = nn.Linear(d, ffn, bias=False)
+        self.down = nn.Linear(ffn, d, bias=False)
+
+    def forward(self, x, cache_k, cache_v):
+        b, t, d = x.shape
+        kv, hd = self.kv_heads, self.head_dim
+        group = self.heads // kv
+        q, k, v = self.qkv(self.attn_norm(x)).split([d, kv * hd, kv * hd], dim=-1)
+        # the query heads that share a KV head, stacked as rows: (b, kv, group * t, hd)
+        q = q.reshape(b, t, kv, group, hd).permute(0, 2, 3, 1, 4).reshape(b, kv, group * t, hd)
+        k = torch.cat([cache_k, k.reshape(b, t, kv, hd).transpose(1, 2)], dim=2)
+        v = torch.cat([cache_v, v.reshape(b, t, kv, hd).transpose(1, 2)], dim=2)
+        p = torch.matmul(q, k.transpose(-2, -1)).softmax(dim=-1)
+        out = torch.matmul(p, v).reshape(b, kv, group, t, hd).permute(0, 3, 1, 2, 4)
+        x = x + self.o_proj(out.reshape(b, t, d))
+        h = self.mlp_norm(x)
+        return x + self.down(nn.functional.silu(self.gate(h)) * self.up(h))
+
+
+class Decoder(nn.Module):
+    """A decoder-only LLM step in torch, the same GEMMs as ``hwloop.traces.decoder_step``:
+    ``forward(x, cache_k, cache_v)`` takes ``tokens`` new embeddings per sequence and each
+    layer's cached keys and values (``layers x batch x kv_heads x cached x head_dim``); the
+    LM head runs for the last position (no rotary embeddings: they have no MACs)."""
+
+    def __init__(self, d: int, layers: int, heads: int, kv_heads: int, ffn: int,
+                 vocab: int) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(_DecoderBlock(d, heads, kv_heads, ffn)
+                                    for _ in range(layers))
+        self.final_norm = nn.RMSNorm(d)
+        self.lm_head = nn.Linear(d, vocab, bias=False)
+
+    def forward(self, x, cache_k, cache_v):
+        for i, block in enumerate(self.blocks):
+            x = block(x, cache_k[i], cache_v[i])
+        return self.lm_head(self.final_norm(x[:, -1:, :]))
+
+
+def torch_decoder(config, *, tokens: int, context: int,
+                  batch: int = 1) -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+    """``Decoder`` for a :class:`hwloop.traces.DecoderConfig` and the example inputs of one
+    step (``tokens`` new positions attending to ``context``); weights random (seed 0)."""
+    c, cached = config, context - tokens
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        module = Decoder(c.d_model, c.layers, c.heads, c.kv_heads, c.ffn, c.vocab)
+        shape = (c.layers, batch, c.kv_heads, cached, c.head_dim)
+        return module, (torch.randn(batch, tokens, c.d_model), torch.randn(shape),
+                        torch.randn(shape))
+
+
 #: name -> (module class, example input shape)
 _MODELS = {"resnet18": (ResNet18, (1, 3, 224, 224)),
            "mobilenet_v2": (MobileNetV2, (1, 3, 224, 224)),

@@ -63,3 +63,24 @@ def test_bad_steps_are_refused():
     with pytest.raises(InputError) as info:
         decoder_step(get_llm("llama-tiny"), tokens=1, context=8, batch=0)
     assert info.value.field == "batch"
+
+
+def _gemms(network):
+    """Every layer as (M, N, K) GEMMs: a grouped layer is one GEMM per group."""
+    out = []
+    for layer in network.layers:
+        out += [(layer.ofmap_pixels, layer.num_filters, layer.window_size)] * layer.groups
+    return sorted(out)
+
+
+@pytest.mark.parametrize("tokens, context, batch", [(8, 8, 2), (1, 12, 3)])
+def test_the_torch_decoder_gives_the_same_gemms_and_macs(tokens, context, batch):
+    pytest.importorskip("torch")
+    from hwloop.traces import network_from_torch, torch_decoder
+
+    config = get_llm("llama-tiny")
+    module, inputs = torch_decoder(config, tokens=tokens, context=context, batch=batch)
+    imported = network_from_torch(module, inputs)
+    built_in = decoder_step(config, tokens=tokens, context=context, batch=batch)
+    assert _gemms(imported) == _gemms(built_in)
+    assert imported.macs == built_in.macs
