@@ -34,7 +34,13 @@ def add_width_columns(row: dict, layer: Layer, accel: Accelerator) -> dict:
     row.setdefault("dataflow", accel.array.dataflow.value)
     row["weight_bits"], row["act_bits"] = w, a
     row["macs_per_pe_cycle"] = float(accel.array.macs_per_pe_cycle(w, a))
-    for operand, key, bits in (("ifmap", "dram_ifmap_reads", a), ("filter", "dram_filter_reads", w),
-                               ("ofmap", "dram_ofmap_writes", a)):
+    return add_dram_bytes(row, w, a)
+
+
+def add_dram_bytes(row: dict, weight_bits: int, act_bits: int) -> dict:
+    """``row`` with ``dram_*_bytes``: its DRAM words packed at these widths."""
+    for operand, key, bits in (("ifmap", "dram_ifmap_reads", act_bits),
+                               ("filter", "dram_filter_reads", weight_bits),
+                               ("ofmap", "dram_ofmap_writes", act_bits)):
         row[f"dram_{operand}_bytes"] = math.ceil(row[key] * bits / 8)
     return row

@@ -14,7 +14,7 @@ it to a count by hand and ``docs/vector-unit.md`` states the rule.
 from __future__ import annotations
 
 from hwloop.arch import Accelerator
-from hwloop.sim.arrays import add_energy
+from hwloop.sim.arrays import add_dram_bytes, add_energy
 from hwloop.sim.vector import price_vector_row
 from hwloop.traces import InputError, Layer, Network
 
@@ -81,8 +81,4 @@ def _repriced(row: dict, accel: Accelerator) -> dict:
     """DRAM bytes and energy of a row whose DRAM words changed."""
     if row.get("array_kind") == "vector":
         return price_vector_row(row, accel)
-    w, a = row["weight_bits"], row["act_bits"]
-    for operand, key, bits in (("ifmap", "dram_ifmap_reads", a), ("filter", "dram_filter_reads", w),
-                               ("ofmap", "dram_ofmap_writes", a)):
-        row[f"dram_{operand}_bytes"] = -(-row[key] * bits // 8)
-    return add_energy(row, accel)
+    return add_energy(add_dram_bytes(row, row["weight_bits"], row["act_bits"]), accel)

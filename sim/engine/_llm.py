@@ -17,8 +17,8 @@ from hwloop.sim.arrays import energy_totals, model_for
 from hwloop.sim.report import Report
 from hwloop.traces import DecoderConfig, InputError, decoder_step
 
-from ._keep import check_keepable, keep_on_chip
-from ._simulate import _records, hwloop_version, with_vector_rows
+from ._keep import check_keepable
+from ._simulate import hwloop_version, network_rows
 
 
 def simulate_llm(config: DecoderConfig, accel: Accelerator, *, prompt: int, gen: int,
@@ -39,10 +39,7 @@ def simulate_llm(config: DecoderConfig, accel: Accelerator, *, prompt: int, gen:
     records: list[dict] = []
     seconds = {"prefill": 0.0, "decode": 0.0}
     for phase, step, network in steps:
-        rows = with_vector_rows(network, _records(network, network.layers, accel, False, None),
-                                accel)
-        if accel.sram.keep_activations:
-            rows = keep_on_chip(network, rows, accel)
+        rows = network_rows(network, network.layers, accel, False, None)
         cycles = sum(row["total_cycles"] + (row.get("prefetch_cycles") or 0) for row in rows)
         seconds[phase] += cycles / (accel.clock_ghz * 1e9)
         records += [{**row, "phase": phase, "step": step} for row in rows]

@@ -79,11 +79,8 @@ def simulate(network: Network | Layer, accel: Accelerator, *, scalesim_compat: b
                              field="--trace")
         records = simulate_traced(network, layers, accel, scalesim_compat, config, trace)
         return _report(with_vector_rows(network, records, accel), config, accel)
-    records = with_vector_rows(network, _records(network, layers, accel, scalesim_compat,
-                                                 choose_dataflow, plan=plan), accel)
-    if accel.sram.keep_activations:
-        records = keep_on_chip(network, records, accel)
-    return _report(records, config, accel)
+    return _report(network_rows(network, layers, accel, scalesim_compat, choose_dataflow,
+                                plan=plan), config, accel)
 
 
 def _plan(network: Network, accel: Accelerator, mapping, optimize: str | None,
@@ -135,12 +132,23 @@ def simulate_totals(network: Network | Layer, accel: Accelerator, *,
     if accel.sram.keep_activations:
         check_keepable(network, accel, traced=False, explicit=plan is not None,
                        scalesim_compat=scalesim_compat)
-    records = with_vector_rows(network, _records(network, network.layers, accel, scalesim_compat,
-                                                 choose_dataflow, named=False, plan=plan),
+    records = network_rows(network, network.layers, accel, scalesim_compat, choose_dataflow,
+                           named=False, plan=plan)
+    return run_totals(records, accel.array.num_pes, energy_totals(records, accel))
+
+
+def network_rows(network: Network, layers, accel: Accelerator, scalesim_compat: bool,
+                 choose_dataflow: str | None, named: bool = True,
+                 plan: MappingPlan | None = None) -> list[dict]:
+    """Every row of a run in model order: the layers' (:func:`_records`), the vector
+    operators' between them, and, with ``keep_activations``, the kept outputs' DRAM traffic
+    taken off."""
+    records = with_vector_rows(network, _records(network, layers, accel, scalesim_compat,
+                                                 choose_dataflow, named=named, plan=plan),
                                accel)
     if accel.sram.keep_activations:
         records = keep_on_chip(network, records, accel)
-    return run_totals(records, accel.array.num_pes, energy_totals(records, accel))
+    return records
 
 
 def _records(network: Network, layers, accel: Accelerator, scalesim_compat: bool,

@@ -16,7 +16,7 @@ import math
 from fractions import Fraction
 
 from hwloop.arch import Accelerator, get_dram_device
-from hwloop.sim.arrays import leakage_energy, memory_energy
+from hwloop.sim.arrays import add_dram_bytes, leakage_energy, memory_energy
 from hwloop.traces import VectorOp
 
 #: Components of a vector row's ``energy_breakdown``, in order.
@@ -79,9 +79,7 @@ def price_vector_row(row: dict, accel: Accelerator) -> dict:
     """``row`` with its DRAM bytes and energy (re)computed from its counters (kept
     activations change a row's DRAM words after it was simulated)."""
     bits = row["act_bits"]
-    for operand in ("ifmap", "filter", "ofmap"):
-        key = "dram_ofmap_writes" if operand == "ofmap" else f"dram_{operand}_reads"
-        row[f"dram_{operand}_bytes"] = math.ceil(row[key] * bits / 8)
+    add_dram_bytes(row, bits, bits)  # parameters are stored at the activations' width
     breakdown = {"vector": row["vector_ops"] * accel.vector.energy_per_op_pj,
                  **memory_energy(row, accel, dict.fromkeys(("ifmap", "filter", "ofmap"), bits)),
                  **leakage_energy(row, accel)}
