@@ -7,7 +7,9 @@ Imports only the public ``hwloop.sim``, ``hwloop.arch`` and ``hwloop.traces`` AP
 """
 from ._oracle import OBJECTIVES, Oracle, point_key
 from ._outputs import StudyResult, pareto_rows
-from ._space import Constraints, Param, Space, apply_point, load_space, run_options
+from ._plugins import Family, Objective, Plugin
+from ._space import Constraints, Param, Space, apply_point, run_options
+from ._space_file import load_space
 from ._strategies import STRATEGIES, Strategy, get_strategy
 from ._study import run_search
 
@@ -15,8 +17,11 @@ __all__ = [
     "OBJECTIVES",
     "STRATEGIES",
     "Constraints",
+    "Family",
+    "Objective",
     "Oracle",
     "Param",
+    "Plugin",
     "Space",
     "Strategy",
     "StudyResult",

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     from hwloop import traces
 
-    from ._space import load_space
+    from ._space_file import load_space
     from ._study import run_search
 
     if find_spec("optuna") is None:

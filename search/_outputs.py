@@ -9,9 +9,8 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
-from ._oracle import MAXIMISED
 from ._plots import UNITS, history_figure, pareto_figure, shown
 from ._space import Space
 
@@ -37,12 +36,15 @@ class StudyResult:
     files: tuple[Path, ...]
     #: The space's parameter names, in its order.
     params: tuple[str, ...] = ()
+    #: The objectives searched upwards (the simulator's are all minimised).
+    maximised: frozenset[str] = frozenset()
 
     @property
     def best(self) -> dict[str, Any] | None:
         """The feasible trial with the best (smallest; largest accuracy) first objective."""
         first = self.objectives[0]
-        return min(self.pareto, key=lambda r: _signed(first, r[first]), default=None)
+        return min(self.pareto, key=lambda r: _signed(first, r[first], self.maximised),
+                   default=None)
 
 
 def trial_rows(study: Any, space: Space, objectives: Sequence[str]) -> list[dict[str, Any]]:
@@ -58,17 +60,20 @@ def trial_rows(study: Any, space: Space, objectives: Sequence[str]) -> list[dict
         row.update({name: measured.get(name) for name in objectives})
         row["feasible"] = bool(measured) and all(c <= 0 for c in constraints)
         row["simulated"] = bool(trial.user_attrs.get("simulated"))
+        row["error"] = trial.user_attrs.get("error")
         rows.append(row)
     return rows
 
 
-def pareto_rows(rows: Sequence[dict[str, Any]], objectives: Sequence[str]) -> list[dict]:
-    """The feasible rows no other feasible row dominates (ties keep the earliest trial)."""
+def pareto_rows(rows: Sequence[dict[str, Any]], objectives: Sequence[str],
+                maximised: Collection[str] = ()) -> list[dict]:
+    """The feasible rows no other feasible row dominates (ties keep the earliest trial;
+    ``maximised``: the objectives searched upwards)."""
     feasible = [r for r in rows if r["feasible"]]
     front: list[dict] = []
     seen: set[tuple] = set()
     def signed(row: dict) -> tuple:  # every objective as one to minimise
-        return tuple(_signed(o, row[o]) for o in objectives)
+        return tuple(_signed(o, row[o], maximised) for o in objectives)
 
     for row in sorted(feasible, key=lambda r: [*signed(r), r["trial"]]):
         values = signed(row)
@@ -87,12 +92,13 @@ def write_outputs(study: Any, space: Space, objectives: Sequence[str], out: Path
     from hwloop.sim.report import OutputFiles
 
     rows = trial_rows(study, space, objectives)
-    front = pareto_rows(rows, objectives)
-    columns = ["trial", *space.names, *objectives, "feasible", "simulated"]
+    maximised = frozenset(o for o, way in space.directions().items() if way == "maximize")
+    front = pareto_rows(rows, objectives, maximised)
+    columns = ["trial", *space.names, *objectives, "feasible", "simulated", "error"]
     tables = {out / "trials.csv": _csv(rows, columns), out / "pareto.csv": _csv(front, columns)}
-    figures = {out / "history.png": lambda: history_figure(rows, objectives)}
+    figures = {out / "history.png": lambda: history_figure(rows, objectives, maximised)}
     if len(objectives) == 2:
-        figures[out / "pareto.png"] = lambda: pareto_figure(rows, front, objectives)
+        figures[out / "pareto.png"] = lambda: pareto_figure(rows, front, objectives, maximised)
     with OutputFiles() as files:
         for path, text in tables.items():
             files.add(path, _text_writer(text), "--out")
@@ -101,7 +107,8 @@ def write_outputs(study: Any, space: Space, objectives: Sequence[str], out: Path
         files.commit()
     return StudyResult(study_name=study.study_name, storage=storage, objectives=tuple(objectives),
                        trials=tuple(rows), pareto=tuple(front), simulations=simulations,
-                       seconds=seconds, files=(*tables, *figures), params=tuple(space.names))
+                       seconds=seconds, files=(*tables, *figures), params=tuple(space.names),
+                       maximised=maximised)
 
 
 def _text_writer(text: str) -> Callable[[Path], object]:
@@ -112,9 +119,9 @@ def _png_writer(figure: Any) -> Callable[[Path], object]:
     return lambda tmp: figure.savefig(tmp, format="png", dpi=110)
 
 
-def _signed(objective: str, value: float) -> float:
+def _signed(objective: str, value: float, maximised: Collection[str]) -> float:
     """``value`` as a number to minimise (a maximised objective negated)."""
-    return -value if objective in MAXIMISED else value
+    return -value if objective in maximised else value
 
 
 def _dominates(a: tuple, b: tuple) -> bool:
@@ -143,7 +150,7 @@ def pareto_table(result: StudyResult, limit: int = SHOWN_POINTS) -> str:
     head = (f"Pareto front: {len(result.pareto)} of {feasible} feasible trials"
             + (f" ({len(chosen)} shown, evenly spaced; all in pareto.csv)"
                if len(chosen) < len(result.pareto) else ""))
-    goals = ", ".join(f"{o} {'maximised' if o in MAXIMISED else 'minimised'}"
+    goals = ", ".join(f"{o} {'maximised' if o in result.maximised else 'minimised'}"
                       for o in result.objectives)
     columns = ["trial", *(f"{o} ({UNITS[o]})" if o in UNITS else o for o in result.objectives),
                *result.params]

@@ -14,15 +14,17 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from hwloop.arch import Accelerator
 from hwloop.traces import InputError, Network
 
-from ._oracle import MAXIMISED, NETWORK_OBJECTIVES, OBJECTIVES, Oracle
+from ._oracle import Oracle
 from ._outputs import StudyResult, write_outputs
 from ._parent_watch import watch_parent
+from ._plugins import Family, Plugin
 from ._space import Space
 from ._strategies import get_strategy
 from ._trials import open_storage, run_trials, worker_entry
@@ -36,14 +38,19 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
                trials: int, seed: int = 0, workers: int = 1, storage: str | None = None,
                study_name: str | None = None, out_dir: str | Path = "search-out", *,
                base: Accelerator | None = None, progress: bool = False,
-               dask: str | None = None) -> StudyResult:
+               dask: str | None = None,
+               family: str | Callable[..., Any] | None = None) -> StudyResult:
     """Run (or resume) a search until the study holds ``trials`` finished trials, then write
-    ``trials.csv``, ``pareto.csv`` and plots into ``out_dir``. ``accuracy`` is maximised, the
-    other objectives minimised. A space with ``net_*`` parameters builds each point's network
-    (``network`` may then be None). ``dask`` runs the ``workers`` shares as tasks on the
-    Dask scheduler at that address instead of local processes."""
+    ``trials.csv``, ``pareto.csv`` and plots into ``out_dir``. The simulator's objectives
+    are minimised; a plug-in objective goes the way its ``direction`` says. A space with a
+    workload family (``family``: a callable or ``module:function`` replacing the space's)
+    builds each point's network (``network`` may then be None). ``dask`` runs the
+    ``workers`` shares as tasks on the Dask scheduler at that address instead of local
+    processes."""
     import optuna
 
+    if family is not None:
+        space = replace(space, family=Family(Plugin.of(family)))
     objectives = tuple(objectives)
     _check_objectives(objectives, space)
     strategy = get_strategy(sampler)
@@ -60,7 +67,8 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
         study = _open_study(storage, study_name, space, objectives, sampler, seed)
     cap = strategy.max_trials(space)
     total = trials if cap is None else min(trials, cap)
-    oracle = Oracle(network, base or space.base_accelerator(), out / CACHE_NAME)
+    oracle = Oracle(network, base or space.base_accelerator(), out / CACHE_NAME,
+                    family=space.family, objectives=space.plugin_objectives())
     oracle.layer_objective = layer_objective(objectives)
     _requeue_interrupted(study)
     remaining = max(0, total - _finished(study))
@@ -129,7 +137,8 @@ def _open_study(storage: str, name: str, space: Space, objectives: tuple[str, ..
     """Create the study, or load it and check it searches the same thing."""
     import optuna
 
-    directions: list[Any] = ["maximize" if o in MAXIMISED else "minimize" for o in objectives]
+    goals = space.directions()
+    directions: list[Any] = [goals[o] for o in objectives]
     opened = open_storage(storage)
     try:
         study = optuna.create_study(storage=opened, study_name=name,
@@ -178,14 +187,15 @@ def _finished(study: Any) -> int:
 def _check_objectives(objectives: tuple[str, ...], space: Space) -> None:
     if not objectives:
         raise InputError("name at least one objective", field="--objectives")
+    known = space.directions()
     for name in objectives:
-        if name not in OBJECTIVES and name not in NETWORK_OBJECTIVES:
-            raise InputError(f"unknown objective {name!r}; choose from "
-                             f"{', '.join((*OBJECTIVES, *NETWORK_OBJECTIVES))}",
-                             field="--objectives")
-        if name in NETWORK_OBJECTIVES and not space.defines_network:
+        if name in ("accuracy", "analog_accuracy") and name not in known:
             raise InputError(f"the {name} objective needs a network space: [params.net_depth], "
                              "net_width or net_kernel in the space file", field="--objectives")
+        if name not in known:
+            raise InputError(f"unknown objective {name!r}; choose from {', '.join(known)} "
+                             "(or declare it in the space file: [objectives.NAME])",
+                             field="--objectives")
     if len(set(objectives)) != len(objectives):
         raise InputError("an objective is named twice", field="--objectives")
 

@@ -13,8 +13,8 @@ from typing import Any, Sequence
 
 from hwloop.traces import InputError
 
-from ._oracle import MAXIMISED, Oracle
-from ._space import Space, apply_point
+from ._oracle import Oracle
+from ._space import Space, hardware_of
 from ._strategies import constraints_of, get_strategy, has_set_constraint
 
 
@@ -33,16 +33,13 @@ class _Objective:
         violations = {name: 0.0 for name in names}
         trial.set_user_attr("simulated", False)
         try:
-            accel, _ = apply_point(point, self.oracle.base, self.oracle.network)
+            accel = self.oracle.base.with_overrides(**hardware_of(point))
             violations.update(constraints.static_violations(accel))
             if any(v > 0 for v in violations.values()):
                 return self._reject(trial, names, violations, "static constraints")
-            values = self.oracle.evaluate(point)
-            if "accuracy" in self.objectives:
-                values = {**values, "accuracy": self.oracle.accuracy(point)}
-            if "analog_accuracy" in self.objectives:
-                values = {**values, "analog_accuracy": self.oracle.analog_accuracy(point)}
-        except (InputError, ValueError, TypeError) as exc:  # not a valid accelerator
+            values = self.oracle.evaluate(point, self.objectives)
+        except (InputError, ValueError, TypeError) as exc:  # no valid accelerator, or a
+            trial.set_user_attr("error", str(exc))  # family or objective that failed
             return self._reject(trial, names, violations, str(exc), valid=False)
         violations.update(constraints.dynamic_violations(values))
         trial.set_user_attr("simulated", True)
@@ -55,7 +52,9 @@ class _Objective:
         """A point refused without simulating: worst values, its violations recorded."""
         trial.set_user_attr("rejected", reason)
         _record_constraints(trial, violations, valid=valid)
-        return [-math.inf if name in MAXIMISED else math.inf for name in self.objectives]
+        maximised = self.space.directions()
+        return [-math.inf if maximised.get(name) == "maximize" else math.inf
+                for name in self.objectives]
 
 
 def _record_constraints(trial: Any, violations: dict[str, float], *, valid: bool) -> None:

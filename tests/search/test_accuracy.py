@@ -7,7 +7,7 @@ import csv
 import pytest
 
 from hwloop.search import load_space
-from hwloop.search._network_space import NetSpec, build_network, net_spec
+from hwloop.search.plugins.digits._network_space import NetSpec, build_network, net_spec
 from hwloop.sim.cli import main
 from hwloop.traces import InputError
 
@@ -52,7 +52,7 @@ def test_hwloop_layers_match_the_torch_module(depth, width, kernel):
 
 
 def spec_module(spec):
-    from hwloop.search._network_space import build_module
+    from hwloop.search.plugins.digits._network_space import build_module
 
     return build_module(spec)
 
@@ -76,7 +76,7 @@ def test_even_kernel_in_a_space_is_refused(tmp_path):
 def test_accuracy_is_reproducible_and_better_than_chance():
     pytest.importorskip("torch")
     pytest.importorskip("sklearn")
-    from hwloop.search._accuracy import measure_accuracy
+    from hwloop.search.plugins.digits._accuracy import measure_accuracy
 
     spec = NetSpec(depth=2, width=8, kernel=3, weight_bits=8, act_bits=8)
     first = measure_accuracy(spec)

@@ -7,17 +7,23 @@ pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
 from hwloop.arch import PRESETS  # noqa: E402
-from hwloop.search import Oracle  # noqa: E402
+from hwloop.search import Family, Oracle, Plugin  # noqa: E402
 
 
 def test_analog_accuracy_follows_the_chips_converters_and_is_kept(tmp_path):
-    oracle = Oracle(None, PRESETS["scalesim_default"], tmp_path / "cache.db")
+    digits = Family(Plugin("hwloop.search.plugins.digits:build"))
+    oracle = Oracle(None, PRESETS["scalesim_default"], tmp_path / "cache.db", family=digits,
+                    objectives=digits.objectives)
+
+    def analog(point):
+        return oracle.evaluate(point, ["analog_accuracy"])["analog_accuracy"]
+
     point = {"net_depth": 1, "net_width": 4, "array_kind": "analog", "adc_bits": 9}
-    first = oracle.analog_accuracy(point)
+    first = analog(point)
     assert 0.5 < first <= 1.0  # a trained digits CNN, a little noisier on PCM
-    assert oracle.analog_accuracy(point) == first and oracle.trainings == 1  # from the store
-    coarse = oracle.analog_accuracy({**point, "adc_bits": 4})
-    assert oracle.trainings == 2  # other converters: measured anew
+    assert analog(point) == first and oracle.objective_calls == 1  # from the store
+    coarse = analog({**point, "adc_bits": 4})
+    assert oracle.objective_calls == 2  # other converters: measured anew
     assert coarse <= first + 0.02  # 4-bit ADCs do not help
 
 

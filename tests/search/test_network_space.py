@@ -3,18 +3,18 @@ cache keys, layers), overrides reach the hwloop layers and the torch module, and
 using them load (or fail on one located line)."""
 from __future__ import annotations
 
-import hashlib
 import json
 
 import pytest
 
 from hwloop.arch import DEFAULT_PRESET, get_preset
-from hwloop.search import Oracle, load_space
-from hwloop.search._network_space import NetSpec, build_network, net_spec
+from hwloop.search import Family, Oracle, Plugin, load_space
 from hwloop.search._space import apply_point
+from hwloop.search.plugins.digits._network_space import NetSpec, build_network, net_spec
 from hwloop.sim.cli import main
 from hwloop.traces import InputError
 
+DIGITS = Family(Plugin("hwloop.search.plugins.digits:build"))
 OLD_POINT = {"net_depth": 2, "net_width": 8, "net_kernel": 3, "weight_bits": 8, "act_bits": 8}
 
 
@@ -38,20 +38,6 @@ def test_old_points_keep_their_dict_key_and_layers():
     assert deep.name == "cnn-d3-w4-k5-3w6a"
     assert shapes(deep) == [("conv1", 12, 5, 1, 4, 3, 6), ("conv2", 8, 5, 4, 8, 3, 6),
                             ("conv3", 6, 5, 8, 16, 3, 6), ("fc", 1, 1, 1, 10, 3, 6)]
-
-
-def test_old_points_keep_their_accuracy_key():
-    torch = pytest.importorskip("torch")
-    from hwloop.search._accuracy import accuracy_key
-
-    recipe = {"epochs": 8, "batch": 32, "lr": 3e-3, "test_fraction": 0.3, "split_seed": 0,
-              "seed": 0}
-    blob = json.dumps({"net": OLD_POINT, "recipe": recipe, "torch": torch.__version__},
-                      sort_keys=True)
-    assert accuracy_key(net_spec(OLD_POINT)) == hashlib.sha256(blob.encode()).hexdigest()
-    if torch.__version__ == "2.13.0+cpu":  # the key stored before overrides existed
-        assert accuracy_key(net_spec(OLD_POINT)) == (
-            "b9bf386533b74f37d86e42a88abcd55f9764202d4e4b857560bccf4b58905441")
 
 
 def test_overrides_equal_to_the_rule_or_of_absent_stages_change_nothing():
@@ -126,7 +112,7 @@ def test_torch_module_follows_the_spec():
 
 
 def _module(spec):
-    from hwloop.search._network_space import build_module
+    from hwloop.search.plugins.digits._network_space import build_module
 
     return build_module(spec)
 
@@ -134,7 +120,7 @@ def _module(spec):
 def test_overrides_reach_the_accuracy():
     pytest.importorskip("torch")
     pytest.importorskip("sklearn")
-    from hwloop.search._accuracy import measure_accuracy
+    from hwloop.search.plugins.digits._accuracy import measure_accuracy
 
     fine = net_spec({"net_depth": 1, "net_width": 8, "net_width_1": 4, "net_kernel_1": 5})
     coarse = net_spec({"net_depth": 1, "net_width": 8, "net_width_1": 4, "net_kernel_1": 5,
@@ -172,7 +158,7 @@ def test_space_with_overrides_loads_and_builds_each_point(tmp_path):
     base = space.base_accelerator()
     networks = {}
     for point in space.grid():
-        accel, network = apply_point(point, base, None)
+        accel, network = apply_point(point, base, None, space.family)
         assert accel.array.rows == 8
         conv = network.layers[:-1]
         assert len(conv) == point["net_depth"]
@@ -190,7 +176,7 @@ def test_space_with_overrides_loads_and_builds_each_point(tmp_path):
 
 
 def test_oracle_simulates_overridden_networks_once(tmp_path):
-    oracle = Oracle(None, get_preset(DEFAULT_PRESET), tmp_path / "cache.db")
+    oracle = Oracle(None, get_preset(DEFAULT_PRESET), tmp_path / "cache.db", family=DIGITS)
     narrow = oracle.evaluate({"net_depth": 2, "net_width_2": 4, "rows": 8})
     wide = oracle.evaluate({"net_depth": 2, "net_width_2": 64, "rows": 8})
     assert narrow["latency"] < wide["latency"]

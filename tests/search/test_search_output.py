@@ -86,7 +86,8 @@ def _rows(n: int, objectives=("latency", "energy")) -> list[dict]:
 def _result(rows: list[dict], front: list[dict], objectives: tuple[str, ...]) -> StudyResult:
     return StudyResult(study_name="s", storage="sqlite://", objectives=objectives,
                        trials=tuple(rows), pareto=tuple(front), simulations=len(rows),
-                       seconds=0.0, files=(), params=("rows",))
+                       seconds=0.0, files=(), params=("rows",),
+                       maximised=frozenset({"accuracy"}))
 
 
 def test_a_long_front_is_shown_evenly_spaced():
@@ -103,11 +104,12 @@ def test_accuracy_is_a_percentage_and_maximised():
     rows = [{"trial": 0, "rows": 2, "accuracy": 0.9759, "area": 0.5, "feasible": True},
             {"trial": 1, "rows": 4, "accuracy": 0.5, "area": 0.1, "feasible": True}]
     objectives = ("accuracy", "area")
-    table = _outputs.pareto_table(_result(rows, pareto_rows(rows, objectives), objectives))
+    front = pareto_rows(rows, objectives, {"accuracy"})
+    table = _outputs.pareto_table(_result(rows, front, objectives))
     header, cells = _front_table(table)
     assert "(%)" in header and "(mm^2)" in header and "accuracy maximised" in table
     assert [c[1] for c in cells] == ["97.59", "50.00"]  # best accuracy first
-    fig = _plots.pareto_figure(rows, pareto_rows(rows, objectives), objectives)
+    fig = _plots.pareto_figure(rows, front, objectives, {"accuracy"})
     for ax in fig.axes:  # every trial, and the front close up
         assert "accuracy (%)" in ax.get_xlabel() and "mm$^2$" in ax.get_ylabel()
         assert max(ax.collections[0].get_offsets()[:, 0]) == pytest.approx(97.59)

@@ -58,7 +58,7 @@ BAD = {
                       "[constraints]\nmax_sram_kb = 1000\nmax_pes = 32\n", 7,
                       "constraints.max_pes", "least is 64"),
     "bad_toml": ("[params.rows\nvalues = [4]\n", 1, None, "not valid TOML"),
-    "unknown_top": ('[params.rows]\nvalues = [4]\n[objectives]\nx = 1\n', 3, "objectives",
+    "unknown_top": ('[params.rows]\nvalues = [4]\n[workloads]\nx = 1\n', 3, "workloads",
                     "unknown key"),
 }
 

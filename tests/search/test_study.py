@@ -107,7 +107,7 @@ def test_cli_writes_trials_and_pareto(space_file, topology, tmp_path, capsys):
         rows = list(csv.DictReader(handle))
     assert len(rows) == 20
     assert list(rows[0]) == ["trial", "rows", "cols", "dataflow", "latency", "energy",
-                             "feasible", "simulated"]
+                             "feasible", "simulated", "error"]
     assert {r["feasible"] for r in rows} <= {"true", "false"}
     with open(out / "pareto.csv") as handle:
         front = list(csv.DictReader(handle))

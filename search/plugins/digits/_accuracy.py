@@ -9,26 +9,16 @@ seed give the same accuracy. torch and scikit-learn are imported only inside fun
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from typing import Any
 
 from hwloop.traces import InputError
 
 from ._network_space import IMAGE_SIZE, NetSpec, build_module
 
-#: The training recipe; part of the cache key, so changing it never reuses old numbers.
+#: The training recipe; part of the objectives' cache keys (their ``version``), so changing
+#: it never reuses old numbers.
 RECIPE: dict[str, Any] = {"epochs": 8, "batch": 32, "lr": 3e-3, "test_fraction": 0.3, "split_seed": 0,
           "seed": 0}
-
-
-def accuracy_key(spec: NetSpec) -> str:
-    """A stable hash of what determines a measured accuracy (spec, recipe, torch version)."""
-    import torch
-
-    blob = json.dumps({"net": spec.as_dict(), "recipe": RECIPE, "torch": torch.__version__},
-                      sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def measure_accuracy(spec: NetSpec, seed: int | None = None) -> float:
@@ -52,13 +42,6 @@ def analog_noise(dac_bits: int = 7, adc_bits: int = 9) -> Any:
     from hwloop.sim import AnalogNoise, Converters
 
     return AnalogNoise(converters=Converters(dac_bits=dac_bits, adc_bits=adc_bits))
-
-
-def analog_accuracy_key(spec: NetSpec, noise: Any) -> str:
-    """:func:`accuracy_key` extended by the analog noise model and recipe."""
-    blob = json.dumps({"digital": accuracy_key(spec), "noise": noise.as_dict(),
-                       "analog": ANALOG_RECIPE}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def measure_analog_accuracy(spec: NetSpec, noise: Any) -> float:
