@@ -25,18 +25,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="[params.NAME] tables and a [constraints] table")
     workload = p.add_mutually_exclusive_group()
     workload.add_argument("--network", metavar="NAME",
-                          help="built-in network (not with a space of net_* parameters, "
-                               "which builds each point's CNN)")
+                          help="built-in network (not with a space whose workload family, "
+                               "or net_* parameters, builds each point's network)")
     workload.add_argument("--topology", metavar="FILE.csv", help="SCALE-Sim topology CSV")
     p.add_argument("--vector-ops", action="store_true",
                    help="with --network: price the network's operators without MACs on the "
                         "vector unit too (as hwloop simulate --vector-ops)")
     p.add_argument("--objectives", default="latency", metavar="LIST",
-                   help="comma-separated: latency, energy, edp, area (minimised) and "
-                        "accuracy (maximised; needs net_* parameters, torch and scikit-learn)")
-    p.add_argument("--sampler", default="tpe", choices=("random", "tpe", "nsga2", "gp", "grid"))
-    p.add_argument("--trials", type=_positive_int, required=True, metavar="N",
-                   help="finished trials the study should hold (a resumed study runs the rest)")
+                   help="comma-separated: latency, energy, edp, area (minimised), the "
+                        "family's (accuracy: maximised; needs net_* parameters, torch and "
+                        "scikit-learn) and the space file's [objectives.NAME]")
+    p.add_argument("--sampler", choices=("random", "tpe", "nsga2", "gp", "grid"),
+                   help="default tpe; grid with --export")
+    p.add_argument("--trials", type=_positive_int, metavar="N",
+                   help="finished trials the study should hold (a resumed study runs the "
+                        "rest); required unless --export, which runs the whole grid")
+    p.add_argument("--export", metavar="TABLE",
+                   help="also write a network x hardware table of every point of the grid "
+                        "(latency, energy, edp, area and the plug-in objectives) as "
+                        ".parquet or .csv")
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--workers", type=_positive_int, default=1, metavar="K",
                    help="worker processes sharing the study storage (default 1)")
@@ -75,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     network = None
     if space.defines_network:
         if args.network or args.topology:
-            raise InputError("the space builds its networks (net_* parameters); drop it",
+            raise InputError("the space builds its networks (a workload family or net_* "
+                             "parameters); drop it",
                              field="--network" if args.network else "--topology")
     elif not (args.network or args.topology):
         raise InputError("name a workload: --network or --topology (or give the space net_* "
@@ -95,12 +103,30 @@ def run(args: argparse.Namespace) -> int:
         except InputError as exc:
             raise InputError(exc.reason, field="--vector-ops") from None
     _check_out_folder(args.out)
+    sampler, trials = _sampler_and_trials(args, space)
     objectives = [o.strip() for o in args.objectives.split(",") if o.strip()]
-    result = run_search(space, network, objectives, args.sampler, args.trials, seed=args.seed,
+    result = run_search(space, network, objectives, sampler, trials, seed=args.seed,
                         workers=args.workers, storage=args.storage, study_name=args.study,
-                        out_dir=args.out, progress=sys.stderr.isatty(), dask=args.dask)
+                        out_dir=args.out, progress=sys.stderr.isatty(), dask=args.dask,
+                        export=args.export)
     print(_summary(result))
     return 0
+
+
+def _sampler_and_trials(args: argparse.Namespace, space: Any) -> tuple[str, int]:
+    """``--export`` tables the whole grid; a search otherwise needs ``--trials``."""
+    if args.export is None:
+        if args.trials is None:
+            raise InputError("give the number of trials (or --export to run the whole grid)",
+                             field="--trials")
+        return args.sampler or "tpe", args.trials
+    from ._export import check_export
+
+    check_export(args.export)
+    if args.sampler not in (None, "grid"):
+        raise InputError("--export tables every point of the grid; drop --sampler or use "
+                         "grid", field="--sampler")
+    return "grid", args.trials or space.size
 
 
 def _summary(result: Any) -> str:

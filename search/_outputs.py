@@ -86,9 +86,11 @@ def pareto_rows(rows: Sequence[dict[str, Any]], objectives: Sequence[str],
 
 
 def write_outputs(study: Any, space: Space, objectives: Sequence[str], out: Path, *,
-                  simulations: int, seconds: float, storage: str) -> StudyResult:
-    """Write ``trials.csv``, ``pareto.csv`` and the plots into ``out``, all together: each is
-    rendered beside its target first, and only then are they all renamed into place."""
+                  simulations: int, seconds: float, storage: str,
+                  export: tuple[Path, list[dict]] | None = None) -> StudyResult:
+    """Write ``trials.csv``, ``pareto.csv`` and the plots into ``out`` (and ``export``: a
+    table's path and rows), all together: each is rendered beside its target first, and only
+    then are they all renamed into place."""
     from hwloop.sim.report import OutputFiles
 
     rows = trial_rows(study, space, objectives)
@@ -104,10 +106,15 @@ def write_outputs(study: Any, space: Space, objectives: Sequence[str], out: Path
             files.add(path, _text_writer(text), "--out")
         for path, figure in figures.items():
             files.add(path, _png_writer(figure()), "--out")
+        if export is not None:
+            from ._export import table_writer
+
+            files.add(export[0], table_writer(export[1], export[0]), "--export")
         files.commit()
     return StudyResult(study_name=study.study_name, storage=storage, objectives=tuple(objectives),
                        trials=tuple(rows), pareto=tuple(front), simulations=simulations,
-                       seconds=seconds, files=(*tables, *figures), params=tuple(space.names),
+                       seconds=seconds, params=tuple(space.names),
+                       files=(*tables, *figures, *([export[0]] if export else [])),
                        maximised=maximised)
 
 

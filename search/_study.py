@@ -39,14 +39,17 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
                study_name: str | None = None, out_dir: str | Path = "search-out", *,
                base: Accelerator | None = None, progress: bool = False,
                dask: str | None = None,
-               family: str | Callable[..., Any] | None = None) -> StudyResult:
+               family: str | Callable[..., Any] | None = None,
+               export: str | Path | None = None) -> StudyResult:
     """Run (or resume) a search until the study holds ``trials`` finished trials, then write
     ``trials.csv``, ``pareto.csv`` and plots into ``out_dir``. The simulator's objectives
     are minimised; a plug-in objective goes the way its ``direction`` says. A space with a
     workload family (``family``: a callable or ``module:function`` replacing the space's)
     builds each point's network (``network`` may then be None). ``dask`` runs the
     ``workers`` shares as tasks on the Dask scheduler at that address instead of local
-    processes."""
+    processes. ``export`` also writes every trial's network, parameters, latency, energy,
+    EDP, area and plug-in objectives as a table (``.parquet`` or ``.csv``; a grid search
+    makes it HW-NAS-Bench's network x hardware table)."""
     import optuna
 
     if family is not None:
@@ -55,6 +58,10 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
     _check_objectives(objectives, space)
     strategy = get_strategy(sampler)
     strategy.check(space, len(objectives))
+    if export is not None:
+        from ._export import check_export
+
+        check_export(export)
     out = _check_out(Path(out_dir))
     study_name = study_name or DEFAULT_STUDY
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -90,8 +97,13 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
         else:
             simulations = _pool(job, seeds, [s for s in shares if s], study, bar)
     elapsed = time.perf_counter() - started
+    table = None
+    if export is not None:
+        from ._export import export_rows
+
+        table = (Path(export), export_rows(study, space, network, objectives))
     return write_outputs(study, space, objectives, out, simulations=simulations,
-                         seconds=elapsed, storage=storage)
+                         seconds=elapsed, storage=storage, export=table)
 
 
 def layer_objective(objectives: Sequence[str]) -> str:
