@@ -34,7 +34,7 @@ import tempfile
 import time
 
 from hwloop.search import load_space, run_search
-from hwloop.search._network_space import build_network, net_spec
+from hwloop.search.plugins.digits._network_space import build_network, net_spec
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 #: The CNN family both arms search. Width 64 is in it: an accuracy-only search often keeps a
