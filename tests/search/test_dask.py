@@ -36,3 +36,22 @@ def test_unreachable_scheduler_is_one_line(tmp_path, topology, capsys):
                  "--dask", "tcp://127.0.0.1:1", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert "--dask" in err and len(err.splitlines()) == 1
+
+
+def test_a_user_family_and_objective_run_on_the_cluster_once_per_network(tmp_path,
+                                                                          monkeypatch):
+    import shutil
+
+    from .test_plugin_contract import SPACE, TOY
+
+    shutil.copy(TOY, tmp_path / "toy_family.py")  # found by the workers through the
+    (tmp_path / "space.toml").write_text(SPACE)   # space file's folder, not sys.path
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("TOY_CALLS", str(calls))
+    space = load_space(tmp_path / "space.toml")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        result = run_search(space, None, ["latency", "score"], "grid", 12, workers=2,
+                            out_dir=tmp_path / "out", dask=cluster.scheduler_address)
+    assert len({(r["hidden"], r["depth"], r["rows"]) for r in result.trials}) == 12
+    assert len(calls.read_text().splitlines()) == 6  # one per network, over both tasks
