@@ -121,7 +121,15 @@ def output_target(path: PathLike) -> Path:
 
 
 def _special(path: str) -> bool:
-    return path in ("/dev", "/proc") or path.startswith(("/dev/", "/proc/"))
+    """A device, stream, pipe or socket (or a name in ``/proc``, or a new name directly in
+    ``/dev``); a file or folder on a tmpfs under ``/dev`` (``/dev/shm``) is ordinary."""
+    if path in ("/dev", "/proc") or path.startswith("/proc/"):
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # a new file: only /dev itself holds device nodes
+        return os.path.dirname(path) == "/dev"
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _mode(final: Path, mask: int) -> int:

@@ -114,6 +114,17 @@ def test_a_stream_is_not_replaced_by_a_file(stream, tmp_path, capsys, no_simulat
         write_atomic(link, "text")
 
 
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="no /dev/shm here")
+def test_a_file_on_the_shared_memory_tmpfs_is_an_ordinary_file():
+    """/dev/shm is a folder of ordinary files (benchmarks keep scratch studies there)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as folder:
+        target = os.path.join(folder, "report.json")
+        write_atomic(target, "text")
+        assert open(target).read() == "text"
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_unwritable_folder_is_refused(tmp_path, capsys, no_simulation):
     locked = tmp_path / "locked"
