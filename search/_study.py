@@ -78,24 +78,10 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
                     family=space.family, objectives=space.plugin_objectives())
     oracle.layer_objective = layer_objective(objectives)
     _requeue_interrupted(study)
-    remaining = max(0, total - _finished(study))
-    shares = [remaining // workers + (i < remaining % workers) for i in range(workers)]
     job: dict[str, Any] = dict(space=space, objectives=objectives, oracle=oracle, sampler=sampler,
                storage=storage, study_name=study_name)
     started = time.perf_counter()
-    with _progress(total, _finished(study), progress) as bar:
-        seeds = [seed + i if strategy.seed_per_worker else seed for i in range(workers)]
-        if remaining == 0:  # a finished study: only the outputs are written again
-            simulations = 0
-        elif dask is not None:
-            from ._dask import run_on_dask
-
-            simulations = run_on_dask(dask, job, seeds, [s for s in shares if s], study, bar,
-                                      _finished)
-        elif workers == 1:
-            simulations = run_trials(seed=seed, n_trials=remaining, bar=bar, **job)
-        else:
-            simulations = _pool(job, seeds, [s for s in shares if s], study, bar)
+    simulations = _run_remaining(job, study, total, workers, seed, progress, dask)
     elapsed = time.perf_counter() - started
     table = None
     if export is not None:
@@ -104,6 +90,27 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
         table = (Path(export), export_rows(study, space, network, objectives))
     return write_outputs(study, space, objectives, out, simulations=simulations,
                          seconds=elapsed, storage=storage, export=table)
+
+
+def _run_remaining(job: dict[str, Any], study: Any, total: int, workers: int, seed: int,
+                   progress: bool, dask: str | None) -> int:
+    """Run the trials the study still lacks, in this process, worker processes or Dask
+    tasks; the simulations they ran."""
+    remaining = max(0, total - _finished(study))
+    if remaining == 0:  # a finished study: only the outputs are written again
+        return 0
+    shares = [s for s in (remaining // workers + (i < remaining % workers)
+                          for i in range(workers)) if s]
+    strategy = get_strategy(job["sampler"])
+    seeds = [seed + i if strategy.seed_per_worker else seed for i in range(workers)]
+    with _progress(total, _finished(study), progress) as bar:
+        if dask is not None:
+            from ._dask import run_on_dask
+
+            return run_on_dask(dask, job, seeds, shares, study, bar, _finished)
+        if workers == 1:
+            return run_trials(seed=seed, n_trials=remaining, bar=bar, **job)
+        return _pool(job, seeds, shares, study, bar)
 
 
 def layer_objective(objectives: Sequence[str]) -> str:
