@@ -26,11 +26,15 @@ from ._loaders import field_line, load_config
 from ._mapping import MAPPING_ORDERS, Mapping, MappingFile, load_mapping, mapping_toml
 from ._memory import Dram, Sram
 from ._precision import ARRAY_KINDS, BitFusionArray, BitSerialArray, TwoInOneArray
+from ._sparsity import REPRESENTATIONS as SPARSE_REPRESENTATIONS
+from ._sparsity import Sparsity
 from ._systolic import Dataflow, PEArray, SystolicArray, parse_dataflow
 from ._vector import VECTOR_UNITS, VectorUnit, get_vector_unit
 from .presets import DEFAULT_PRESET, PRESETS, get_preset
 
 __all__ = [
+    "SPARSE_REPRESENTATIONS",
+    "Sparsity",
     "VECTOR_UNITS",
     "VectorUnit",
     "get_vector_unit",

@@ -9,6 +9,7 @@ from hwloop.traces import InputError
 from ._energy import HOROWITZ_45NM, EnergyTable, get_energy_table
 from ._limits import CLOCK_GHZ, MAX_OPERAND_BITS, check_int, check_number
 from ._memory import Dram, Sram
+from ._sparsity import Sparsity
 from ._systolic import PEArray, SystolicArray
 from ._vector import VectorUnit
 
@@ -29,6 +30,8 @@ class Accelerator:
     energy: EnergyTable = HOROWITZ_45NM
     #: Runs the operators without MACs (activations, softmax, norms, pooling, additions).
     vector: VectorUnit = field(default_factory=VectorUnit)
+    #: Whether layers' N:M weight sparsity is honoured, and the filters' compression.
+    sparsity: Sparsity = field(default_factory=Sparsity)
 
     def __post_init__(self) -> None:
         check_number(self.clock_ghz, "clock_ghz", low=CLOCK_GHZ[0], high=CLOCK_GHZ[1])
@@ -37,6 +40,9 @@ class Accelerator:
             raise InputError(f"must be an EnergyTable, got {self.energy!r}", field="energy")
         if not isinstance(self.vector, VectorUnit):
             raise InputError(f"must be a VectorUnit, got {self.vector!r}", field="vector")
+        if self.sparsity.enabled and self.array.kind == "analog":
+            raise InputError("analog tiles store every weight in a crossbar and cannot skip "
+                             "zeros; drop --sparse", field="sparse")
 
     def with_overrides(self, **changes: Any) -> "Accelerator":
         """A copy with flat overrides (None = keep): ``rows``, ``cols``, ``dataflow``,
@@ -58,7 +64,8 @@ class Accelerator:
                            "keep_activations"),
                   "dram": ("bandwidth", "ifmap_bandwidth", "filter_bandwidth", "ofmap_bandwidth",
                            "dram_latency", "dram_model"),
-                  "vector": VECTOR_OVERRIDES}
+                  "vector": VECTOR_OVERRIDES,
+                  "sparsity": ("sparse", "sparse_rep")}
         unknown = set(changes) - {k for keys in groups.values() for k in keys}
         if unknown:
             raise TypeError(f"unknown overrides: {sorted(unknown)}")
@@ -67,13 +74,21 @@ class Accelerator:
         dram = {{"dram_latency": "latency_cycles", "dram_model": "model"}.get(k, k): v
                 for k, v in picked["dram"].items()}
         vector = {k.removeprefix("vector_"): v for k, v in picked["vector"].items()}
+        sparsity = {{"sparse": "enabled", "sparse_rep": "representation"}[k]: v
+                    for k, v in picked["sparsity"].items()}
         try:
             unit = replace(self.vector, **vector)
         except InputError as exc:  # named as the override that set it
             raise InputError(exc.reason, field=f"vector_{exc.field}") from None
+        try:
+            sparse = replace(self.sparsity, **sparsity)
+        except InputError as exc:
+            raise InputError(exc.reason, field={"enabled": "sparse"}.get(
+                exc.field or "", "sparse_rep")) from None
         return replace(self, array=_array_with(self.array, picked["array"]),
                        sram=replace(self.sram, **picked["sram"]), dram=replace(self.dram, **dram),
-                       energy=self.energy if energy is None else energy, vector=unit)
+                       energy=self.energy if energy is None else energy, vector=unit,
+                       sparsity=sparse)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Accelerator":
@@ -86,7 +101,8 @@ class Accelerator:
                    sram=Sram(**data["sram"]), dram=Dram(**data["dram"]),
                    clock_ghz=data["clock_ghz"], operand_bits=data["operand_bits"],
                    energy=EnergyTable(**data["energy"]) if "energy" in data else HOROWITZ_45NM,
-                   vector=VectorUnit(**data["vector"]) if "vector" in data else VectorUnit())
+                   vector=VectorUnit(**data["vector"]) if "vector" in data else VectorUnit(),
+                   sparsity=Sparsity(**data["sparsity"]) if "sparsity" in data else Sparsity())
 
     def to_dict(self) -> dict:
         """Plain values, for reports (the same keys as hwloop's TOML tables)."""
@@ -103,6 +119,7 @@ class Accelerator:
             "operand_bits": self.operand_bits,
             "energy": self.energy.to_dict(),
             "vector": self.vector.to_dict(),
+            "sparsity": self.sparsity.to_dict(),
         }
 
 

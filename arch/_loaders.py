@@ -17,6 +17,7 @@ from typing import Any
 from hwloop.traces import InputError
 
 from ._accelerator import Accelerator, _array_with
+from ._cfg_sparsity import cfg_sparsity
 from ._energy import ENERGY_FIELDS
 from ._memory import Dram, Sram
 from ._systolic import SystolicArray
@@ -51,6 +52,7 @@ _TOML_SCHEMA: dict[str, Any] = {
     "energy": {"preset": str, "name": str, **{key: (int, float) for key in ENERGY_FIELDS}},
     "vector": {"preset": str, "lanes": int, "ops_per_lane": int, "port_words": int,
                "energy_per_op_pj": (int, float)},
+    "sparsity": {"enabled": bool, "representation": str},
 }
 
 
@@ -151,15 +153,17 @@ def _from_scalesim_cfg(text: str, source: str) -> Accelerator:
     used = {key.lower() for _, _, key, _, _ in settings} | {"bandwidth"}
     ignored = sorted(k for k in values if k not in _CFG_KEYS and k not in used)
     ignored += sorted(f"[{s}]" for s in parser.sections()
-                      if s not in (section, "general", "run_presets"))
+                      if s not in (section, "general", "run_presets", "sparsity"))
     if ignored:
         logger.warning("%s: hwloop ignores %s", source, ", ".join(ignored))
     name = parser.get("general", "run_name", fallback=Path(source).stem).strip()
     fields_to_keys = {v: k for k, v in _CFG_KEYS.items()}
-    return _build(source, text, name=name, array=parts["array"], sram=parts["sram"],
-                  dram=parts["dram"],
-                  key_of=lambda part, field: (_cfg_key(fields_to_keys[(part, field)]), section)
-                  if (part, field) in fields_to_keys else (field, None))
+    accel = _build(source, text, name=name, array=parts["array"], sram=parts["sram"],
+                   dram=parts["dram"],
+                   key_of=lambda part, field: (_cfg_key(fields_to_keys[(part, field)]), section)
+                   if (part, field) in fields_to_keys else (field, None))
+    sparsity = cfg_sparsity(parser, source, lambda key: _line_of(text, key, "sparsity"))
+    return accel if sparsity is None else replace(accel, sparsity=sparsity)
 
 
 def _read_cfg(text: str, source: str) -> configparser.ConfigParser:

@@ -9,6 +9,7 @@ from typing import Any, Callable
 from hwloop.traces import InputError
 
 from ._energy import ENERGY_FIELDS, EnergyTable, get_energy_table
+from ._sparsity import Sparsity
 from ._vector import VectorUnit, get_vector_unit
 
 
@@ -41,6 +42,16 @@ def vector_from_table(table: dict) -> VectorUnit:
     return replace(base, **values)
 
 
+def sparsity_from_table(table: dict) -> Sparsity:
+    """``[sparsity]``: ``enabled`` (honour the layers' N:M ratios) and ``representation``."""
+    unknown = sorted(set(table) - {"enabled", "representation"})
+    if unknown:
+        raise InputError("unknown key; [sparsity] has enabled and representation",
+                         field=unknown[0])
+    return Sparsity(**table)
+
+
 #: Section name -> builder from its table.
 TABLE_BUILDERS: dict[str, Callable[[dict], Any]] = {"energy": energy_from_table,
-                                                     "vector": vector_from_table}
+                                                     "vector": vector_from_table,
+                                                     "sparsity": sparsity_from_table}

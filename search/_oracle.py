@@ -43,6 +43,8 @@ def point_key(accel: Accelerator, network: Network, version: str,
         del hardware["sram"]["keep_activations"]
     elif network.inputs is not None:  # what is kept follows the graph
         extra += f', "inputs": {json.dumps(network.inputs)}'
+    if not hardware["sparsity"]["enabled"]:  # dense, as before sparsity existed: keys hold
+        del hardware["sparsity"]
     if network.vector_ops:  # the operators and the unit that runs them change the numbers
         extra += f', "vector_ops": {_vector_ops_json(network)}'
     else:  # a vector unit cannot change a network without vector operators: older keys hold
@@ -74,7 +76,7 @@ def _vector_ops_json(network: Network) -> str:
 
 
 #: Layer fields added after stores were written, with the value that leaves a key unchanged.
-_LATER_FIELDS = {"conv_groups": 1, "dilation_h": 1, "dilation_w": 1}
+_LATER_FIELDS = {"conv_groups": 1, "dilation_h": 1, "dilation_w": 1, "sparsity": None}
 
 
 class Oracle:

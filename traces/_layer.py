@@ -8,6 +8,26 @@ from enum import Enum
 from ._errors import InputError
 
 
+def check_ratio(ratio: object) -> tuple[int, int]:
+    """An N:M ratio as ``(N, M)``: ``"2:4"`` or a pair, with ``1 <= N <= M``."""
+    if isinstance(ratio, str):
+        parts = ratio.split(":")
+        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+            raise InputError(f"an N:M ratio looks like 2:4, got {ratio!r}", field="sparsity")
+        ratio = (int(parts[0]), int(parts[1]))
+    if (not isinstance(ratio, (tuple, list)) or len(ratio) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in ratio)):
+        raise InputError(f"an N:M ratio is two whole numbers, got {ratio!r}", field="sparsity")
+    n, m = ratio
+    if n < 1 or m > 1024:
+        raise InputError(f"{n}:{m} keeps no weight: N must be at least 1 (and M at most 1024)"
+                         if n < 1 else f"{n}:{m}: M must be at most 1024", field="sparsity")
+    if n > m:
+        raise InputError(f"{n}:{m} keeps more weights than a block has: N must not exceed M",
+                         field="sparsity")
+    return n, m
+
+
 class LayerKind(str, Enum):
     """What a layer computes; every kind lowers to SCALE-Sim's convolution view."""
 
@@ -30,6 +50,9 @@ class Layer:
     ``ceil((H - span + S) / S)``.
     Build GEMMs with :meth:`Layer.gemm`. ``weight_bits``/``act_bits`` give the layer's own
     operand widths (None: the accelerator's); outputs are stored at ``act_bits``.
+    ``sparsity`` is the weights' N:M ratio ``(N, M)``: N kept in every block of M along the
+    window (SCALE-Sim's topology column; None is dense, and so is ``(M, M)``); it counts only
+    on an accelerator whose sparsity support is on.
     """
 
     name: str
@@ -47,9 +70,12 @@ class Layer:
     dilation_w: int = 1
     weight_bits: int | None = None
     act_bits: int | None = None
+    sparsity: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", LayerKind(self.kind))
+        if self.sparsity is not None:
+            object.__setattr__(self, "sparsity", check_ratio(self.sparsity))
         for field in ("weight_bits", "act_bits"):
             value = getattr(self, field)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)

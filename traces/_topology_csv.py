@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import InputError
-from ._layer import Layer, LayerKind
+from ._layer import Layer, LayerKind, check_ratio
 from ._network import Network
 
 logger = logging.getLogger(__name__)
@@ -105,21 +105,23 @@ def _parse_numbered(lines: list[str]) -> list[tuple[int, Layer]]:
     if not rows:
         raise InputError("topology has a header but no layers", line=header_line)
     fields = GEMM_FIELDS if is_gemm else CONV_FIELDS
-    sparsity_warned = False
     layers = []
     for number, cells in rows:
         layer_cells = [c for i, c in enumerate(cells) if i not in bits]
         extra = layer_cells[len(fields):]
+        ratio = None
         if extra:
             if len(extra) == 1 and _SPARSITY.match(extra[0]):
-                if not sparsity_warned:
-                    logger.warning("line %d: N:M sparsity field ignored (hwloop models dense layers)",
-                                   number)
-                    sparsity_warned = True
+                try:
+                    ratio = check_ratio(extra[0].replace(" ", ""))
+                except InputError as exc:
+                    raise InputError(exc.reason, line=number, field="Sparsity") from None
             else:
                 raise InputError(f"{len(layer_cells)} fields, expected {len(fields)}",
                                  line=number, field=fields[-1])
-        layer = _parse_row(layer_cells, fields, number, is_gemm)
+        layer = _parse_row(layer_cells[:len(fields)], fields, number, is_gemm)
+        if ratio is not None and ratio[0] != ratio[1]:  # M:M is dense
+            layer = replace(layer, sparsity=ratio)
         widths = _widths(cells, bits, number)  # after the layer fields, as in the row
         if widths:
             try:

@@ -38,9 +38,11 @@ def add_width_columns(row: dict, layer: Layer, accel: Accelerator) -> dict:
 
 
 def add_dram_bytes(row: dict, weight_bits: int, act_bits: int) -> dict:
-    """``row`` with ``dram_*_bytes``: its DRAM words packed at these widths."""
+    """``row`` with ``dram_*_bytes``: its DRAM words packed at these widths (a compressed
+    filter's metadata, ``filter_metadata_bits``, with its values)."""
+    extra = {"filter": row.get("filter_metadata_bits") or 0}
     for operand, key, bits in (("ifmap", "dram_ifmap_reads", act_bits),
                                ("filter", "dram_filter_reads", weight_bits),
                                ("ofmap", "dram_ofmap_writes", act_bits)):
-        row[f"dram_{operand}_bytes"] = math.ceil(row[key] * bits / 8)
+        row[f"dram_{operand}_bytes"] = math.ceil((row[key] * bits + extra.get(operand, 0)) / 8)
     return row

@@ -20,7 +20,9 @@ _OVERRIDE_OPTIONS = {"rows": "--rows", "cols": "--cols", "dataflow": "--dataflow
                      "act_bits": "--act-bits", "bits_per_cycle": "--bits-per-cycle",
                      "serial_operand": "--serial-operand", "energy": "--energy",
                      "accumulate_psums": "--accumulate-psums", "vector_lanes": "--vector-lanes",
-                     "keep_activations": "--keep-activations"}
+                     "keep_activations": "--keep-activations", "enabled": "--sparse",
+                     "sparse": "--sparse", "representation": "--sparse-rep",
+                     "sparse_rep": "--sparse-rep"}
 
 
 

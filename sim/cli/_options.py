@@ -112,6 +112,12 @@ def add_vector_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vector-lanes", type=_positive_int, metavar="N",
                    help="lanes of the vector unit that runs operators without MACs "
                         "(activations, softmax, norms, pooling, additions; default 32)")
+    p.add_argument("--sparse", action="store_true",
+                   help="honour each layer's N:M weight sparsity (the topology's Sparsity "
+                        "column), as SCALE-Sim v3 with SparsitySupport")
+    p.add_argument("--sparse-rep", choices=("ellpack_block", "csr", "csc", "bitmap"),
+                   help="how sparse filters are stored (metadata in dram_filter_bytes; "
+                        "default ellpack_block)")
 
 
 def memory_overrides(args: argparse.Namespace) -> dict:

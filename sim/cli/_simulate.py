@@ -234,6 +234,8 @@ def _accelerator(args: argparse.Namespace, source: dict):
                                      accumulate_psums=True if args.accumulate_psums else None,
                                      vector_lanes=args.vector_lanes,
                                      keep_activations=True if args.keep_activations else None,
+                                     sparse=True if getattr(args, "sparse", False) else None,
+                                     sparse_rep=getattr(args, "sparse_rep", None),
                                      **memory_overrides(args))
         return kind_overrides(accel, args)
     except InputError as exc:

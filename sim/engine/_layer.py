@@ -2,17 +2,27 @@
 from __future__ import annotations
 
 from hwloop.arch import Accelerator
-from hwloop.sim.arrays import add_energy, add_width_columns, model_for
+from hwloop.sim.arrays import add_energy, add_width_columns, dense_equivalent, model_for, ratio_of, sparse_row
 from hwloop.sim.memory import LayerRecorder
-from hwloop.traces import Layer
+from hwloop.traces import InputError, Layer
 
 
 def simulate_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = False,
                    recorder: LayerRecorder | None = None) -> dict:
-    """One layer's counters (a report row) on ``accel``."""
-    row = model_for(accel).simulate_layer(layer, accel, scalesim_compat=scalesim_compat,
-                                          recorder=recorder)
-    return finish_row(row, layer, accel)
+    """One layer's counters (a report row) on ``accel``: a layer with N:M weights, on an
+    accelerator that honours them, runs as the dense layer of its kept weights."""
+    ratio = ratio_of(layer, accel)
+    if ratio is None:
+        row = model_for(accel).simulate_layer(layer, accel, scalesim_compat=scalesim_compat,
+                                              recorder=recorder)
+        return finish_row(row, layer, accel)
+    if recorder is not None:
+        raise InputError("traces of N:M sparse layers are not recorded yet; drop --trace or "
+                         "--sparse", field="--sparse")
+    run = dense_equivalent(layer, *ratio)
+    row = model_for(accel).simulate_layer(run, accel, scalesim_compat=scalesim_compat)
+    return finish_row(sparse_row(row, layer, accel, ratio, scalesim_compat=scalesim_compat),
+                      layer, accel)
 
 
 def finish_row(row: dict, layer: Layer, accel: Accelerator) -> dict:
