@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Regenerate the SCALE-Sim v3 N:M sparsity goldens in ``tests/data/sparse/``.
+
+The reference harness (``../shared/peers/scalesim/reference.py``) runs ``scalesim==3.0.0``
+with sparsity off; this script imports it and turns its config's ``[sparsity]`` section on
+(``SparsitySupport : true``, ``SparseRep``, layer-wise: ``OptimizedMapping : false``), runs
+it on the sparse topologies of ``tests/data/topologies/`` and keeps the harness's per-layer
+numbers plus SCALE-Sim's ``SPARSE_REPORT.csv`` (original filter words, filter + metadata
+words, metadata words).
+
+Usage (from the repository root; about a minute)::
+
+    SCALESIM_PYTHON=/path/to/venv/bin/python python tests/data/regenerate_sparse.py [--force]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import importlib.util
+import io
+import json
+import os
+import pathlib
+import sys
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+HARNESS = pathlib.Path(os.environ.get(
+    "SCALESIM_REFERENCE", HERE.parents[2] / "shared" / "peers" / "scalesim" / "reference.py"))
+#: (topology, rows, cols, dataflow, (ifmap_kb, filter_kb, ofmap_kb), representation)
+MATRIX = [(topo, 8, 8, df, (64, 64, 64), "ellpack_block")
+          for topo in ("sparse_conv", "sparse_gemm") for df in ("ws", "os", "is")] + [
+    ("sparse_conv", 16, 4, "ws", (64, 64, 64), "csr"),
+    ("sparse_gemm", 4, 16, "ws", (64, 64, 64), "csc"),
+    ("sparse_conv", 8, 8, "ws", (1, 1, 1), "ellpack_block"),
+    ("sparse_gemm", 8, 8, "os", (1, 1, 1), "ellpack_block"),
+]
+LAYER_KEYS = ("name", "dims", "macs", "Sr_Sc_T", "row_fold", "col_fold", "total_cycles",
+              "stall_cycles", "overall_util", "mapping_eff", "compute_util",
+              "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes", "dram_ifmap_reads",
+              "dram_filter_reads", "dram_ofmap_writes")
+
+
+def harness(representation: str):
+    """The reference module with its [sparsity] section switched on."""
+    spec = importlib.util.spec_from_file_location("scalesim_reference", HARNESS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    template = module.CFG_TEMPLATE
+    assert "SparsitySupport : false" in template and "OptimizedMapping : false" in template
+    module.CFG_TEMPLATE = template.replace("SparsitySupport : false", "SparsitySupport : true") \
+        .replace("SparseRep : ellpack_block", f"SparseRep : {representation}")
+    return module
+
+
+def run(topo, rows, cols, dataflow, kb, representation) -> dict:
+    module = harness(representation)
+    with tempfile.TemporaryDirectory() as keep:
+        sys.argv = ["reference.py", str(HERE / "topologies" / f"{topo}.csv"), "--rows",
+                    str(rows), "--cols", str(cols), "--dataflow", dataflow, "--ifmap-kb",
+                    str(kb[0]), "--filter-kb", str(kb[1]), "--ofmap-kb", str(kb[2]),
+                    "--keep-dir", keep]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            module.main()
+        result = json.loads(out.getvalue())
+        with open(pathlib.Path(keep) / "ref" / "SPARSE_REPORT.csv") as handle:
+            sparse = [{k.strip(): v.strip() for k, v in row.items() if k and k.strip()}
+                      for row in csv.DictReader(handle)]
+    config = {**result["config"], "topology": f"tests/data/topologies/{topo}.csv",
+              "sparse_rep": representation}
+    layers = [{**{k: layer[k] for k in LAYER_KEYS},
+               "original_filter_words": float(s["Original Filter Storage"]),
+               "filter_and_metadata_words": float(s["New Storage (Filter+Metadata)"]),
+               "metadata_words": float(s["Filter Metadata Storage"])}
+              for layer, s in zip(result["layers"], sparse)]
+    return {"tool": "scalesim", "scalesim_version": result["scalesim_version"],
+            "config": config, "layers": layers}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true")
+    args = parser.parse_args()
+    outdir = HERE / "sparse"
+    outdir.mkdir(exist_ok=True)
+    for topo, rows, cols, dataflow, kb, rep in MATRIX:
+        suffix = "" if kb == (64, 64, 64) else "_kb%d-%d-%d" % kb
+        out = outdir / f"{topo}_{rows}x{cols}_{dataflow}_{rep}{suffix}.json"
+        if out.exists() and not args.force:
+            continue
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(run(topo, rows, cols, dataflow, kb, rep), indent=1) + "\n")
+        tmp.replace(out)
+        print(f"wrote {out.name}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
