@@ -127,7 +127,8 @@ def test_cycles_and_filter_bytes_do_not_grow_as_n_falls(h, f, c_blocks, filters,
                   channels=c_blocks * m, num_filters=filters)
     accel = Accelerator(array=SystolicArray(rows=rows, cols=cols, dataflow=dataflow)) \
         .with_overrides(sparse=True, sparse_rep=rep)
-    previous = None
+    previous: tuple | None = None
+    previous_bytes = 0
     for n in range(m, 0, -1):
         totals = simulate(Layer(**{**layer.__dict__, "sparsity": (n, m)}), accel).totals
         now = (totals["total_cycles"], totals["dram_filter_reads"], totals["macs"])
