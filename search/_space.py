@@ -41,14 +41,17 @@ CHOICE_PARAMS = {"dataflow": ("os", "ws", "is", "auto"), "mapping": ("scalesim",
                  "dram_model": tuple(sorted(DRAM_DEVICES)),
                  "analog_device": tuple(sorted(ANALOG_DEVICES))}
 BOOL_PARAMS = ("accumulate_psums", "keep_activations")
+#: Parameters that take N:M ratios (``"2:4"``): ``sparsity`` sets every layer's weights'
+#: ratio and turns the array's sparsity support on (``"4:4"`` is dense).
+RATIO_PARAMS = ("sparsity",)
 #: hwloop's parameters of the network rather than the accelerator: widths set on every layer
 #: of a named network, or passed to the workload family with the family's own parameters.
-NETWORK_PARAMS = ("weight_bits", "act_bits")
+NETWORK_PARAMS = ("weight_bits", "act_bits", *RATIO_PARAMS)
 #: Parameters of how a point runs rather than of its hardware: ``mapping = "auto"`` runs the
 #: mapper on every layer (the inner loop of a hardware search), ``dataflow = "auto"`` picks
 #: each layer's dataflow; both optimise the study's objective (EDP when there are several).
 RUN_PARAMS = ("mapping",)
-PARAM_NAMES = tuple(INT_PARAMS) + tuple(CHOICE_PARAMS) + BOOL_PARAMS
+PARAM_NAMES = tuple(INT_PARAMS) + tuple(CHOICE_PARAMS) + BOOL_PARAMS + RATIO_PARAMS
 #: Constraints checked on the accelerator alone, before any simulation.
 STATIC_CONSTRAINTS = ("max_pes", "max_sram_kb", "max_area_mm2")
 #: Constraints on simulated objectives: (constraint, objective it bounds).
@@ -186,14 +189,18 @@ def apply_point(point: Mapping[str, Any], base: Accelerator, network: Network | 
     ``family`` the point's network parameters build its network; ``network`` is unused."""
     accel = base.with_overrides(**hardware_of(point))
     if family is not None:
-        return accel, family.network(network_params(point))
-    if network is None:
+        network = family.network(network_params(point))
+        on_layers = {k: point[k] for k in RATIO_PARAMS if k in point}
+    elif network is None:
         raise InputError("the space has no workload family, so name a network",
                          field="--network")
-    widths = network_params(point)
-    if widths:
-        layers = tuple(replace(layer, **widths) for layer in network.layers)
+    else:
+        on_layers = network_params(point)
+    if on_layers:
+        layers = tuple(replace(layer, **on_layers) for layer in network.layers)
         network = replace(network, layers=layers)
+    if "sparsity" in point:  # a searched N:M ratio needs an array that skips the zeros
+        accel = accel.with_overrides(sparse=True)
     return accel, network
 
 

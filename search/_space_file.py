@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from hwloop.arch import DEFAULT_PRESET, PRESETS
-from hwloop.traces import InputError
+from hwloop.traces import InputError, check_ratio
 
 from ._plugins import DIRECTIONS, Family, Objective, Plugin
 from ._space import (
@@ -26,6 +26,7 @@ from ._space import (
     INT_PARAMS,
     INT_TOPS,
     PARAM_NAMES,
+    RATIO_PARAMS,
     SIMULATED_OBJECTIVES,
     STATIC_CONSTRAINTS,
     Constraints,
@@ -262,6 +263,12 @@ def _check_value(name: str, value: Any, where: "_Locator", table: str, domains: 
             raise where.error(table, f"unknown {name} {value!r}; choose from "
                                      f"{', '.join(CHOICE_PARAMS[name])}", key=key)
         return value.lower()
+    if name in RATIO_PARAMS:
+        try:
+            n, m = check_ratio(value)
+        except InputError as exc:
+            raise where.error(table, exc.reason, key=key) from None
+        return f"{n}:{m}"
     if name in BOOL_PARAMS:
         if not isinstance(value, bool):
             raise where.error(table, f"must be true or false, got {value!r}", key=key)

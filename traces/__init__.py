@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ._builtin import builtin_network, list_networks, networks_with_vector_ops
 from ._errors import InputError
-from ._layer import Layer, LayerKind
+from ._layer import Layer, LayerKind, check_ratio
 from ._llm import LLMS, DecoderConfig, decoder_macs, decoder_step, get_llm
 from ._network import Network
 from ._topology_csv import load_topology, parse_topology
@@ -63,6 +63,7 @@ __all__ = [
     "VectorOp",
     "bandwidth_over_time",
     "builtin_network",
+    "check_ratio",
     "export_scalesim_csv",
     "format_vector_ops",
     "import_scalesim_csv",
