@@ -99,6 +99,9 @@ def _plan(network: Network, accel: Accelerator, mapping, optimize: str | None,
         raise InputError("a mapping sets each layer's dataflow; drop --dataflow auto",
                          field="--mapping")
     check_mappable(accel)
+    if accel.sparsity.enabled and any(layer.sparsity for layer in network.layers):
+        raise InputError("explicit mappings of N:M sparse layers are not modelled yet; drop "
+                         "--mapping or --sparse", field="--mapping")
     plan.check(network)
     return plan
 

@@ -55,9 +55,26 @@ def harness(representation: str):
 
 
 def run(topo, rows, cols, dataflow, kb, representation) -> dict:
+    """One SCALE-Sim sparse run of ``tests/data/topologies/TOPO.csv``, trimmed."""
+    result, sparse = run_path(HERE / "topologies" / f"{topo}.csv", rows, cols, dataflow, kb,
+                              representation)
+    config = {**result["config"], "topology": f"tests/data/topologies/{topo}.csv",
+              "sparse_rep": representation}
+    layers = [{**{k: layer[k] for k in LAYER_KEYS},
+               "original_filter_words": float(s["Original Filter Storage"]),
+               "filter_and_metadata_words": float(s["New Storage (Filter+Metadata)"]),
+               "metadata_words": float(s["Filter Metadata Storage"])}
+              for layer, s in zip(result["layers"], sparse)]
+    return {"tool": "scalesim", "scalesim_version": result["scalesim_version"],
+            "config": config, "layers": layers}
+
+
+def run_path(topology: pathlib.Path, rows, cols, dataflow, kb,
+             representation) -> tuple[dict, list[dict]]:
+    """The harness's JSON and SCALE-Sim's SPARSE_REPORT rows for one topology file."""
     module = harness(representation)
     with tempfile.TemporaryDirectory() as keep:
-        sys.argv = ["reference.py", str(HERE / "topologies" / f"{topo}.csv"), "--rows",
+        sys.argv = ["reference.py", str(topology), "--rows",
                     str(rows), "--cols", str(cols), "--dataflow", dataflow, "--ifmap-kb",
                     str(kb[0]), "--filter-kb", str(kb[1]), "--ofmap-kb", str(kb[2]),
                     "--keep-dir", keep]
@@ -68,15 +85,7 @@ def run(topo, rows, cols, dataflow, kb, representation) -> dict:
         with open(pathlib.Path(keep) / "ref" / "SPARSE_REPORT.csv") as handle:
             sparse = [{k.strip(): v.strip() for k, v in row.items() if k and k.strip()}
                       for row in csv.DictReader(handle)]
-    config = {**result["config"], "topology": f"tests/data/topologies/{topo}.csv",
-              "sparse_rep": representation}
-    layers = [{**{k: layer[k] for k in LAYER_KEYS},
-               "original_filter_words": float(s["Original Filter Storage"]),
-               "filter_and_metadata_words": float(s["New Storage (Filter+Metadata)"]),
-               "metadata_words": float(s["Filter Metadata Storage"])}
-              for layer, s in zip(result["layers"], sparse)]
-    return {"tool": "scalesim", "scalesim_version": result["scalesim_version"],
-            "config": config, "layers": layers}
+    return result, sparse
 
 
 def main() -> int:

@@ -181,3 +181,12 @@ def test_the_cfg_and_toml_switches(tmp_path, capsys):
     toml.write_text('[sparsity]\nenabled = true\nrepresentation = "coo"\n')
     with pytest.raises(InputError, match="unknown representation"):
         load_config(toml)
+
+
+def test_mappings_and_traces_of_sparse_layers_are_refused(tmp_path, capsys):
+    topo = DATA / "topologies" / "sparse_gemm.csv"
+    assert main(["simulate", "--topology", str(topo), "--sparse", "--mapping", "auto"]) == 2
+    assert "--mapping" in capsys.readouterr().err
+    assert main(["simulate", "--topology", str(topo), "--sparse", "--trace",
+                 str(tmp_path / "t.h5")]) == 2
+    assert "--sparse" in capsys.readouterr().err and not (tmp_path / "t.h5").exists()
