@@ -3,8 +3,8 @@
 SCALE-Sim does ``row.split(',')[:-1]``, so a row without its trailing comma silently loses
 its last field (usually the stride). hwloop reads every field whether or not the trailing
 comma is there. Optional ``WeightBits`` and ``ActBits`` columns, matched by header name after
-the layer fields (SCALE-Sim's optional sparsity column may sit among them), give per-layer
-operand widths. A layer whose name contains ``DP`` is depthwise, as in SCALE-Sim; hwloop
+the layer fields, give per-layer operand widths. SCALE-Sim's optional N:M column (``2:4``)
+is each layer's ``sparsity``. A layer whose name contains ``DP`` is depthwise, as in SCALE-Sim; hwloop
 keeps it as one layer instead of expanding it into one layer per channel.
 
 Numbers are plain ASCII digits with an optional sign (a negative size is then refused as not
@@ -14,7 +14,6 @@ header, since a headerless 4-field row may as well be a conv row missing its las
 """
 from __future__ import annotations
 
-import logging
 import os
 import re
 from dataclasses import replace
@@ -25,7 +24,6 @@ from ._errors import InputError
 from ._layer import Layer, LayerKind, check_ratio
 from ._network import Network
 
-logger = logging.getLogger(__name__)
 
 CONV_FIELDS = ("Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
                "Channels", "Num Filter", "Strides")

@@ -110,18 +110,17 @@ def test_crlf_and_bom(tmp_path):
     assert layer.name == "c1" and layer.stride_h == 2
 
 
-def test_sparsity_field_is_ignored_with_a_warning(tmp_path, caplog):
+def test_sparsity_field_is_read_into_the_layer(tmp_path, caplog):
+    """SCALE-Sim's N:M column is each layer's ``sparsity`` (M:M is dense); only a run with
+    sparsity support honours it (``tests/sim/test_sparsity.py``)."""
     path = _write(tmp_path, f"{CONV_HEADER}\nc1, 9, 9, 3, 3, 4, 8, 2, 2:4,\n"
-                            "c2, 9, 9, 3, 3, 4, 8, 1, 1 : 4,\n")
+                            "c2, 9, 9, 3, 3, 4, 8, 1, 1 : 4,\nc3, 9, 9, 3, 3, 4, 8, 1, 4:4,\n")
     with caplog.at_level(logging.WARNING, logger="hwloop.traces"):
-        first, second = load_topology(path)
+        first, second, third = load_topology(path)
     assert first == Layer(name="c1", ifmap_h=9, ifmap_w=9, filter_h=3, filter_w=3, channels=4,
-                          num_filters=8, stride_h=2, stride_w=2)
-    assert second.stride_h == 1
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1  # warned once per file, not once per row
-    assert "sparsity" in warnings[0].getMessage()
-    assert "line 2" in warnings[0].getMessage()
+                          num_filters=8, stride_h=2, stride_w=2, sparsity=(2, 4))
+    assert second.stride_h == 1 and second.sparsity == (1, 4) and third.sparsity is None
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]
 
 
 def test_parse_topology_takes_lines():
