@@ -4,8 +4,8 @@ SCALE-Sim does ``row.split(',')[:-1]``, so a row without its trailing comma sile
 its last field (usually the stride). hwloop reads every field whether or not the trailing
 comma is there. Optional ``WeightBits`` and ``ActBits`` columns, matched by header name after
 the layer fields, give per-layer operand widths. SCALE-Sim's optional N:M column (``2:4``)
-is each layer's ``sparsity``. A layer whose name contains ``DP`` is depthwise, as in SCALE-Sim; hwloop
-keeps it as one layer instead of expanding it into one layer per channel.
+is each layer's ``sparsity``. A layer whose name contains ``DP`` is depthwise, as in
+SCALE-Sim; hwloop keeps it as one layer instead of expanding it into one layer per channel.
 
 Numbers are plain ASCII digits with an optional sign (a negative size is then refused as not
 positive): ``int()`` would also take ``1_6`` and full-width ``１６``, which no CSV tool writes.
@@ -23,7 +23,6 @@ from typing import Any
 from ._errors import InputError
 from ._layer import Layer, LayerKind, check_ratio
 from ._network import Network
-
 
 CONV_FIELDS = ("Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
                "Channels", "Num Filter", "Strides")
