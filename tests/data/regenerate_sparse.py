@@ -28,13 +28,16 @@ import tempfile
 HERE = pathlib.Path(__file__).resolve().parent
 HARNESS = pathlib.Path(os.environ.get(
     "SCALESIM_REFERENCE", HERE.parents[2] / "shared" / "peers" / "scalesim" / "reference.py"))
-#: (topology, rows, cols, dataflow, (ifmap_kb, filter_kb, ofmap_kb), representation)
-MATRIX = [(topo, 8, 8, df, (64, 64, 64), "ellpack_block")
+#: (topology, rows, cols, dataflow, (ifmap_kb, filter_kb, ofmap_kb), representation, USER
+#: bandwidth or None for CALC)
+MATRIX = [(topo, 8, 8, df, (64, 64, 64), "ellpack_block", None)
           for topo in ("sparse_conv", "sparse_gemm") for df in ("ws", "os", "is")] + [
-    ("sparse_conv", 16, 4, "ws", (64, 64, 64), "csr"),
-    ("sparse_gemm", 4, 16, "ws", (64, 64, 64), "csc"),
-    ("sparse_conv", 8, 8, "ws", (1, 1, 1), "ellpack_block"),
-    ("sparse_gemm", 8, 8, "os", (1, 1, 1), "ellpack_block"),
+    ("sparse_conv", 16, 4, "ws", (64, 64, 64), "csr", None),
+    ("sparse_gemm", 4, 16, "ws", (64, 64, 64), "csc", None),
+    ("sparse_conv", 8, 8, "ws", (1, 1, 1), "ellpack_block", None),
+    ("sparse_gemm", 8, 8, "os", (1, 1, 1), "ellpack_block", None),
+    ("sparse_conv", 8, 8, "ws", (4, 4, 4), "ellpack_block", 4),
+    ("sparse_gemm", 8, 8, "os", (1, 1, 1), "ellpack_block", 2),
 ]
 LAYER_KEYS = ("name", "dims", "macs", "Sr_Sc_T", "row_fold", "col_fold", "total_cycles",
               "stall_cycles", "overall_util", "mapping_eff", "compute_util",
@@ -54,10 +57,10 @@ def harness(representation: str):
     return module
 
 
-def run(topo, rows, cols, dataflow, kb, representation) -> dict:
+def run(topo, rows, cols, dataflow, kb, representation, bandwidth=None) -> dict:
     """One SCALE-Sim sparse run of ``tests/data/topologies/TOPO.csv``, trimmed."""
     result, sparse = run_path(HERE / "topologies" / f"{topo}.csv", rows, cols, dataflow, kb,
-                              representation)
+                              representation, bandwidth)
     config = {**result["config"], "topology": f"tests/data/topologies/{topo}.csv",
               "sparse_rep": representation}
     layers = [{**{k: layer[k] for k in LAYER_KEYS},
@@ -69,15 +72,18 @@ def run(topo, rows, cols, dataflow, kb, representation) -> dict:
             "config": config, "layers": layers}
 
 
-def run_path(topology: pathlib.Path, rows, cols, dataflow, kb,
-             representation) -> tuple[dict, list[dict]]:
-    """The harness's JSON and SCALE-Sim's SPARSE_REPORT rows for one topology file."""
+def run_path(topology: pathlib.Path, rows, cols, dataflow, kb, representation,
+             bandwidth=None) -> tuple[dict, list[dict]]:
+    """The harness's JSON and SCALE-Sim's SPARSE_REPORT rows for one topology file
+    (``bandwidth``: USER mode at that many words per cycle; None: CALC)."""
     module = harness(representation)
     with tempfile.TemporaryDirectory() as keep:
         sys.argv = ["reference.py", str(topology), "--rows",
                     str(rows), "--cols", str(cols), "--dataflow", dataflow, "--ifmap-kb",
                     str(kb[0]), "--filter-kb", str(kb[1]), "--ofmap-kb", str(kb[2]),
                     "--keep-dir", keep]
+        if bandwidth is not None:
+            sys.argv += ["--bw-mode", "USER", "--bw", str(bandwidth)]
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             module.main()
@@ -94,13 +100,15 @@ def main() -> int:
     args = parser.parse_args()
     outdir = HERE / "sparse"
     outdir.mkdir(exist_ok=True)
-    for topo, rows, cols, dataflow, kb, rep in MATRIX:
+    for topo, rows, cols, dataflow, kb, rep, bandwidth in MATRIX:
         suffix = "" if kb == (64, 64, 64) else "_kb%d-%d-%d" % kb
+        suffix += "" if bandwidth is None else f"_user{bandwidth}"
         out = outdir / f"{topo}_{rows}x{cols}_{dataflow}_{rep}{suffix}.json"
         if out.exists() and not args.force:
             continue
         tmp = out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(run(topo, rows, cols, dataflow, kb, rep), indent=1) + "\n")
+        result = run(topo, rows, cols, dataflow, kb, rep, bandwidth)
+        tmp.write_text(json.dumps(result, indent=1) + "\n")
         tmp.replace(out)
         print(f"wrote {out.name}", flush=True)
     return 0
