@@ -4,6 +4,7 @@
 """
 from ._accelerator import Accelerator
 from ._analog import ANALOG_DEVICES, PCM, RRAM, AnalogArray, AnalogDevice, get_analog_device
+from ._chip import PARTITIONS, Chip
 from ._dram_device import DDR4_3200, DRAM_DEVICES, LPDDR4_3200, DramDevice, get_dram_device
 from ._energy import (
                       DEFAULT_ENERGY,
@@ -33,6 +34,8 @@ from ._vector import VECTOR_UNITS, VectorUnit, get_vector_unit
 from .presets import DEFAULT_PRESET, PRESETS, get_preset
 
 __all__ = [
+    "PARTITIONS",
+    "Chip",
     "SPARSE_REPRESENTATIONS",
     "Sparsity",
     "VECTOR_UNITS",

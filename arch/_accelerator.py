@@ -6,6 +6,7 @@ from typing import Any
 
 from hwloop.traces import InputError
 
+from ._chip import Chip
 from ._energy import HOROWITZ_45NM, EnergyTable, get_energy_table
 from ._limits import CLOCK_GHZ, MAX_OPERAND_BITS, check_int, check_number
 from ._memory import Dram, Sram
@@ -32,6 +33,8 @@ class Accelerator:
     vector: VectorUnit = field(default_factory=VectorUnit)
     #: Whether layers' N:M weight sparsity is honoured, and the filters' compression.
     sparsity: Sparsity = field(default_factory=Sparsity)
+    #: Cores: copies of the array and its buffers sharing the DRAM (1: today's one array).
+    chip: Chip = field(default_factory=Chip)
 
     def __post_init__(self) -> None:
         check_number(self.clock_ghz, "clock_ghz", low=CLOCK_GHZ[0], high=CLOCK_GHZ[1])
@@ -40,9 +43,17 @@ class Accelerator:
             raise InputError(f"must be an EnergyTable, got {self.energy!r}", field="energy")
         if not isinstance(self.vector, VectorUnit):
             raise InputError(f"must be a VectorUnit, got {self.vector!r}", field="vector")
+        if self.chip.cores > 1 and self.array.kind == "analog":
+            raise InputError("a chip of several analog cores is not modelled yet; use "
+                             "--cores 1 (or tiles)", field="cores")
         if self.sparsity.enabled and self.array.kind == "analog":
             raise InputError("analog tiles store every weight in a crossbar and cannot skip "
                              "zeros; drop --sparse", field="sparse")
+
+    @property
+    def pes(self) -> int:
+        """PEs of the whole chip: every core's array."""
+        return self.chip.cores * self.array.num_pes
 
     def with_overrides(self, **changes: Any) -> "Accelerator":
         """A copy with flat overrides (None = keep): ``rows``, ``cols``, ``dataflow``,
@@ -65,7 +76,8 @@ class Accelerator:
                   "dram": ("bandwidth", "ifmap_bandwidth", "filter_bandwidth", "ofmap_bandwidth",
                            "dram_latency", "dram_model"),
                   "vector": VECTOR_OVERRIDES,
-                  "sparsity": ("sparse", "sparse_rep")}
+                  "sparsity": ("sparse", "sparse_rep"),
+                  "chip": ("cores", "partition", "noc_bw")}
         unknown = set(changes) - {k for keys in groups.values() for k in keys}
         if unknown:
             raise TypeError(f"unknown overrides: {sorted(unknown)}")
@@ -88,7 +100,7 @@ class Accelerator:
         return replace(self, array=_array_with(self.array, picked["array"]),
                        sram=replace(self.sram, **picked["sram"]), dram=replace(self.dram, **dram),
                        energy=self.energy if energy is None else energy, vector=unit,
-                       sparsity=sparse)
+                       sparsity=sparse, chip=replace(self.chip, **picked["chip"]))
 
     @classmethod
     def from_dict(cls, data: dict) -> "Accelerator":
@@ -102,7 +114,8 @@ class Accelerator:
                    clock_ghz=data["clock_ghz"], operand_bits=data["operand_bits"],
                    energy=EnergyTable(**data["energy"]) if "energy" in data else HOROWITZ_45NM,
                    vector=VectorUnit(**data["vector"]) if "vector" in data else VectorUnit(),
-                   sparsity=Sparsity(**data["sparsity"]) if "sparsity" in data else Sparsity())
+                   sparsity=Sparsity(**data["sparsity"]) if "sparsity" in data else Sparsity(),
+                   chip=Chip(**data["chip"]) if "chip" in data else Chip())
 
     def to_dict(self) -> dict:
         """Plain values, for reports (the same keys as hwloop's TOML tables)."""
@@ -120,6 +133,7 @@ class Accelerator:
             "energy": self.energy.to_dict(),
             "vector": self.vector.to_dict(),
             "sparsity": self.sparsity.to_dict(),
+            "chip": self.chip.to_dict(),
         }
 
 

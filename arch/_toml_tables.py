@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from hwloop.traces import InputError
 
+from ._chip import Chip
 from ._energy import ENERGY_FIELDS, EnergyTable, get_energy_table
 from ._sparsity import Sparsity
 from ._vector import VectorUnit, get_vector_unit
@@ -54,4 +55,5 @@ def sparsity_from_table(table: dict) -> Sparsity:
 #: Section name -> builder from its table.
 TABLE_BUILDERS: dict[str, Callable[[dict], Any]] = {"energy": energy_from_table,
                                                      "vector": vector_from_table,
-                                                     "sparsity": sparsity_from_table}
+                                                     "sparsity": sparsity_from_table,
+                                                     "chip": lambda table: Chip(**table)}

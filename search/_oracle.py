@@ -45,6 +45,8 @@ def point_key(accel: Accelerator, network: Network, version: str,
         extra += f', "inputs": {json.dumps(network.inputs)}'
     if not hardware["sparsity"]["enabled"]:  # dense, as before sparsity existed: keys hold
         del hardware["sparsity"]
+    if hardware["chip"]["cores"] == 1:  # one array, as before chips existed: keys hold
+        del hardware["chip"]
     if network.vector_ops:  # the operators and the unit that runs them change the numbers
         extra += f', "vector_ops": {_vector_ops_json(network)}'
     else:  # a vector unit cannot change a network without vector operators: older keys hold

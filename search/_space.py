@@ -31,11 +31,12 @@ INT_PARAMS = {"rows": 1, "cols": 1, "ifmap_kb": 1, "filter_kb": 1, "ofmap_kb": 1
               "ofmap_bandwidth": 1, "dram_latency": 0, "bits_per_cycle": 1,
               "weight_bits": 1, "act_bits": 1, "tiles": 1, "devices_per_weight": 1,
               "dac_bits": 1, "adc_bits": 1, "columns_per_adc": 1, "vector_lanes": 1,
-              "vector_ops_per_lane": 1, "vector_port_words": 1}
+              "vector_ops_per_lane": 1, "vector_port_words": 1, "cores": 1, "noc_bw": 1}
 #: Largest values, where a parameter has one.
 INT_TOPS = {"weight_bits": 32, "act_bits": 32}
 #: Parameters that take one of a few names.
 CHOICE_PARAMS = {"dataflow": ("os", "ws", "is", "auto"), "mapping": ("scalesim", "auto"),
+                 "partition": ("m", "n", "k", "auto"),
                  "array_kind": tuple(ARRAY_KINDS),
                  "serial_operand": ("weight", "act"), "energy": tuple(sorted(ENERGY_TABLES)),
                  "dram_model": tuple(sorted(DRAM_DEVICES)),
@@ -106,7 +107,7 @@ class Constraints:
         """``value - limit`` per static constraint (<= 0 means met), without simulating."""
         from hwloop.sim import area_mm2
 
-        measured = {"max_pes": lambda: accel.array.num_pes,
+        measured = {"max_pes": lambda: accel.pes,
                     "max_sram_kb": lambda: accel.sram.ifmap_kb + accel.sram.filter_kb
                     + accel.sram.ofmap_kb,
                     "max_area_mm2": lambda: area_mm2(accel)}

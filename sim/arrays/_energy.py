@@ -85,10 +85,11 @@ def memory_energy(row: dict, accel: Accelerator, bits: dict[str, int]) -> dict[s
 
 
 def leakage_energy(row: dict, accel: Accelerator) -> dict[str, float]:
-    """Static power of the PEs and buffers over the row's time (``leakage_*``)."""
+    """Static power of the PEs and buffers over the row's time (``leakage_*``), of every
+    core of a chip."""
     table, sram = accel.energy, accel.sram
     # static power (uW) x time (s) = uJ; x 1e6 = pJ
-    seconds = row["total_cycles"] / (accel.clock_ghz * 1e9)
+    seconds = accel.chip.cores * row["total_cycles"] / (accel.clock_ghz * 1e9)
     buffer_kib = sram.ifmap_kb + sram.filter_kb + sram.ofmap_kb
     return {"leakage_pe": table.pe_leakage_uw * accel.array.num_pes * seconds * 1e6,
             "leakage_sram": table.sram_leakage_uw_per_kib * buffer_kib * seconds * 1e6}

@@ -9,13 +9,19 @@ from ._base import model_for
 
 
 def area_mm2(accel: Accelerator) -> float:
-    """Silicon area of ``accel`` (its array kind's model prices it)."""
-    return model_for(accel).area_mm2(accel)
+    """Silicon area of ``accel`` (its array kind's model prices one core; a chip has
+    ``cores`` arrays and buffer sets around one fixed part)."""
+    one = model_for(accel).area_mm2(accel)
+    fixed = accel.energy.fixed_area_mm2
+    return fixed + accel.chip.cores * (one - fixed)
 
 
 def add_energy(row: dict, accel: Accelerator) -> dict:
     """``row`` with ``energy_pj``, ``energy_breakdown`` and ``edp`` (energy x cycles) set."""
     energy, breakdown = model_for(accel).energy(row, accel)
+    if row.get("noc_word_hops"):  # partial sums reduced over a chip's mesh
+        breakdown = {**breakdown, "noc": row["noc_word_hops"] * accel.chip.noc_pj_per_word_hop}
+        energy = sum(breakdown.values())
     row["energy_pj"] = energy
     row["energy_breakdown"] = breakdown
     row["edp"] = energy * row["total_cycles"]

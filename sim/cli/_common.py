@@ -22,7 +22,8 @@ _OVERRIDE_OPTIONS = {"rows": "--rows", "cols": "--cols", "dataflow": "--dataflow
                      "accumulate_psums": "--accumulate-psums", "vector_lanes": "--vector-lanes",
                      "keep_activations": "--keep-activations", "enabled": "--sparse",
                      "sparse": "--sparse", "representation": "--sparse-rep",
-                     "sparse_rep": "--sparse-rep"}
+                     "sparse_rep": "--sparse-rep", "cores": "--cores",
+                     "partition": "--partition", "noc_bw": "--noc-bw"}
 
 
 

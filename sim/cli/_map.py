@@ -15,6 +15,7 @@ from ._options import (
     _add_precision_options,
     _shape,
     _with_widths,
+    add_chip_options,
     add_hardware_options,
     add_vector_options,
 )
@@ -37,6 +38,7 @@ def register_map(subparsers: argparse._SubParsersAction) -> None:
     add_hardware_options(p, preset_help="named accelerator (see hwloop simulate --list-presets)")
     _add_precision_options(p)
     add_vector_options(p)
+    add_chip_options(p)
     add_kind_options(p)
     p.add_argument("--out", metavar="MAP.toml", help="write the mappings as a mapping file")
     add_output_options(p, "mapped report", plot="plot per-layer cycles and utilisation",

@@ -120,6 +120,19 @@ def add_vector_options(p: argparse.ArgumentParser) -> None:
                         "default ellpack_block)")
 
 
+def add_chip_options(p: argparse.ArgumentParser) -> None:
+    """A chip of several cores (``simulate``, ``map``)."""
+    p.add_argument("--cores", type=_positive_int, metavar="N",
+                   help="identical arrays, each with its own SRAM buffers, sharing the DRAM "
+                        "(default 1); each layer is split over them")
+    p.add_argument("--partition", choices=("m", "n", "k", "auto"),
+                   help="split layers by output pixels (m), filters (n) or input channels "
+                        "(k, partial sums reduced over the mesh); auto (default): per "
+                        "layer, the fewest cycles")
+    p.add_argument("--noc-bw", type=_positive_int, metavar="W",
+                   help="words per cycle per mesh link of the on-chip network (default 16)")
+
+
 def memory_overrides(args: argparse.Namespace) -> dict:
     return {"bandwidth": args.bandwidth, "ifmap_bandwidth": args.ifmap_bw,
             "filter_bandwidth": args.filter_bw, "ofmap_bandwidth": args.ofmap_bw,

@@ -16,6 +16,7 @@ from ._options import (
     _run_precision_switch,
     _shape,
     _with_widths,
+    add_chip_options,
     add_hardware_options,
     add_memory_options,
     add_vector_options,
@@ -59,6 +60,7 @@ def register_simulate(subparsers: argparse._SubParsersAction) -> None:
     add_hardware_options(p, preset_help="named accelerator (see --list-presets)", auto=True)
     _add_precision_options(p)
     add_vector_options(p)
+    add_chip_options(p)
     add_kind_options(p)
     p.add_argument("--mapping", metavar="scalesim|auto|FILE.toml", default="scalesim",
                    help="scalesim: SCALE-Sim's implicit schedule (the default); auto: the "
@@ -236,6 +238,9 @@ def _accelerator(args: argparse.Namespace, source: dict):
                                      keep_activations=True if args.keep_activations else None,
                                      sparse=True if getattr(args, "sparse", False) else None,
                                      sparse_rep=getattr(args, "sparse_rep", None),
+                                     cores=getattr(args, "cores", None),
+                                     partition=getattr(args, "partition", None),
+                                     noc_bw=getattr(args, "noc_bw", None),
                                      **memory_overrides(args))
         return kind_overrides(accel, args)
     except InputError as exc:

@@ -51,5 +51,5 @@ def simulate_llm(config: DecoderConfig, accel: Accelerator, *, prompt: int, gen:
                   "workload": {"network": config.name, "prompt_len": prompt, "gen_len": gen,
                                "batch": batch, **(source or {})},
                   "scalesim_compat": False}
-    return Report.from_records(records, config_out, accel.array.num_pes,
+    return Report.from_records(records, config_out, accel.pes,
                                extra_totals={**energy_totals(records, accel), **run})

@@ -66,7 +66,7 @@ def replay(path: str | os.PathLike[str], accel: Accelerator | None = None, *,
         records = [_replay_layer(trace, index, target) for index in range(len(trace.layers))]
         config = {**recorded_config, "accelerator": target.to_dict(),
                   "replayed_from": os.path.abspath(path)}
-    return Report.from_records(records, config, target.array.num_pes,
+    return Report.from_records(records, config, target.pes,
                                extra_totals=energy_totals(records, target))
 
 

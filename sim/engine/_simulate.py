@@ -137,7 +137,7 @@ def simulate_totals(network: Network | Layer, accel: Accelerator, *,
                        scalesim_compat=scalesim_compat)
     records = network_rows(network, network.layers, accel, scalesim_compat, choose_dataflow,
                            named=False, plan=plan)
-    return run_totals(records, accel.array.num_pes, energy_totals(records, accel))
+    return run_totals(records, accel.pes, energy_totals(records, accel))
 
 
 def network_rows(network: Network, layers, accel: Accelerator, scalesim_compat: bool,
@@ -223,5 +223,5 @@ def _shapes(network: Network) -> tuple[Layer, ...]:
 
 def _report(records: list[dict], config: dict, accel: Accelerator) -> Report:
     """Reduce step: rows to a Report, with run energy, EDP and area in its totals."""
-    return Report.from_records(records, config, accel.array.num_pes,
+    return Report.from_records(records, config, accel.pes,
                                extra_totals=energy_totals(records, accel))

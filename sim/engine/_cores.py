@@ -1,0 +1,120 @@
+"""A layer over the cores of a chip: split, each part on its own core, then combined.
+
+A layer's GEMM (``M`` output pixels x ``N`` filters x ``K`` window) splits along one axis
+into near-equal parts, one per core (``arch.Chip``):
+
+- ``m``: output rows (each core reads its rows' inputs, halo included). Every core needs
+  every filter: the filter stream is fetched from DRAM once and multicast, so the layer's
+  DRAM filter reads are one core's.
+- ``n``: filters (grouped and depthwise layers: groups). Every core reads the same ifmap:
+  fetched once and multicast.
+- ``k``: input channels (a GEMM's ``K``; grouped layers: groups, which need no reduction).
+  Each core's outputs are partial sums, reduced over the mesh (``noc_cycles``,
+  ``noc_word_hops``): along each mesh row to its first core, then down the first column,
+  a hop at a time, ``noc_bw`` words per cycle per link, pipelined; the root core writes the
+  outputs (the layer's DRAM ofmap writes are its own); the other cores' go to the mesh.
+- ``auto``: per layer, the split with the fewest cycles (ties: m, n, k).
+
+Each part is a layer of its own, simulated by the one-array engine on a core (the chip's
+array and buffers), so everything a core does is what the engine already does for one
+array. The layer takes its slowest core's cycles plus the reduction (the critical path);
+MACs, SRAM words and energy add up over the cores, DRAM words as above. The DRAM is
+unlimited here: a chip whose cores share a finite DRAM is refused until their contention
+is modelled.
+
+The partition is a function of one layer, so that scheduling consecutive layers over the
+cores (Stream-style pipelining) can later replace :func:`best_split` without touching the
+parts.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Callable
+
+from hwloop.arch import Accelerator, Chip
+from hwloop.sim.report import register_columns
+from hwloop.traces import InputError, Layer, LayerKind
+
+register_columns({"cores": "cores the layer ran on (--cores)",
+                  "partition": "how the layer split over the cores: m, n or k",
+                  "core_cycles": "each core's cycles, slash-separated",
+                  "noc_cycles": "cycles reducing partial sums over the mesh (k splits)",
+                  "noc_word_hops": "words x mesh hops of that reduction"})
+
+#: Counters that add up over the cores.
+SUMMED = ("macs", "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes",
+          "ofmap_sram_reads", "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes")
+ORDER = ("m", "n", "k")
+
+
+def split(layer: Layer, axis: str, parts: int) -> list[Layer]:
+    """``layer`` cut into at most ``parts`` near-equal layers along ``axis`` (fewer when the
+    axis is shorter than ``parts``)."""
+    grouped = layer.groups > 1
+    if axis == "m":
+        return [replace(layer, ifmap_h=(rows - 1) * layer.stride_h + layer.span_h)
+                for rows in _shares(layer.ofmap_h, parts)]
+    if grouped:  # n and k both split the independent groups
+        return [replace(layer, channels=g * layer.channel_group,
+                        conv_groups=g if layer.kind is LayerKind.CONV else 1)
+                for g in _shares(layer.groups, parts)]
+    if axis == "n":
+        return [replace(layer, num_filters=f) for f in _shares(layer.num_filters, parts)]
+    if layer.kind is LayerKind.GEMM:
+        return [replace(layer, ifmap_w=k, filter_w=k) for k in _shares(layer.filter_w, parts)]
+    return [replace(layer, channels=c) for c in _shares(layer.channels, parts)]
+
+
+def _shares(total: int, parts: int) -> list[int]:
+    parts = min(parts, total)
+    return [total // parts + (i < total % parts) for i in range(parts)]
+
+
+def simulate_on_cores(layer: Layer, accel: Accelerator, one_core: Callable[[Layer], dict],
+                      ) -> dict:
+    """``layer``'s row on ``accel``'s chip; ``one_core(part)`` simulates a part on a core."""
+    chip = accel.chip
+    if accel.dram.finite:
+        raise InputError("cores sharing a finite DRAM are not modelled yet; drop --bandwidth "
+                         "(or --dram) or use --cores 1", field="--cores")
+    axes = ORDER if chip.partition == "auto" else (chip.partition,)
+    rows = [combine(layer, axis, [one_core(part) for part in split(layer, axis, chip.cores)],
+                    chip) for axis in axes]
+    return min(rows, key=lambda row: row["total_cycles"])
+
+
+def combine(layer: Layer, axis: str, cores: list[dict], chip: Chip) -> dict:
+    """The layer's row from its parts' rows (see the module docstring)."""
+    row = dict(cores[0])
+    for key in SUMMED:
+        row[key] = sum(core[key] for core in cores)
+    grouped = layer.groups > 1
+    if axis == "m":
+        row["dram_filter_reads"] = max(core["dram_filter_reads"] for core in cores)
+    elif axis == "n" and not grouped:
+        row["dram_ifmap_reads"] = max(core["dram_ifmap_reads"] for core in cores)
+    reduce = axis == "k" and not grouped and len(cores) > 1
+    noc_cycles, word_hops = reduction(layer, len(cores), chip) if reduce else (0, 0)
+    if reduce:  # the root's outputs go to DRAM; the others' to the mesh
+        row["dram_ofmap_writes"] = cores[0]["dram_ofmap_writes"]
+    busy = [core["total_cycles"] for core in cores]
+    row["total_cycles"] = max(busy) + noc_cycles
+    row["stall_cycles"] = max(core["stall_cycles"] for core in cores)
+    row["cores"], row["partition"] = len(cores), axis
+    row["core_cycles"] = "/".join(str(c) for c in busy)
+    row["noc_cycles"], row["noc_word_hops"] = noc_cycles, word_hops
+    # each core's useful share of its own cycles, over the chip's cores and the layer's time
+    row["overall_util"] = sum(core["overall_util"] * core["total_cycles"] for core in cores) / (
+        max(row["total_cycles"], 1) * len(cores))
+    return row
+
+
+def reduction(layer: Layer, cores: int, chip: Chip) -> tuple[int, int]:
+    """(cycles, word-hops) of reducing ``cores`` cores' partial sums over the mesh."""
+    words = layer.ofmap_pixels * layer.num_filters * layer.groups
+    mesh_rows, mesh_cols = Chip(cores=cores).mesh
+    stream = math.ceil(words / chip.noc_bw)
+    cycles = (stream + mesh_cols - 2 if mesh_cols > 1 else 0) + (
+        stream + mesh_rows - 2 if mesh_rows > 1 else 0)
+    return cycles, (cores - 1) * words
