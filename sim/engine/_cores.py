@@ -18,9 +18,16 @@ into near-equal parts, one per core (``arch.Chip``):
 Each part is a layer of its own, simulated by the one-array engine on a core (the chip's
 array and buffers), so everything a core does is what the engine already does for one
 array. The layer takes its slowest core's cycles plus the reduction (the critical path);
-MACs, SRAM words and energy add up over the cores, DRAM words as above. The DRAM is
-unlimited here: a chip whose cores share a finite DRAM is refused until their contention
-is modelled.
+MACs, SRAM words and energy add up over the cores, DRAM words as above.
+
+With a finite DRAM (``--bandwidth``: the chip's, shared), every core's memory events (the
+engine's, for its part) run together through one set of DRAM ports
+(``hwloop.sim.memory.shared_stalls``): each port serves the cores' transfers in the order
+they are issued, so a core stalls when the others hold the port. The multicast operand is
+one stream (fetched once, into every core's buffer when all of them have room), so DRAM
+words do not depend on the bandwidth. The prefetch before cycle 0 (every core's first
+blocks) is ``prefetch_cycles``, as for one array. Systolic arrays on the fixed pipe only
+(no DRAM device model, no N:M sparsity, no grouped layers).
 
 The partition is a function of one layer, so that scheduling consecutive layers over the
 cores (Stream-style pipelining) can later replace :func:`best_split` without touching the
@@ -33,7 +40,10 @@ from dataclasses import replace
 from typing import Callable
 
 from hwloop.arch import Accelerator, Chip
+from hwloop.sim.arrays import layer_bits, packed
+from hwloop.sim.memory import shared_stalls, untraced_events
 from hwloop.sim.report import register_columns
+from hwloop.sim.schedule import array_schedule
 from hwloop.traces import InputError, Layer, LayerKind
 
 register_columns({"cores": "cores the layer ran on (--cores)",
@@ -73,15 +83,59 @@ def _shares(total: int, parts: int) -> list[int]:
 
 def simulate_on_cores(layer: Layer, accel: Accelerator, one_core: Callable[[Layer], dict],
                       ) -> dict:
-    """``layer``'s row on ``accel``'s chip; ``one_core(part)`` simulates a part on a core."""
+    """``layer``'s row on ``accel``'s chip; ``one_core(part)`` simulates a part on a core
+    whose DRAM is unlimited (the shared DRAM is timed here)."""
     chip = accel.chip
     if accel.dram.finite:
-        raise InputError("cores sharing a finite DRAM are not modelled yet; drop --bandwidth "
-                         "(or --dram) or use --cores 1", field="--cores")
+        _check_shared(layer, accel)
     axes = ORDER if chip.partition == "auto" else (chip.partition,)
-    rows = [combine(layer, axis, [one_core(part) for part in split(layer, axis, chip.cores)],
-                    chip) for axis in axes]
+    rows = []
+    for axis in axes:
+        parts = split(layer, axis, chip.cores)
+        cores = [one_core(part) for part in parts]
+        prefetch = None
+        if accel.dram.finite:
+            cores, prefetch = _contended(parts, cores, accel, _multicast_operand(layer, axis))
+        row = combine(layer, axis, cores, chip)
+        row["prefetch_cycles"] = prefetch
+        rows.append(row)
     return min(rows, key=lambda row: row["total_cycles"])
+
+
+def _check_shared(layer: Layer, accel: Accelerator) -> None:
+    reason = ("a DRAM device model" if accel.dram.model is not None else
+              f"{accel.array.kind} arrays" if accel.array.kind != "systolic" else
+              "N:M sparse layers" if accel.sparsity.enabled and layer.sparsity else
+              "grouped layers" if layer.groups > 1 else None)
+    if reason is not None:
+        raise InputError(f"cores sharing a finite DRAM are modelled for systolic arrays on "
+                         f"the fixed pipe only, not yet {reason}; drop --bandwidth or use "
+                         f"--cores 1", field="--cores")
+
+
+def _multicast_operand(layer: Layer, axis: str) -> int | None:
+    """The read operand every core shares (0 ifmap, 1 filter), if any."""
+    if layer.groups > 1 or axis == "k":
+        return None
+    return 1 if axis == "m" else 0
+
+
+def _contended(parts: list[Layer], cores: list[dict], accel: Accelerator,
+               multicast: int | None) -> tuple[list[dict], int]:
+    """The cores' rows with the stalls of their memory events sharing ``accel``'s DRAM,
+    and the prefetch."""
+    events = []
+    for part in parts:
+        one = packed(replace(accel, chip=Chip()), *layer_bits(part, accel))
+        events.append(untraced_events(array_schedule(part, one.array).shape(), one.sram))
+    stalls, prefetch = shared_stalls(events, accel.dram,
+                                     multicast if len(parts) > 1 else None)
+    timed = []
+    for row, stall in zip(cores, stalls):
+        cycles = row["total_cycles"] + stall
+        timed.append({**row, "total_cycles": cycles, "stall_cycles": stall,
+                      "overall_util": row["overall_util"] * row["total_cycles"] / max(cycles, 1)})
+    return timed, prefetch
 
 
 def combine(layer: Layer, axis: str, cores: list[dict], chip: Chip) -> dict:
@@ -90,7 +144,7 @@ def combine(layer: Layer, axis: str, cores: list[dict], chip: Chip) -> dict:
     for key in SUMMED:
         row[key] = sum(core[key] for core in cores)
     grouped = layer.groups > 1
-    if axis == "m":
+    if axis == "m" and not grouped:
         row["dram_filter_reads"] = max(core["dram_filter_reads"] for core in cores)
     elif axis == "n" and not grouped:
         row["dram_ifmap_reads"] = max(core["dram_ifmap_reads"] for core in cores)

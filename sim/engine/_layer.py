@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hwloop.arch import Accelerator, Chip
+from hwloop.arch import Accelerator, Chip, Dram
 from hwloop.sim.arrays import add_energy, add_width_columns, dense_equivalent, model_for, ratio_of, sparse_row
 from hwloop.sim.memory import LayerRecorder
 from hwloop.traces import InputError, Layer
@@ -21,7 +21,7 @@ def simulate_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = 
     if recorder is not None or scalesim_compat:
         raise InputError("a chip of several cores is hwloop's own model (untraced, and "
                          "SCALE-Sim's implicit schedule has one array)", field="--cores")
-    core = replace(accel, chip=Chip())
+    core = replace(accel, chip=Chip(), dram=Dram())  # the chip times the shared DRAM itself
     row = simulate_on_cores(layer, accel, lambda part: _array_row(part, core, False, None))
     return finish_row(row, layer, accel)
 

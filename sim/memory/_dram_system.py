@@ -95,8 +95,9 @@ class MemorySystemRun:
 class _MemorySystem:
     """The processes of one run and the events between them."""
 
-    def __init__(self, events: MemoryEvents, ports: list, start: int) -> None:
-        self.env = env = simpy.Environment(initial_time=start)
+    def __init__(self, events: MemoryEvents, ports: list, start: int,
+                 env: simpy.Environment | None = None) -> None:
+        self.env = env = env if env is not None else simpy.Environment(initial_time=start)
         self.events, self.ports = events, ports
         streams = (events.ifmap, events.filter, events.ofmap)
         self.sizes = [s.words.size for s in streams]
@@ -112,11 +113,21 @@ class _MemorySystem:
 
     def run(self) -> int:
         """Run to the end; returns the final stall."""
-        for op in READS:
-            self.env.process(self._prefetcher(op))
-        self.env.process(self._drainer())
-        compute = self.env.process(self._compute())
+        compute = self.start()
         self.env.run()
+        return self.final_stall(compute)
+
+    def start(self, fed: tuple[int, ...] = ()) -> simpy.Process:
+        """Start the processes (several systems may share one environment); the compute.
+        ``fed``: read operands another process delivers (a multicast to several arrays)."""
+        for op in READS:
+            if op not in fed:
+                self.env.process(self._prefetcher(op))
+        self.env.process(self._drainer())
+        return self.env.process(self._compute())
+
+    @staticmethod
+    def final_stall(compute: simpy.Process) -> int:
         if not compute.triggered:  # pragma: no cover - a broken event order, not a user error
             raise RuntimeError("memory system deadlocked: events out of order")
         return cast(int, compute.value)  # _compute's final stall (simpy types it Any | None)

@@ -113,7 +113,7 @@ def test_area_and_leakage_count_every_core():
 
 
 @pytest.mark.parametrize("extra, reason", [
-    (["--bandwidth", "4"], "finite DRAM"),
+    (["--dram", "ddr4-3200"], "DRAM device model"),
     (["--scalesim-compat"], "one array"),
     (["--array-kind", "analog"], "analog cores"),
 ])
@@ -129,3 +129,56 @@ def test_bad_chip_values_name_the_field():
     with pytest.raises(InputError) as info:
         BASE.with_overrides(cores=0)
     assert info.value.field == "cores"
+
+
+# ---------------------------------------------------------------- a shared finite DRAM
+
+
+@settings(max_examples=60, deadline=None)
+@given(h=st.integers(2, 12), f=st.sampled_from([1, 3]), c=st.integers(1, 20),
+       n=st.integers(1, 30), rows=st.integers(2, 9), cols=st.integers(2, 9),
+       dataflow=st.sampled_from(["os", "ws", "is"]), bandwidth=st.sampled_from([1, 2, 4, 16]),
+       latency=st.sampled_from([0, 3]), kb=st.sampled_from([1, 4, 64]))
+def test_one_core_on_the_shared_dram_stalls_as_one_array(h, f, c, n, rows, cols, dataflow,
+                                                         bandwidth, latency, kb):
+    """The shared-DRAM timing with one core is the fixed pipe's, stall for stall."""
+    from hwloop.arch import Dram, Sram
+    from hwloop.sim.memory import shared_stalls, time_events, untraced_events
+    from hwloop.sim.schedule import array_schedule
+
+    layer = Layer(name="", ifmap_h=h + f, ifmap_w=h + f, filter_h=f, filter_w=f, channels=c,
+                  num_filters=n)
+    accel = Accelerator(array=SystolicArray(rows=rows, cols=cols, dataflow=dataflow),
+                        sram=Sram(ifmap_kb=kb, filter_kb=kb, ofmap_kb=kb),
+                        dram=Dram(bandwidth=bandwidth, latency_cycles=latency))
+    events = untraced_events(array_schedule(layer, accel.array).shape(), accel.sram)
+    stalls, _ = shared_stalls([events], accel.dram)
+    assert stalls == [time_events(events, accel.dram).stall_cycles]
+
+
+@pytest.mark.parametrize("partition", ["m", "n", "k"])
+def test_dram_words_and_macs_do_not_depend_on_the_bandwidth(partition):
+    layer = Layer(name="c", ifmap_h=18, ifmap_w=18, filter_h=3, filter_w=3, channels=32,
+                  num_filters=48)
+    chip = BASE.with_overrides(cores=4, partition=partition, ifmap_kb=8, filter_kb=8,
+                               ofmap_kb=8)
+    words = ("dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes", "macs")
+    unlimited = simulate(layer, chip).totals
+    for bandwidth in (1, 4, 32):
+        finite = simulate(layer, chip.with_overrides(bandwidth=bandwidth)).totals
+        assert {k: finite[k] for k in words} == {k: unlimited[k] for k in words}
+        assert finite["total_cycles"] >= unlimited["total_cycles"]
+
+
+def test_cores_contend_for_the_shared_dram():
+    """More bandwidth never slows the chip; at 1 word per cycle four cores take longer than
+    one core alone with its quarter of the layer on the same DRAM (they wait for the port)."""
+    layer = Layer(name="c", ifmap_h=30, ifmap_w=30, filter_h=3, filter_w=3, channels=64,
+                  num_filters=64)
+    chip = BASE.with_overrides(cores=4, partition="m")
+    cycles = [simulate(layer, chip.with_overrides(bandwidth=bw)).layers.iloc[0]
+              for bw in (1, 4, 64)]
+    totals = [r["total_cycles"] + r["prefetch_cycles"] for r in cycles]
+    assert totals == sorted(totals, reverse=True)
+    alone = simulate(split(layer, "m", 4)[0], BASE.with_overrides(bandwidth=1)).layers.iloc[0]
+    assert totals[0] > alone["total_cycles"] + alone["prefetch_cycles"]
