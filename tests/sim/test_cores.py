@@ -182,3 +182,20 @@ def test_cores_contend_for_the_shared_dram():
     assert totals == sorted(totals, reverse=True)
     alone = simulate(split(layer, "m", 4)[0], BASE.with_overrides(bandwidth=1)).layers.iloc[0]
     assert totals[0] > alone["total_cycles"] + alone["prefetch_cycles"]
+
+
+@pytest.mark.parametrize("layer", [
+    Layer.gemm("g", 512, 512, 512),
+    Layer(name="c", ifmap_h=30, ifmap_w=30, filter_h=3, filter_w=3, channels=64,
+          num_filters=64)], ids=["gemm", "conv"])
+def test_four_cores_on_a_one_word_dram_are_at_most_10_percent_faster(layer):
+    """When one array already keeps a DRAM port busy (4 KiB buffers at 1 word per cycle),
+    four cores splitting by pixels share that port and gain at most 10% (the prefetch
+    counted: every core's first blocks come through the same port)."""
+    accel = BASE.with_overrides(bandwidth=1, ifmap_kb=4, filter_kb=4, ofmap_kb=4)
+    one = simulate(layer, accel).layers.iloc[0]
+    four = simulate(layer, accel.with_overrides(cores=4, partition="m")).layers.iloc[0]
+    busy = max(one["dram_ifmap_reads"], one["dram_filter_reads"], one["dram_ofmap_writes"])
+    assert one["total_cycles"] + one["prefetch_cycles"] <= 1.01 * busy  # DRAM-bound
+    assert four["total_cycles"] + four["prefetch_cycles"] >= (
+        one["total_cycles"] + one["prefetch_cycles"]) / 1.1
