@@ -49,6 +49,9 @@ from hwloop.traces import InputError, Layer, LayerKind
 register_columns({"cores": "cores the layer ran on (--cores)",
                   "partition": "how the layer split over the cores: m, n or k",
                   "core_cycles": "each core's cycles, slash-separated",
+                  "core_stall_cycles": "each core's stall cycles (a shared finite DRAM)",
+                  "core_dram_words": "each core's DRAM words read and written (a multicast "
+                                     "operand counted in every core it reaches)",
                   "noc_cycles": "cycles reducing partial sums over the mesh (k splits)",
                   "noc_word_hops": "words x mesh hops of that reduction"})
 
@@ -157,6 +160,9 @@ def combine(layer: Layer, axis: str, cores: list[dict], chip: Chip) -> dict:
     row["stall_cycles"] = max(core["stall_cycles"] for core in cores)
     row["cores"], row["partition"] = len(cores), axis
     row["core_cycles"] = "/".join(str(c) for c in busy)
+    row["core_stall_cycles"] = "/".join(str(core["stall_cycles"]) for core in cores)
+    row["core_dram_words"] = "/".join(str(core["dram_ifmap_reads"] + core["dram_filter_reads"]
+                                          + core["dram_ofmap_writes"]) for core in cores)
     row["noc_cycles"], row["noc_word_hops"] = noc_cycles, word_hops
     # each core's useful share of its own cycles, over the chip's cores and the layer's time
     row["overall_util"] = sum(core["overall_util"] * core["total_cycles"] for core in cores) / (

@@ -63,6 +63,8 @@ def test_macs_are_conserved_and_cycles_follow_the_critical_path(layer, cores, pa
     else:
         busy = [int(c) for c in chip["core_cycles"].split("/")]
         assert chip["total_cycles"] == max(busy) + chip["noc_cycles"]
+        assert len(chip["core_dram_words"].split("/")) == len(busy)
+        assert chip["core_stall_cycles"] == "/".join("0" for _ in busy)  # unlimited DRAM
         assert chip["ofmap_sram_writes"] >= 0 and chip["partition"] in "mnk"
 
 
