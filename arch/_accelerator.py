@@ -77,7 +77,7 @@ class Accelerator:
                            "dram_latency", "dram_model"),
                   "vector": VECTOR_OVERRIDES,
                   "sparsity": ("sparse", "sparse_rep"),
-                  "chip": ("cores", "partition", "noc_bw")}
+                  "chip": ("cores", "partition", "noc_bw", "mesh_rows")}
         unknown = set(changes) - {k for keys in groups.values() for k in keys}
         if unknown:
             raise TypeError(f"unknown overrides: {sorted(unknown)}")

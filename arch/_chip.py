@@ -26,6 +26,8 @@ class Chip:
     partition: str = "auto"
     noc_bw: int = 16
     noc_pj_per_word_hop: float = 0.8
+    #: Rows of the mesh the cores sit on (None: the most nearly square grid).
+    mesh_rows: int | None = None
 
     def __post_init__(self) -> None:
         check_int(self.cores, "cores", high=MAX_ARRAY_DIM)
@@ -34,13 +36,19 @@ class Chip:
                              f"{', '.join(PARTITIONS)}", field="partition")
         check_int(self.noc_bw, "noc_bw", high=MAX_BANDWIDTH)
         check_number(self.noc_pj_per_word_hop, "noc_pj_per_word_hop", high=1e6)
+        if self.mesh_rows is not None:
+            check_int(self.mesh_rows, "mesh_rows", high=MAX_ARRAY_DIM)
+            if self.cores % self.mesh_rows:
+                raise InputError(f"{self.cores} cores do not fill a mesh of {self.mesh_rows} "
+                                 "rows", field="mesh_rows")
 
     @property
     def mesh(self) -> tuple[int, int]:
-        """The mesh the cores sit on: the most nearly square ``rows x cols`` grid."""
-        rows = max(r for r in range(1, int(self.cores ** 0.5) + 1) if self.cores % r == 0)
+        """The mesh the cores sit on: ``mesh_rows`` rows, else the most nearly square grid."""
+        rows = self.mesh_rows or max(r for r in range(1, int(self.cores ** 0.5) + 1)
+                                     if self.cores % r == 0)
         return rows, self.cores // rows
 
     def to_dict(self) -> dict:
         return {"cores": self.cores, "partition": self.partition, "noc_bw": self.noc_bw,
-                "noc_pj_per_word_hop": self.noc_pj_per_word_hop}
+                "noc_pj_per_word_hop": self.noc_pj_per_word_hop, "mesh_rows": self.mesh_rows}

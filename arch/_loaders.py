@@ -53,7 +53,8 @@ _TOML_SCHEMA: dict[str, Any] = {
     "vector": {"preset": str, "lanes": int, "ops_per_lane": int, "port_words": int,
                "energy_per_op_pj": (int, float)},
     "sparsity": {"enabled": bool, "representation": str},
-    "chip": {"cores": int, "partition": str, "noc_bw": int, "noc_pj_per_word_hop": (int, float)},
+    "chip": {"cores": int, "partition": str, "noc_bw": int, "noc_pj_per_word_hop": (int, float),
+             "mesh_rows": int},
 }
 
 

@@ -106,4 +106,6 @@ def predicted_accuracy(params: dict) -> float:
 
 
 def _key(params: dict[str, Any]) -> str:
-    return json.dumps(mobilenet_family.spec(params), sort_keys=True)
+    """A measurement's key: the member and the training recipe (a new recipe measures anew)."""
+    return json.dumps({**mobilenet_family.spec(params), "recipe": mobilenet_family.RECIPE},
+                      sort_keys=True)

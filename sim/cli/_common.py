@@ -23,7 +23,8 @@ _OVERRIDE_OPTIONS = {"rows": "--rows", "cols": "--cols", "dataflow": "--dataflow
                      "keep_activations": "--keep-activations", "enabled": "--sparse",
                      "sparse": "--sparse", "representation": "--sparse-rep",
                      "sparse_rep": "--sparse-rep", "cores": "--cores",
-                     "partition": "--partition", "noc_bw": "--noc-bw"}
+                     "partition": "--partition", "noc_bw": "--noc-bw",
+                     "mesh_rows": "--mesh-rows"}
 
 
 

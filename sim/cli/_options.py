@@ -131,6 +131,8 @@ def add_chip_options(p: argparse.ArgumentParser) -> None:
                         "layer, the fewest cycles")
     p.add_argument("--noc-bw", type=_positive_int, metavar="W",
                    help="words per cycle per mesh link of the on-chip network (default 16)")
+    p.add_argument("--mesh-rows", type=_positive_int, metavar="R",
+                   help="rows of the mesh the cores sit on (default: the most nearly square)")
 
 
 def memory_overrides(args: argparse.Namespace) -> dict:

@@ -241,6 +241,7 @@ def _accelerator(args: argparse.Namespace, source: dict):
                                      cores=getattr(args, "cores", None),
                                      partition=getattr(args, "partition", None),
                                      noc_bw=getattr(args, "noc_bw", None),
+                                     mesh_rows=getattr(args, "mesh_rows", None),
                                      **memory_overrides(args))
         return kind_overrides(accel, args)
     except InputError as exc:

@@ -173,7 +173,8 @@ def combine(layer: Layer, axis: str, cores: list[dict], chip: Chip) -> dict:
 def reduction(layer: Layer, cores: int, chip: Chip) -> tuple[int, int]:
     """(cycles, word-hops) of reducing ``cores`` cores' partial sums over the mesh."""
     words = layer.ofmap_pixels * layer.num_filters * layer.groups
-    mesh_rows, mesh_cols = Chip(cores=cores).mesh
+    # all the chip's cores: its mesh; fewer (a short axis): the most square grid of them
+    mesh_rows, mesh_cols = chip.mesh if cores == chip.cores else Chip(cores=cores).mesh
     stream = math.ceil(words / chip.noc_bw)
     cycles = (stream + mesh_cols - 2 if mesh_cols > 1 else 0) + (
         stream + mesh_rows - 2 if mesh_rows > 1 else 0)

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
-pytest.importorskip("optuna")
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "nas"
 sys.path.insert(0, str(EXAMPLES))
@@ -38,8 +37,11 @@ def test_members_import_with_macs_growing_with_width_and_expansion():
 
 
 def test_accuracy_is_measured_and_repeatable():
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     first = mobilenet_family.accuracy(SMALL)
     assert 0.3 < first <= 1.0 and mobilenet_family.accuracy(SMALL) == first
+    assert torch.get_num_threads() == threads  # the caller's settings are restored
+    assert torch.are_deterministic_algorithms_enabled() == deterministic
 
 
 def test_the_predictor_ranks_held_out_members():
@@ -55,21 +57,22 @@ def test_the_predictor_ranks_held_out_members():
 
 def test_predicted_accuracy_measures_its_sample_once(tmp_path, monkeypatch):
     cache = tmp_path / "measured.json"
-    monkeypatch.setenv("HWLOOP_NAS_TRAIN_POINTS", "3")
+    monkeypatch.setenv("HWLOOP_NAS_TRAIN_POINTS", "4")
     monkeypatch.setenv("HWLOOP_NAS_CACHE", str(cache))
     trained = []
     monkeypatch.setattr(mobilenet_family, "accuracy",
                         lambda p: trained.append(p) or 0.5 + 0.1 * p["depth"])
     accuracy_predictor.fitted.cache_clear()
     value = accuracy_predictor.predicted_accuracy(SMALL)
-    assert len(trained) == 3 and len(json.loads(cache.read_text())) == 3
+    assert len(trained) == 4 and len(json.loads(cache.read_text())) == 4
     assert 0.0 <= value <= 1.0
     accuracy_predictor.fitted.cache_clear()  # another process: the file answers
-    assert accuracy_predictor.predicted_accuracy(SMALL) == value and len(trained) == 3
+    assert accuracy_predictor.predicted_accuracy(SMALL) == value and len(trained) == 4
     accuracy_predictor.fitted.cache_clear()
 
 
 def test_the_example_space_searches_on_predicted_accuracy(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("optuna")
     monkeypatch.setenv("HWLOOP_NAS_TRAIN_POINTS", "3")
     monkeypatch.setenv("HWLOOP_NAS_CACHE", str(tmp_path / "measured.json"))
     space = (EXAMPLES / "space.toml").read_text()

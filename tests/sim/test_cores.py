@@ -104,6 +104,8 @@ def test_k_partial_sums_are_reduced_over_the_mesh():
     assert report.totals["energy_breakdown"]["noc"] == pytest.approx(3 * 64 * 32 * 0.8)
     faster = simulate(layer, BASE.with_overrides(cores=4, partition="k", noc_bw=64))
     assert faster.totals["total_cycles"] < report.totals["total_cycles"]
+    line = simulate(layer, BASE.with_overrides(cores=4, partition="k", noc_bw=8, mesh_rows=1))
+    assert line.layers.iloc[0]["noc_cycles"] == 64 * 32 // 8 + 4 - 2  # one row of four
 
 
 def test_area_and_leakage_count_every_core():
@@ -112,6 +114,9 @@ def test_area_and_leakage_count_every_core():
     fixed = BASE.energy.fixed_area_mm2
     assert four.totals["area_mm2"] - fixed == pytest.approx(4 * (one.totals["area_mm2"] - fixed))
     assert Chip(cores=12).mesh == (3, 4) and Chip(cores=7).mesh == (1, 7)
+    assert Chip(cores=12, mesh_rows=2).mesh == (2, 6)
+    with pytest.raises(InputError, match="do not fill"):
+        Chip(cores=12, mesh_rows=5)
 
 
 @pytest.mark.parametrize("extra, reason", [
