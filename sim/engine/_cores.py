@@ -27,7 +27,9 @@ they are issued, so a core stalls when the others hold the port. The multicast o
 one stream (fetched once, into every core's buffer when all of them have room), so DRAM
 words do not depend on the bandwidth. The prefetch before cycle 0 (every core's first
 blocks) is ``prefetch_cycles``, as for one array. Systolic arrays on the fixed pipe only
-(no DRAM device model, no N:M sparsity, no grouped layers).
+(no DRAM device model, no N:M sparsity). A grouped layer's core runs its groups one after
+another, each timed as its first (as one array times a grouped layer): the cores' first
+groups share the DRAM, and each core's stall is that group's times its groups.
 
 The partition is a function of one layer, so that scheduling consecutive layers over the
 cores (Stream-style pipelining) can later replace :func:`best_split` without touching the
@@ -108,8 +110,8 @@ def simulate_on_cores(layer: Layer, accel: Accelerator, one_core: Callable[[Laye
 def _check_shared(layer: Layer, accel: Accelerator) -> None:
     reason = ("a DRAM device model" if accel.dram.model is not None else
               f"{accel.array.kind} arrays" if accel.array.kind != "systolic" else
-              "N:M sparse layers" if accel.sparsity.enabled and layer.sparsity else
-              "grouped layers" if layer.groups > 1 else None)
+              f"N:M sparse layers ({layer.name!r})" if accel.sparsity.enabled and layer.sparsity
+              else None)
     if reason is not None:
         raise InputError(f"cores sharing a finite DRAM are modelled for systolic arrays on "
                          f"the fixed pipe only, not yet {reason}; drop --bandwidth or use "
@@ -134,7 +136,8 @@ def _contended(parts: list[Layer], cores: list[dict], accel: Accelerator,
     stalls, prefetch = shared_stalls(events, accel.dram,
                                      multicast if len(parts) > 1 else None)
     timed = []
-    for row, stall in zip(cores, stalls):
+    for part, row, stall in zip(parts, cores, stalls):
+        stall *= part.groups  # each group as its first (as one array times groups)
         cycles = row["total_cycles"] + stall
         timed.append({**row, "total_cycles": cycles, "stall_cycles": stall,
                       "overall_util": row["overall_util"] * row["total_cycles"] / max(cycles, 1)})

@@ -99,6 +99,9 @@ def _plan(network: Network, accel: Accelerator, mapping, optimize: str | None,
         raise InputError("a mapping sets each layer's dataflow; drop --dataflow auto",
                          field="--mapping")
     check_mappable(accel)
+    if accel.chip.cores > 1:
+        raise InputError("explicit mappings on a chip of several cores are not modelled yet; "
+                         "drop --mapping or use --cores 1", field="--mapping")
     if accel.sparsity.enabled and any(layer.sparsity for layer in network.layers):
         raise InputError("explicit mappings of N:M sparse layers are not modelled yet; drop "
                          "--mapping or --sparse", field="--mapping")

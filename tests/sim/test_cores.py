@@ -121,6 +121,7 @@ def test_area_and_leakage_count_every_core():
 
 @pytest.mark.parametrize("extra, reason", [
     (["--dram", "ddr4-3200"], "DRAM device model"),
+    (["--mapping", "auto"], "explicit mappings"),
     (["--scalesim-compat"], "one array"),
     (["--array-kind", "analog"], "analog cores"),
 ])
@@ -164,9 +165,10 @@ def test_one_core_on_the_shared_dram_stalls_as_one_array(h, f, c, n, rows, cols,
 
 
 @pytest.mark.parametrize("partition", ["m", "n", "k"])
-def test_dram_words_and_macs_do_not_depend_on_the_bandwidth(partition):
+@pytest.mark.parametrize("groups", [1, 8])
+def test_dram_words_and_macs_do_not_depend_on_the_bandwidth(partition, groups):
     layer = Layer(name="c", ifmap_h=18, ifmap_w=18, filter_h=3, filter_w=3, channels=32,
-                  num_filters=48)
+                  num_filters=48 // groups, conv_groups=groups)
     chip = BASE.with_overrides(cores=4, partition=partition, ifmap_kb=8, filter_kb=8,
                                ofmap_kb=8)
     words = ("dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes", "macs")
