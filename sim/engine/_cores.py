@@ -32,7 +32,7 @@ another, each timed as its first (as one array times a grouped layer): the cores
 groups share the DRAM, and each core's stall is that group's times its groups.
 
 The partition is a function of one layer, so that scheduling consecutive layers over the
-cores (Stream-style pipelining) can later replace :func:`best_split` without touching the
+cores (Stream-style pipelining) can later replace :func:`simulate_on_cores` without touching the
 parts.
 """
 from __future__ import annotations
