@@ -203,3 +203,37 @@ def test_an_unknown_objective_names_the_ones_there_are(toy, capsys):
                  "--trials", "2", "--out", str(toy / "out")])
     err = capsys.readouterr().err
     assert code == 2 and "unknown objective 'scor'" in err and "stats.spread" in err
+
+
+def test_a_killed_search_resumes_without_recomputing_finished_objectives(toy):
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    (toy / "space.toml").write_text(SPACE + '[objectives.slow]\nfunction = '
+                                            '"toy_family:slow_score"\ndirection = "maximize"\n')
+    run = "import sys; from hwloop.sim.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = [sys.executable, "-c", run, "search", "--space", str(toy / "space.toml"),
+            "--objectives", "latency,slow", "--sampler", "grid", "--trials", "12", "--out",
+            str(toy / "out")]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while len(_calls(toy, "slow_done")) < 2 and proc.poll() is None:
+        assert time.time() < deadline, "the search never got going"
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the search finished before it could be killed"
+    finished = len(_calls(toy, "slow_done"))
+    subprocess.run(argv, capture_output=True, check=True)
+    rows = _rows(toy / "out" / "trials.csv")
+    assert len(rows) == 12 and all(r["error"] == "" and r["slow"] for r in rows)
+    # every network's value finished once; at most the one the kill interrupted ran again
+    assert 6 <= len(_calls(toy, "slow_done")) <= 7 and finished >= 2
+    with sqlite3.connect(toy / "out" / "cache.db") as db:
+        (stored,) = db.execute("SELECT COUNT(*) FROM results WHERE key LIKE 'objective:%' "
+                               "AND state = 'done'").fetchone()
+    assert stored == 6

@@ -64,3 +64,12 @@ def module(params: dict):
         width = hidden
     layers.append(torch.nn.Linear(width, 10))
     return torch.nn.Sequential(*layers), torch.zeros(4, 64)
+
+
+def slow_score(params: dict) -> float:
+    """``score``, slowly (a kill lands while one runs); logs when it finishes."""
+    import time
+
+    time.sleep(0.3)
+    _log("slow_done", params)
+    return 1.0 - 1.0 / (1.0 + params.get("hidden", 16) * params.get("depth", 1))
