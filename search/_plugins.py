@@ -117,6 +117,19 @@ class Objective:
         return values
 
 
+def callable_objectives(functions: Mapping[str, Any]) -> tuple[Objective, ...]:
+    """Objectives from ``{name: f}`` or ``{name: (f, direction)}`` (minimised by default)."""
+    found = []
+    for name, given in functions.items():
+        function, direction = given if isinstance(given, tuple) else (given, "minimize")
+        if direction not in DIRECTIONS:
+            raise InputError(f"direction must be minimize or maximize, got {direction!r}",
+                             field=f"functions[{name!r}]")
+        found.append(Objective(name=name, plugin=Plugin.of(function),
+                               directions=((name, direction),)))
+    return tuple(found)
+
+
 def takes_report(function: Callable[..., Any]) -> bool:
     """Two positional parameters (``params, report``) make a per-point objective."""
     try:

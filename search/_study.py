@@ -16,7 +16,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from hwloop.arch import Accelerator
 from hwloop.traces import InputError, Network
@@ -24,7 +24,7 @@ from hwloop.traces import InputError, Network
 from ._oracle import Oracle
 from ._outputs import StudyResult, write_outputs
 from ._parent_watch import watch_parent
-from ._plugins import Family, Plugin
+from ._plugins import Family, Plugin, callable_objectives
 from ._space import Space
 from ._strategies import get_strategy
 from ._trials import open_storage, run_trials, worker_entry
@@ -40,6 +40,8 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
                base: Accelerator | None = None, progress: bool = False,
                dask: str | None = None,
                family: str | Callable[..., Any] | None = None,
+               functions: Mapping[str, Callable[..., Any] | tuple[Callable[..., Any], str]]
+               | None = None,
                export: str | Path | None = None) -> StudyResult:
     """Run (or resume) a search until the study holds ``trials`` finished trials, then write
     ``trials.csv``, ``pareto.csv`` and plots into ``out_dir``. The simulator's objectives
@@ -47,13 +49,15 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
     workload family (``family``: a callable or ``module:function`` replacing the space's)
     builds each point's network (``network`` may then be None). ``dask`` runs the
     ``workers`` shares as tasks on the Dask scheduler at that address instead of local
-    processes. ``export`` also writes every trial's network, parameters, latency, energy,
+    processes. ``functions`` adds objectives given as Python callables: ``{name: f}`` or
+    ``{name: (f, "maximize")}`` (``f(params)`` per network, ``f(params, report)`` per point,
+    as a space file's ``[objectives.NAME]``). ``export`` also writes every trial's network,
+    parameters, latency, energy,
     EDP, area and plug-in objectives as a table (``.parquet`` or ``.csv``; a grid search
     makes it HW-NAS-Bench's network x hardware table)."""
     import optuna
 
-    if family is not None:
-        space = replace(space, family=Family(Plugin.of(family)))
+    space = _with_plugins(space, family, functions)
     objectives = tuple(objectives)
     _check_objectives(objectives, space)
     strategy = get_strategy(sampler)
@@ -90,6 +94,16 @@ def run_search(space: Space, network: Network | None, objectives: Sequence[str],
         table = (Path(export), export_rows(study, space, network, objectives))
     return write_outputs(study, space, objectives, out, simulations=simulations,
                          seconds=elapsed, storage=storage, export=table)
+
+
+def _with_plugins(space: Space, family: Any, functions: Mapping[str, Any] | None) -> Space:
+    """``space`` with a family and objectives given in Python (the family replaces the
+    space file's)."""
+    if family is not None:
+        space = replace(space, family=Family(Plugin.of(family)))
+    if functions:
+        space = replace(space, objectives=(*space.objectives, *callable_objectives(functions)))
+    return space
 
 
 def _run_remaining(job: dict[str, Any], study: Any, total: int, workers: int, seed: int,

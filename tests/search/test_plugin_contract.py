@@ -237,3 +237,20 @@ def test_a_killed_search_resumes_without_recomputing_finished_objectives(toy):
         (stored,) = db.execute("SELECT COUNT(*) FROM results WHERE key LIKE 'objective:%' "
                                "AND state = 'done'").fetchone()
     assert stored == 6
+
+
+def test_objectives_given_as_python_callables(toy):
+    import sys
+
+    sys.path.insert(0, str(toy))
+    import toy_family
+
+    space = load_space(toy / "space.toml")
+    result = run_search(space, None, ["latency", "py", "per_mac"], "grid", 4,
+                        out_dir=toy / "out", functions={
+                            "py": (toy_family.score, "maximize"),
+                            "per_mac": toy_family.cycles_per_mac})
+    assert "py" in result.maximised and "per_mac" not in result.maximised
+    for row in result.trials:
+        assert row["py"] == toy_family.score({"hidden": row["hidden"], "depth": row["depth"]})
+        assert row["per_mac"] > 0
