@@ -7,7 +7,9 @@ time. As in SCALE-Sim's layer-by-layer model, every operator reads its inputs fr
 writes its output there (the ifmap, filter and ofmap buffers hold inputs, parameters and
 outputs); with finite DRAM the transfer time past the busy time is the row's stall. The
 unit does not overlap the array: an operator starts when its producer has finished, so a
-network's cycles are the sum of its rows. The plain-Python reference in
+network's cycles are the sum of its rows. A chip of several cores has a vector unit per
+core: an operator's elements split over them (their ALUs and SRAM ports add up; the DRAM is
+the chip's). The plain-Python reference in
 ``tests/naive_vector.py`` counts the same by hand.
 """
 from __future__ import annotations
@@ -27,11 +29,11 @@ VECTOR_BREAKDOWN_KEYS = ("vector", "sram_ifmap", "sram_filter", "sram_ofmap", "d
 def vector_cycles(op: VectorOp, accel: Accelerator) -> tuple[int, int]:
     """(busy cycles, stall cycles) of ``op``: busy is compute or SRAM ports, whichever is
     longer; the stall is what the DRAM transfers take beyond it."""
-    unit = accel.vector
-    compute = math.ceil(op.ops / unit.ops_per_cycle)
+    unit, units = accel.vector, accel.chip.cores
+    compute = math.ceil(op.ops / (unit.ops_per_cycle * units))
     reads = op.input_words + op.parameter_words
-    ports = max(math.ceil(reads / unit.port_words),
-                math.ceil(op.output_words / unit.port_words))
+    port_words = unit.port_words * units
+    ports = max(math.ceil(reads / port_words), math.ceil(op.output_words / port_words))
     busy = max(compute, ports)
     return busy, max(0, _dram_cycles(op, accel) - busy)
 
@@ -65,7 +67,7 @@ def simulate_vector_op(op: VectorOp, accel: Accelerator) -> dict:
         "total_cycles": total, "stall_cycles": stall,
         "compute_util": 0.0, "mapping_eff": 0.0, "overall_util": 0.0,
         "macs": 0, "vector_ops": op.ops,
-        "vector_util": 100.0 * op.ops / (busy * accel.vector.ops_per_cycle),
+        "vector_util": 100.0 * op.ops / (busy * accel.vector.ops_per_cycle * accel.chip.cores),
         "ifmap_sram_reads": op.input_words, "filter_sram_reads": op.parameter_words,
         "ofmap_sram_writes": op.output_words, "ofmap_sram_reads": 0,
         "dram_ifmap_reads": op.input_words, "dram_filter_reads": op.parameter_words,

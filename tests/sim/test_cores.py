@@ -208,3 +208,17 @@ def test_four_cores_on_a_one_word_dram_are_at_most_10_percent_faster(layer):
     assert one["total_cycles"] + one["prefetch_cycles"] <= 1.01 * busy  # DRAM-bound
     assert four["total_cycles"] + four["prefetch_cycles"] >= (
         one["total_cycles"] + one["prefetch_cycles"]) / 1.1
+
+
+def test_every_core_has_a_vector_unit():
+    from hwloop.sim.vector import vector_cycles
+    from hwloop.traces import VectorKind, VectorOp
+
+    op = VectorOp(name="relu", kind=VectorKind.RELU, elements=100_000)
+    one, _ = vector_cycles(op, BASE)
+    four, _ = vector_cycles(op, BASE.with_overrides(cores=4))
+    assert four == -(-one // 4)
+    network = builtin_network("resnet18", vector_ops=True)
+    chip = simulate(network, BASE.with_overrides(cores=4)).layers
+    vector = chip[chip["array_kind"] == "vector"]
+    assert (vector["vector_util"] <= 100.0).all() and vector["vector_ops"].sum() > 0
