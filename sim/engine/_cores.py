@@ -26,10 +26,12 @@ engine's, for its part) run together through one set of DRAM ports
 they are issued, so a core stalls when the others hold the port. The multicast operand is
 one stream (fetched once, into every core's buffer when all of them have room), so DRAM
 words do not depend on the bandwidth. The prefetch before cycle 0 (every core's first
-blocks) is ``prefetch_cycles``, as for one array. Systolic arrays on the fixed pipe only
-(no DRAM device model, no N:M sparsity). A grouped layer's core runs its groups one after
-another, each timed as its first (as one array times a grouped layer): the cores' first
-groups share the DRAM, and each core's stall is that group's times its groups.
+blocks) is ``prefetch_cycles``, as for one array. A DRAM device model (``--dram``) is one
+device for the chip: the cores' bursts meet in its banks and buses
+(``shared_device_stalls``). Systolic arrays only, no N:M sparse layers. A grouped layer's
+core runs its groups one after another, each timed as its first (as one array times a
+grouped layer): the cores' first groups share the DRAM, and each core's stall is that
+group's times its groups.
 
 The partition is a function of one layer, so that scheduling consecutive layers over the
 cores (Stream-style pipelining) can later replace :func:`simulate_on_cores` without touching the
@@ -43,7 +45,12 @@ from typing import Callable
 
 from hwloop.arch import Accelerator, Chip
 from hwloop.sim.arrays import layer_bits, packed
-from hwloop.sim.memory import shared_stalls, untraced_events
+from hwloop.sim.memory import (
+    collect_layer_events,
+    shared_device_stalls,
+    shared_stalls,
+    untraced_events,
+)
 from hwloop.sim.report import register_columns
 from hwloop.sim.schedule import array_schedule
 from hwloop.traces import InputError, Layer, LayerKind
@@ -108,13 +115,12 @@ def simulate_on_cores(layer: Layer, accel: Accelerator, one_core: Callable[[Laye
 
 
 def _check_shared(layer: Layer, accel: Accelerator) -> None:
-    reason = ("a DRAM device model" if accel.dram.model is not None else
-              f"{accel.array.kind} arrays" if accel.array.kind != "systolic" else
+    reason = (f"{accel.array.kind} arrays" if accel.array.kind != "systolic" else
               f"N:M sparse layers ({layer.name!r})" if accel.sparsity.enabled and layer.sparsity
               else None)
     if reason is not None:
-        raise InputError(f"cores sharing a finite DRAM are modelled for systolic arrays on "
-                         f"the fixed pipe only, not yet {reason}; drop --bandwidth or use "
+        raise InputError(f"cores sharing a finite DRAM are modelled for systolic arrays "
+                         f"only, not yet {reason}; drop --bandwidth or use "
                          f"--cores 1", field="--cores")
 
 
@@ -130,11 +136,15 @@ def _contended(parts: list[Layer], cores: list[dict], accel: Accelerator,
     """The cores' rows with the stalls of their memory events sharing ``accel``'s DRAM,
     and the prefetch."""
     events = []
+    device = accel.dram.model is not None  # the device model times the words themselves
     for part in parts:
         one = packed(replace(accel, chip=Chip()), *layer_bits(part, accel))
-        events.append(untraced_events(array_schedule(part, one.array).shape(), one.sram))
-    stalls, prefetch = shared_stalls(events, accel.dram,
-                                     multicast if len(parts) > 1 else None)
+        sched = array_schedule(part, one.array)
+        events.append(collect_layer_events(sched, one.sram, record_addresses=True) if device
+                      else untraced_events(sched.shape(), one.sram))
+    shared = multicast if len(parts) > 1 else None
+    stalls, prefetch = (shared_device_stalls(events, accel, shared) if device
+                        else shared_stalls(events, accel.dram, shared))
     timed = []
     for part, row, stall in zip(parts, cores, stalls):
         stall *= part.groups  # each group as its first (as one array times groups)

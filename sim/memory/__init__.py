@@ -20,7 +20,7 @@ from ._run import (
                    untraced_events,
 )
 from ._scalesim_user import prefetch_shape, simulate_scalesim_user
-from ._shared_dram import shared_stalls
+from ._shared_dram import shared_device_stalls, shared_stalls
 from ._trace_record import SRAM_DATASETS, TRACE_UNITS, LayerRecorder, layer_from_attrs, layer_to_attrs
 from ._walk_store import WalkStore, sharing_walks
 from ._walks import stall_free_reads, walked_ifmap
@@ -33,6 +33,7 @@ __all__ = [
            "buffer_windows", "check_buffers", "collect_events", "collect_layer_events",
            "demand_bounds", "fast_events", "forget_walks", "layer_from_attrs", "layer_to_attrs",
            "memory_fields", "operand_windows", "port_bandwidths", "prefetch_shape",
-           "resets_on_turnover", "run_memory", "shared_stalls", "sharing_walks", "simulate_memory",
+           "resets_on_turnover", "run_memory", "shared_device_stalls", "shared_stalls",
+           "sharing_walks", "simulate_memory",
            "simulate_scalesim_user", "stall_free_reads", "time_events", "time_events_simpy",
            "time_layer_events", "time_transfers", "untraced_events", "walked_ifmap"]

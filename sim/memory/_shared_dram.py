@@ -15,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from hwloop.arch import Dram
+from hwloop.arch import Accelerator, Dram, get_dram_device
 
-from ._dram_system import READS, _MemorySystem
+from ._dram_device_model import DramDeviceModel
+from ._dram_system import READS, _DevicePort, _MemorySystem, _plan_first_blocks
 from ._events import MemoryEvents
 from ._pipe import port_bandwidths
 
@@ -80,8 +81,7 @@ def shared_stalls(events: list[MemoryEvents], dram: Dram,
     return [_MemorySystem.final_stall(compute) for compute in computes], -begin
 
 
-def _multicast(env: simpy.Environment, systems: list[_MemorySystem], op: int,
-               port: _SharedPort):
+def _multicast(env: simpy.Environment, systems: list[_MemorySystem], op: int, port):
     """One read stream into every core's buffer."""
     blocks = max(system.sizes[op] for system in systems)
     if blocks == 0:
@@ -91,7 +91,7 @@ def _multicast(env: simpy.Environment, systems: list[_MemorySystem], op: int,
         wanting = [system for system in systems if system.sizes[op] > k]
         if k == 0:
             assert port.planned is not None
-            yield env.timeout(port.planned - env.now)
+            yield env.timeout(max(0, port.planned - env.now))
         else:
             for system in wanting:  # every core's half of block k - 2 is free
                 yield system.in_use[op][k - 1]
@@ -102,6 +102,43 @@ def _multicast(env: simpy.Environment, systems: list[_MemorySystem], op: int,
             system.starts[op][k], system.lasts[op][k] = first, last
             system._at(system.usable[op][k], last + port.latency)
         free = last + 1
+
+
+def shared_device_stalls(events: list[MemoryEvents], accel: Accelerator,
+                         multicast: int | None = None) -> tuple[list[int], int]:
+    """:func:`shared_stalls` on ``accel.dram.model``'s DRAM device, one device for every
+    core: each core's operands in a region of their own (its addresses moved past the
+    previous cores'), the multicast one shared; the device's banks, rows and buses order
+    the cores' bursts. Each core's block 0 is planned as one array's (just in time on the
+    idle device); the device then serialises them."""
+    device = get_dram_device(accel.dram.model)
+    model = DramDeviceModel(device, accel.clock_ghz)
+    latency, word_bytes = accel.dram.latency_cycles, accel.sram.word_bytes
+    streams = [(e.ifmap, e.filter, e.ofmap) for e in events]
+    spans = [max((int(s[op].addresses.max()) + 1 for s in streams
+                  if s[op].addresses is not None and s[op].addresses.size), default=0)
+             for op in range(3)]
+    ports = []
+    for core, stream in enumerate(streams):
+        moved = [0 if op == multicast else core * spans[op] for op in range(3)]
+        ports.append([_DevicePort(model, op, s.words, _addresses(s) + moved[op], word_bytes,
+                                  latency) for op, s in enumerate(stream)])
+        _plan_first_blocks(events[core], ports[-1], device, accel.clock_ghz)
+    planned = [p.planned for core in ports for p in core[:2] if p.planned is not None]
+    begin = min([0, *planned])
+    env = simpy.Environment(initial_time=begin)
+    systems = [_MemorySystem(e, core, begin, env=env) for e, core in zip(events, ports)]
+    fed = () if multicast is None else (multicast,)
+    computes = [system.start(fed) for system in systems]
+    if multicast is not None:
+        longest = max(range(len(events)), key=lambda i: systems[i].sizes[multicast])
+        env.process(_multicast(env, systems, multicast, ports[longest][multicast]))
+    env.run()
+    return [_MemorySystem.final_stall(compute) for compute in computes], -begin
+
+
+def _addresses(stream) -> np.ndarray:
+    return stream.addresses if stream.addresses is not None else np.zeros(0, np.int64)
 
 
 def _plan_block_zero(ports: list[_SharedPort], needs: list[np.ndarray], latency: int) -> None:

@@ -120,7 +120,7 @@ def test_area_and_leakage_count_every_core():
 
 
 @pytest.mark.parametrize("extra, reason", [
-    (["--dram", "ddr4-3200"], "DRAM device model"),
+    (["--bandwidth", "4", "--array-kind", "bitfusion"], "bitfusion arrays"),
     (["--mapping", "auto"], "explicit mappings"),
     (["--scalesim-compat"], "one array"),
     (["--array-kind", "analog"], "analog cores"),
@@ -222,3 +222,35 @@ def test_every_core_has_a_vector_unit():
     chip = simulate(network, BASE.with_overrides(cores=4)).layers
     vector = chip[chip["array_kind"] == "vector"]
     assert (vector["vector_util"] <= 100.0).all() and vector["vector_ops"].sum() > 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(h=st.integers(2, 10), f=st.sampled_from([1, 3]), c=st.integers(1, 16),
+       n=st.integers(1, 20), side=st.integers(2, 8),
+       dataflow=st.sampled_from(["os", "ws", "is"]),
+       model=st.sampled_from(["ddr4-3200", "lpddr4-3200"]), kb=st.sampled_from([1, 4]))
+def test_one_core_on_a_shared_device_stalls_as_one_array(h, f, c, n, side, dataflow, model, kb):
+    """The shared device with one core is the device model of one array, stall for stall."""
+    from hwloop.arch import Dram, Sram
+    from hwloop.sim.memory import collect_layer_events, shared_device_stalls, time_events_simpy
+    from hwloop.sim.schedule import array_schedule
+
+    layer = Layer(name="", ifmap_h=h + f, ifmap_w=h + f, filter_h=f, filter_w=f, channels=c,
+                  num_filters=n)
+    accel = Accelerator(array=SystolicArray(rows=side, cols=side, dataflow=dataflow),
+                        sram=Sram(ifmap_kb=kb, filter_kb=kb, ofmap_kb=kb),
+                        dram=Dram(model=model))
+    events = collect_layer_events(array_schedule(layer, accel.array), accel.sram,
+                                  record_addresses=True)
+    stalls, _ = shared_device_stalls([events], accel)
+    assert stalls == [time_events_simpy(events, accel).stall_cycles]
+
+
+def test_cores_share_one_dram_device():
+    layer = Layer(name="c", ifmap_h=18, ifmap_w=18, filter_h=3, filter_w=3, channels=32,
+                  num_filters=32)
+    chip = BASE.with_overrides(dram_model="ddr4-3200", cores=4, partition="n")
+    row = simulate(layer, chip).layers.iloc[0]
+    unlimited = simulate(layer, BASE.with_overrides(cores=4, partition="n")).layers.iloc[0]
+    assert row["dram_ifmap_reads"] == unlimited["dram_ifmap_reads"]  # multicast, once
+    assert row["total_cycles"] > unlimited["total_cycles"] and row["stall_cycles"] > 0
