@@ -19,7 +19,7 @@ from hwloop.arch import Accelerator, Dram, get_dram_device
 
 from ._dram_device_model import DramDeviceModel
 from ._dram_system import READS, _DevicePort, _MemorySystem, _plan_first_blocks
-from ._events import MemoryEvents
+from ._events import MemoryEvents, ReadBlocks, WriteChunks
 from ._pipe import port_bandwidths
 
 
@@ -114,10 +114,10 @@ def shared_device_stalls(events: list[MemoryEvents], accel: Accelerator,
     device = get_dram_device(accel.dram.model)
     model = DramDeviceModel(device, accel.clock_ghz)
     latency, word_bytes = accel.dram.latency_cycles, accel.sram.word_bytes
-    streams = [(e.ifmap, e.filter, e.ofmap) for e in events]
-    spans = [max((int(s[op].addresses.max()) + 1 for s in streams
-                  if s[op].addresses is not None and s[op].addresses.size), default=0)
-             for op in range(3)]
+    streams: list[tuple[ReadBlocks | WriteChunks, ...]] = [(e.ifmap, e.filter, e.ofmap)
+                                                           for e in events]
+    spans = [max((int(_addresses(s[op]).max()) + 1 for s in streams
+                  if _addresses(s[op]).size), default=0) for op in range(3)]
     ports = []
     for core, stream in enumerate(streams):
         moved = [0 if op == multicast else core * spans[op] for op in range(3)]
@@ -137,7 +137,7 @@ def shared_device_stalls(events: list[MemoryEvents], accel: Accelerator,
     return [_MemorySystem.final_stall(compute) for compute in computes], -begin
 
 
-def _addresses(stream) -> np.ndarray:
+def _addresses(stream: ReadBlocks | WriteChunks) -> np.ndarray:
     return stream.addresses if stream.addresses is not None else np.zeros(0, np.int64)
 
 
