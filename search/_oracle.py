@@ -78,7 +78,8 @@ def _vector_ops_json(network: Network) -> str:
 
 
 #: Layer fields added after stores were written, with the value that leaves a key unchanged.
-_LATER_FIELDS = {"conv_groups": 1, "dilation_h": 1, "dilation_w": 1, "sparsity": None}
+_LATER_FIELDS = {"conv_groups": 1, "dilation_h": 1, "dilation_w": 1, "sparsity": None,
+                 "masked": None}
 
 
 class Oracle:

@@ -71,11 +71,17 @@ class Layer:
     weight_bits: int | None = None
     act_bits: int | None = None
     sparsity: tuple[int, int] | None = None
+    #: Set only by the simulator on the layer it runs for an N:M sparse layer whose kept
+    #: positions are not whole channels: its window keeps the first N of every M positions
+    #: (``window_size`` counts those; the demand addresses skip the others).
+    masked: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", LayerKind(self.kind))
         if self.sparsity is not None:
             object.__setattr__(self, "sparsity", check_ratio(self.sparsity))
+        if self.masked is not None:
+            object.__setattr__(self, "masked", check_ratio(self.masked))
         for field in ("weight_bits", "act_bits"):
             value = getattr(self, field)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)
@@ -138,8 +144,13 @@ class Layer:
 
     @property
     def window_size(self) -> int:
-        """Reduction length per output: ``filter_h * filter_w * channels`` (one channel if depthwise)."""
-        return self.filter_h * self.filter_w * self.channel_group
+        """Reduction length per output: ``filter_h * filter_w * channels`` (one channel if
+        depthwise); of a ``masked`` window, the positions it keeps."""
+        window = self.filter_h * self.filter_w * self.channel_group
+        if self.masked is None:
+            return window
+        n, m = self.masked
+        return (window // m) * n + min(n, window % m)
 
     @property
     def channel_group(self) -> int:

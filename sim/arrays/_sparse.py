@@ -5,8 +5,11 @@ every filter), drops the ifmap columns and filter rows of the others and runs th
 with every dataflow. Its window runs channel-fastest, so when the pattern keeps the same
 channels at every filter tap (a 1x1 conv, a GEMM, or channels a multiple of M) the sparse
 layer is exactly a dense layer with fewer channels (or a shorter ``K``): same schedule,
-same buffer walks, relabelled addresses. That dense layer is what hwloop simulates; a
-conv whose kept channels shift from tap to tap is refused with a clear line.
+same buffer walks, relabelled addresses. That dense layer is what hwloop simulates. A conv
+whose kept channels shift from tap to tap runs as its own layer with a ``masked`` window:
+the schedule counts the kept positions, and its DRAM reads come from the streamed demand
+(the reference the fast walks are tested against), whose addresses skip the dropped
+positions; slower, as exact.
 
 What hwloop reports on top of that layer, and where it departs from SCALE-Sim (which it
 matches under ``scalesim_compat``):
@@ -28,7 +31,7 @@ from dataclasses import replace
 
 from hwloop.arch import Accelerator, Dataflow
 from hwloop.sim.report import register_columns
-from hwloop.traces import InputError, Layer, LayerKind
+from hwloop.traces import Layer, LayerKind
 
 register_columns({"sparsity": "N:M ratio the run honoured (--sparse); empty: dense",
                   "filter_metadata_bits": "bits of compressed-filter metadata read from DRAM "
@@ -58,11 +61,8 @@ def dense_equivalent(layer: Layer, n: int, m: int) -> Layer:
         channels = kept(group, n, m)
     elif group % m == 0:
         channels = group // m * n
-    else:
-        raise InputError(f"{n}:{m} on a {layer.filter_h}x{layer.filter_w} conv of {group} "
-                         f"channels keeps other channels at each tap; hwloop models N:M where "
-                         f"the channels are a multiple of M (or 1x1 convs and GEMMs)",
-                         field=f"layer {layer.name!r} sparsity")
+    else:  # other channels at each tap: the window itself is masked (its demand streamed)
+        return replace(layer, sparsity=None, masked=(n, m))
     return replace(layer, channels=channels * layer.groups, sparsity=None)
 
 

@@ -78,6 +78,10 @@ def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat
         raise InputError("on-chip partial-sum accumulation is modelled stall-free and untraced "
                          "only (and SCALE-Sim has none)", field="accumulate_psums")
     if accel.dram.finite and scalesim_compat:
+        if layer.masked is not None:
+            raise InputError("SCALE-Sim's fixed-bandwidth (USER mode) replica has no N:M "
+                             "window whose kept channels shift from tap to tap; drop "
+                             "--scalesim-compat", field=f"layer {layer.name!r} sparsity")
         return _scalesim_user_row(layer, accel, traced)
     dram_ifmap, dram_filter, stalls, memory = _dram_reads(sched, accel, recorder, events)
     pixels, filters, _ = sched.gemm
@@ -102,7 +106,7 @@ def _dram_reads(sched: Schedule, accel: Accelerator, recorder, events) -> tuple[
             return *run.fetched, 0, memory
         memory.update(run.fields)
         return *run.fetched, run.timing.stall_cycles, memory
-    if not resets_on_turnover(accel.sram):
+    if not resets_on_turnover(accel.sram) or sched.layer.masked is not None:
         # SCALE-Sim's read window slides by the prefetch sets and keeps the newest active
         # ones; only at an even split is that a reset, which the closed forms assume. Walk.
         found = untraced_events(sched.shape(), accel.sram)

@@ -20,11 +20,13 @@ from ._skew import _fold_rows
 
 # geometry vector layout (int64)
 IFMAP_H, IFMAP_W, FILTER_H, FILTER_W, CHANNELS, STRIDE_H, STRIDE_W, OFMAP_W, FILTERS, \
-    WINDOW, PIXELS, DILATION_H, DILATION_W = range(13)
+    WINDOW, PIXELS, DILATION_H, DILATION_W, KEEP_N, KEEP_M = range(15)
 
 
 @njit_inline
 def _ifmap_addr(g, pixel, w):
+    if g[KEEP_N] < g[KEEP_M]:  # an N:M masked window: kept position w is window element
+        w = (w // g[KEEP_N]) * g[KEEP_M] + w % g[KEEP_N]  # w of the dense one
     out_row = pixel // g[OFMAP_W]
     out_col = pixel - out_row * g[OFMAP_W]
     span = g[FILTER_W] * g[CHANNELS]

@@ -59,10 +59,11 @@ EVENTS_MEMO_SIZE = 512
 
 @functools.lru_cache(maxsize=EVENTS_MEMO_SIZE)
 def untraced_events(sched: Schedule, sram: Sram) -> MemoryEvents:
-    """The memory events of ``sched`` (a nameless shape) on ``sram``, remembered."""
+    """The memory events of ``sched`` (a nameless shape) on ``sram``, remembered. A masked
+    (N:M sparse) window streams its demand: the closed forms and walks take whole windows."""
     from ._fast_events import fast_events
 
-    if resets_on_turnover(sram):
+    if resets_on_turnover(sram) and sched.layer.masked is None:
         events = fast_events(sched, sram)
     else:
         events = collect_layer_events(sched, sram)

@@ -32,10 +32,11 @@ class DemandChunk:
 def geometry(layer: Layer) -> np.ndarray:
     """The geometry vector the demand kernel reads (one channel group of ``layer``)."""
     pixels, filters, window = layer.gemm_mnk
+    keep_n, keep_m = layer.masked or (1, 1)
     return np.array([layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w,
                      layer.channel_group, layer.stride_h, layer.stride_w, layer.ofmap_w,
-                     filters, window, pixels, layer.dilation_h, layer.dilation_w],
-                    dtype=np.int64)
+                     filters, window, pixels, layer.dilation_h, layer.dilation_w, keep_n,
+                     keep_m], dtype=np.int64)
 
 
 def iter_demand(sched: Schedule, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[DemandChunk]:

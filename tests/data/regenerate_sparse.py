@@ -38,6 +38,9 @@ MATRIX = [(topo, 8, 8, df, (64, 64, 64), "ellpack_block", None)
     ("sparse_gemm", 8, 8, "os", (1, 1, 1), "ellpack_block", None),
     ("sparse_conv", 8, 8, "ws", (4, 4, 4), "ellpack_block", 4),
     ("sparse_gemm", 8, 8, "os", (1, 1, 1), "ellpack_block", 2),
+    *((("sparse_unaligned", 8, 8, df, (64, 64, 64), "ellpack_block", None)
+       for df in ("ws", "os", "is"))),
+    ("sparse_unaligned", 4, 16, "ws", (1, 1, 1), "ellpack_block", None),
 ]
 LAYER_KEYS = ("name", "dims", "macs", "Sr_Sc_T", "row_fold", "col_fold", "total_cycles",
               "stall_cycles", "overall_util", "mapping_eff", "compute_util",

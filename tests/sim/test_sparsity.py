@@ -158,15 +158,44 @@ def test_a_bad_ratio_is_one_located_line(tmp_path, capsys, ratio, reason):
                                               "sparsity": ratio})
 
 
-def test_sparse_on_analog_and_unaligned_convs_are_one_line(tmp_path, capsys):
+def test_sparse_on_analog_and_unaligned_convs_at_scalesims_fixed_bandwidth_are_one_line(
+        tmp_path, capsys):
     topo = tmp_path / "t.csv"
     topo.write_text("Layer, H, W, FH, FW, C, F, S, Sparsity,\nc, 8, 8, 3, 3, 6, 4, 1, 2:4,\n")
     assert main(["simulate", "--topology", str(topo), "--sparse", "--array-kind",
                  "analog"]) == 2
     assert "cannot skip zeros" in capsys.readouterr().err
-    assert main(["simulate", "--topology", str(topo), "--sparse"]) == 2
+    assert main(["simulate", "--topology", str(topo), "--sparse", "--bandwidth", "4",
+                 "--scalesim-compat"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "channels are a multiple of M" in err
+    assert len(err.splitlines()) == 1 and "USER mode" in err
+    assert main(["simulate", "--topology", str(topo), "--sparse", "--bandwidth", "4"]) == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(h=st.integers(3, 10), f=st.sampled_from([2, 3]), c=st.integers(1, 7),
+       m=st.sampled_from([2, 4, 8]), n_frac=st.integers(1, 7), side=st.integers(2, 9),
+       dataflow=st.sampled_from(["os", "ws", "is"]), kb=st.sampled_from([1, 64]))
+def test_a_masked_window_is_its_dense_layer_when_every_position_is_kept(h, f, c, m, n_frac,
+                                                                        side, dataflow, kb):
+    """The masked-window path (streamed demand) against the fast paths: a mask keeping
+    every position is the dense layer; a mask's DRAM reads never exceed the dense ones."""
+    from dataclasses import replace
+
+    from hwloop.arch import Sram
+    from hwloop.sim.engine import simulate_layer
+
+    layer = Layer(name="l", ifmap_h=h + f, ifmap_w=h + f, filter_h=f, filter_w=f,
+                  channels=c, num_filters=5)
+    accel = Accelerator(array=SystolicArray(rows=side, cols=side, dataflow=dataflow),
+                        sram=Sram(ifmap_kb=kb, filter_kb=kb, ofmap_kb=kb))
+    dense = simulate_layer(layer, accel)
+    full = simulate_layer(replace(layer, masked=(m, m)), accel)
+    assert {k: full[k] for k in COUNTERS} == {k: dense[k] for k in COUNTERS}
+    n = max(1, min(m - 1, n_frac))
+    masked = simulate_layer(replace(layer, masked=(n, m)), accel)
+    assert masked["total_cycles"] <= dense["total_cycles"]
+    assert masked["dram_filter_reads"] <= dense["dram_filter_reads"]
 
 
 def test_the_cfg_and_toml_switches(tmp_path, capsys):
