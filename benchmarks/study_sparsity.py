@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """ResNet-18 with N:M weight sparsity: hwloop against SCALE-Sim v3's own sparse runs.
 
-Every layer but conv1 gets 1:4, 2:4 or no sparsity (conv1's 3 input channels are not a
-multiple of 4, and N:M pruning usually leaves the first layer dense: both tools run it dense,
-as ``4:4``). For each ratio, on a ``--rows x --cols`` WS array (SCALE-Sim's default buffers):
+Every layer but conv1 gets 1:4, 2:4 or no sparsity (N:M pruning usually leaves the first
+layer dense: both tools run it dense, as ``4:4``). For each ratio, on a ``--rows x --cols``
+WS array (SCALE-Sim's default buffers):
 
 - hwloop (``--sparse``, ELLPACK-block filters): latency, energy, DRAM bytes (the filter's
   with its metadata), and its wall time;
