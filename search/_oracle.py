@@ -136,8 +136,7 @@ class Oracle:
             raise InputError(error)
         values = dict(values)
         for objective in self._wanted(names):
-            if not set(objective.names) <= set(values):
-                values.update(self._objective(objective, point, key, accel, network, run))
+            values.update(self._objective(objective, point, key, accel, network, run))
         return values
 
     def _wanted(self, names: Sequence[str]) -> list[Objective]:

@@ -68,6 +68,13 @@ def shared_stalls(events: list[MemoryEvents], dram: Dram,
             _plan_block_zero([ports[longest][op]], [np.array([first])], latency)
         else:
             _plan_block_zero([core[op] for core in ports], needs, latency)
+    return _run_cores(events, ports, multicast)
+
+
+def _run_cores(events: list[MemoryEvents], ports: list[list],
+               multicast: int | None) -> tuple[list[int], int]:
+    """Every core's processes on its ``ports`` in one environment, from the earliest planned
+    block 0 (the multicast operand fed by one stream); (stalls, prefetch)."""
     planned = [p.planned for core in ports for p in core[:2] if p.planned is not None]
     begin = min([0, *planned])
     env = simpy.Environment(initial_time=begin)
@@ -124,17 +131,7 @@ def shared_device_stalls(events: list[MemoryEvents], accel: Accelerator,
         ports.append([_DevicePort(model, op, s.words, _addresses(s) + moved[op], word_bytes,
                                   latency) for op, s in enumerate(stream)])
         _plan_first_blocks(events[core], ports[-1], device, accel.clock_ghz)
-    planned = [p.planned for core in ports for p in core[:2] if p.planned is not None]
-    begin = min([0, *planned])
-    env = simpy.Environment(initial_time=begin)
-    systems = [_MemorySystem(e, core, begin, env=env) for e, core in zip(events, ports)]
-    fed = () if multicast is None else (multicast,)
-    computes = [system.start(fed) for system in systems]
-    if multicast is not None:
-        longest = max(range(len(events)), key=lambda i: systems[i].sizes[multicast])
-        env.process(_multicast(env, systems, multicast, ports[longest][multicast]))
-    env.run()
-    return [_MemorySystem.final_stall(compute) for compute in computes], -begin
+    return _run_cores(events, ports, multicast)
 
 
 def _addresses(stream: ReadBlocks | WriteChunks) -> np.ndarray:
