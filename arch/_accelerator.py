@@ -76,7 +76,7 @@ class Accelerator:
                   "dram": ("bandwidth", "ifmap_bandwidth", "filter_bandwidth", "ofmap_bandwidth",
                            "dram_latency", "dram_model"),
                   "vector": VECTOR_OVERRIDES,
-                  "sparsity": ("sparse", "sparse_rep"),
+                  "sparsity": tuple(SPARSITY_OVERRIDES),
                   "chip": ("cores", "partition", "noc_bw", "mesh_rows")}
         unknown = set(changes) - {k for keys in groups.values() for k in keys}
         if unknown:
@@ -86,8 +86,7 @@ class Accelerator:
         dram = {{"dram_latency": "latency_cycles", "dram_model": "model"}.get(k, k): v
                 for k, v in picked["dram"].items()}
         vector = {k.removeprefix("vector_"): v for k, v in picked["vector"].items()}
-        sparsity = {{"sparse": "enabled", "sparse_rep": "representation"}[k]: v
-                    for k, v in picked["sparsity"].items()}
+        sparsity = {SPARSITY_OVERRIDES[k]: v for k, v in picked["sparsity"].items()}
         try:
             unit = replace(self.vector, **vector)
         except InputError as exc:  # named as the override that set it
@@ -95,8 +94,8 @@ class Accelerator:
         try:
             sparse = replace(self.sparsity, **sparsity)
         except InputError as exc:
-            raise InputError(exc.reason, field={"enabled": "sparse"}.get(
-                exc.field or "", "sparse_rep")) from None
+            named = {field: name for name, field in SPARSITY_OVERRIDES.items()}
+            raise InputError(exc.reason, field=named.get(exc.field or "", "sparse_rep")) from None
         return replace(self, array=_array_with(self.array, picked["array"]),
                        sram=replace(self.sram, **picked["sram"]), dram=replace(self.dram, **dram),
                        energy=self.energy if energy is None else energy, vector=unit,
@@ -137,6 +136,10 @@ class Accelerator:
         }
 
 
+#: Flat override names of the ``Sparsity`` fields (as the CLI options name them).
+SPARSITY_OVERRIDES = {"sparse": "enabled", "sparse_rep": "representation",
+                      "sparse_row_wise": "row_wise", "sparse_block": "block_size",
+                      "sparse_seed": "seed"}
 #: Vector-unit fields :meth:`Accelerator.with_overrides` takes, each ``vector_`` + the field.
 VECTOR_OVERRIDES = ("vector_lanes", "vector_ops_per_lane", "vector_port_words")
 

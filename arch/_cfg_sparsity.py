@@ -13,8 +13,8 @@ def cfg_sparsity(parser: configparser.ConfigParser, source: str,
                  line_of: Callable[[str], int | None]) -> Sparsity | None:
     """SCALE-Sim's ``[sparsity]``, read as SCALE-Sim reads it: ``SparsitySupport`` (true
     turns the layers' N:M ratios on) and ``SparseRep``; with support on,
-    ``OptimizedMapping = true`` (row-wise N:M with seeded random patterns) is refused, as
-    hwloop does not reproduce it."""
+    ``OptimizedMapping = true`` is SCALE-Sim's row-wise N:M, which then needs ``BlockSize``
+    and ``RandomNumberGeneratorSeed``."""
     sect = "sparsity"
     if not parser.has_option(sect, "SparsitySupport"):
         return None
@@ -31,7 +31,19 @@ def cfg_sparsity(parser: configparser.ConfigParser, source: str,
     if rep not in REPRESENTATIONS:
         raise fail("SparseRep", f"unknown representation {rep!r}; choose "
                                 f"{', '.join(REPRESENTATIONS)}")
-    if parser.get(sect, "OptimizedMapping", fallback="false").strip().lower() == "true":
-        raise fail("OptimizedMapping", "row-wise N:M (SCALE-Sim's seeded random patterns) is "
-                                       "not modelled; set OptimizedMapping to false")
-    return Sparsity(enabled=True, representation=rep)
+    if parser.get(sect, "OptimizedMapping", fallback="false").strip().lower() != "true":
+        return Sparsity(enabled=True, representation=rep)
+    numbers = {}
+    for key, name in (("BlockSize", "block_size"), ("RandomNumberGeneratorSeed", "seed")):
+        if not parser.has_option(sect, key):
+            raise fail("OptimizedMapping", f"row-wise N:M needs {key} in [sparsity]")
+        text = parser.get(sect, key).strip()
+        try:
+            numbers[name] = int(text)
+        except ValueError:
+            raise fail(key, f"must be an integer, got {text!r}") from None
+    try:
+        return Sparsity(enabled=True, representation=rep, row_wise=True, **numbers)
+    except InputError as exc:
+        key = {"block_size": "BlockSize", "seed": "RandomNumberGeneratorSeed"}[exc.field or "seed"]
+        raise fail(key, exc.reason) from None

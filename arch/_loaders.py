@@ -52,7 +52,8 @@ _TOML_SCHEMA: dict[str, Any] = {
     "energy": {"preset": str, "name": str, **{key: (int, float) for key in ENERGY_FIELDS}},
     "vector": {"preset": str, "lanes": int, "ops_per_lane": int, "port_words": int,
                "energy_per_op_pj": (int, float)},
-    "sparsity": {"enabled": bool, "representation": str},
+    "sparsity": {"enabled": bool, "representation": str, "row_wise": bool, "block_size": int,
+                 "seed": int},
     "chip": {"cores": int, "partition": str, "noc_bw": int, "noc_pj_per_word_hop": (int, float),
              "mesh_rows": int},
 }

@@ -44,11 +44,12 @@ def vector_from_table(table: dict) -> VectorUnit:
 
 
 def sparsity_from_table(table: dict) -> Sparsity:
-    """``[sparsity]``: ``enabled`` (honour the layers' N:M ratios) and ``representation``."""
-    unknown = sorted(set(table) - {"enabled", "representation"})
+    """``[sparsity]``: ``enabled`` (honour the layers' N:M ratios), ``representation``, and
+    SCALE-Sim's row-wise mode: ``row_wise``, ``block_size``, ``seed``."""
+    keys = ("enabled", "representation", "row_wise", "block_size", "seed")
+    unknown = sorted(set(table) - set(keys))
     if unknown:
-        raise InputError("unknown key; [sparsity] has enabled and representation",
-                         field=unknown[0])
+        raise InputError(f"unknown key; [sparsity] has {', '.join(keys)}", field=unknown[0])
     return Sparsity(**table)
 
 

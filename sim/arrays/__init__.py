@@ -21,6 +21,7 @@ from ._bitserial import BitSerialModel
 from ._energy import BREAKDOWN_KEYS, layer_energy, leakage_energy, memory_energy, pe_bit_products
 from ._pricing import add_energy, area_mm2, energy_totals
 from ._sparse import dense_equivalent, metadata_bits, ratio_of, sparse_row
+from ._sparse_rows import row_draws, row_wise_row
 from ._systolic import MEMORY_COLUMNS, SystolicModel, simulate_systolic_layer
 from ._two_in_one import TwoInOneModel
 from ._widths import add_dram_bytes, add_width_columns, layer_bits, packed
@@ -37,4 +38,4 @@ __all__ = ["ANALOG_BREAKDOWN_KEYS", "AnalogModel", "ArrayModel", "BREAKDOWN_KEYS
            "analog_area_mm2", "area_mm2", "dense_equivalent", "energy_totals", "kind_overrides", "layer_bits",
            "layer_energy", "leakage_energy", "map_layer", "memory_energy", "metadata_bits", "model_for",
            "model_of_kind", "packed", "pe_bit_products", "ratio_of", "register_model",
-           "registered_models", "simulate_systolic_layer", "sparse_row"]
+           "registered_models", "row_draws", "row_wise_row", "simulate_systolic_layer", "sparse_row"]

@@ -33,7 +33,8 @@ from hwloop.arch import Accelerator, Dataflow
 from hwloop.sim.report import register_columns
 from hwloop.traces import Layer, LayerKind
 
-register_columns({"sparsity": "N:M ratio the run honoured (--sparse); empty: dense",
+register_columns({"sparsity": "N:M ratio the run honoured (--sparse; row-wise:B with "
+                              "--sparse-row-wise, B the block size); empty: dense",
                   "filter_metadata_bits": "bits of compressed-filter metadata read from DRAM "
                                           "(in dram_filter_bytes)"})
 

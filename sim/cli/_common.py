@@ -22,7 +22,10 @@ _OVERRIDE_OPTIONS = {"rows": "--rows", "cols": "--cols", "dataflow": "--dataflow
                      "accumulate_psums": "--accumulate-psums", "vector_lanes": "--vector-lanes",
                      "keep_activations": "--keep-activations", "enabled": "--sparse",
                      "sparse": "--sparse", "representation": "--sparse-rep",
-                     "sparse_rep": "--sparse-rep", "cores": "--cores",
+                     "sparse_rep": "--sparse-rep", "row_wise": "--sparse-row-wise",
+                     "sparse_row_wise": "--sparse-row-wise", "block_size": "--sparse-block",
+                     "sparse_block": "--sparse-block", "sparse_seed": "--sparse-seed",
+                     "cores": "--cores",
                      "partition": "--partition", "noc_bw": "--noc-bw",
                      "mesh_rows": "--mesh-rows"}
 

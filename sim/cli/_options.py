@@ -118,6 +118,14 @@ def add_vector_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sparse-rep", choices=("ellpack_block", "csr", "csc", "bitmap"),
                    help="how sparse filters are stored (metadata in dram_filter_bytes; "
                         "default ellpack_block)")
+    p.add_argument("--sparse-row-wise", action="store_true",
+                   help="SCALE-Sim's row-wise N:M (OptimizedMapping; implies --sparse, WS "
+                        "only): each filter keeps its own random N of every block")
+    p.add_argument("--sparse-block", type=_positive_int, metavar="B",
+                   help="row-wise block size (SCALE-Sim's BlockSize; default 8)")
+    p.add_argument("--sparse-seed", type=int, metavar="S",
+                   help="seed of the row-wise draws (SCALE-Sim's RandomNumberGeneratorSeed; "
+                        "default 40)")
 
 
 def add_chip_options(p: argparse.ArgumentParser) -> None:
@@ -133,6 +141,17 @@ def add_chip_options(p: argparse.ArgumentParser) -> None:
                    help="words per cycle per mesh link of the on-chip network (default 16)")
     p.add_argument("--mesh-rows", type=_positive_int, metavar="R",
                    help="rows of the mesh the cores sit on (default: the most nearly square)")
+
+
+def sparsity_overrides(args: argparse.Namespace) -> dict:
+    """The accelerator overrides of the ``--sparse*`` options (``--sparse-row-wise`` turns
+    sparsity support on)."""
+    row_wise = getattr(args, "sparse_row_wise", False)
+    return {"sparse": True if getattr(args, "sparse", False) or row_wise else None,
+            "sparse_rep": getattr(args, "sparse_rep", None),
+            "sparse_row_wise": True if row_wise else None,
+            "sparse_block": getattr(args, "sparse_block", None),
+            "sparse_seed": getattr(args, "sparse_seed", None)}
 
 
 def memory_overrides(args: argparse.Namespace) -> dict:

@@ -22,6 +22,7 @@ from ._options import (
     add_vector_options,
     memory_overrides,
     model_input_shapes,
+    sparsity_overrides,
 )
 from ._output import add_output_options, write_outputs
 from ._table import column_list, printable_columns
@@ -236,8 +237,7 @@ def _accelerator(args: argparse.Namespace, source: dict):
                                      accumulate_psums=True if args.accumulate_psums else None,
                                      vector_lanes=args.vector_lanes,
                                      keep_activations=True if args.keep_activations else None,
-                                     sparse=True if getattr(args, "sparse", False) else None,
-                                     sparse_rep=getattr(args, "sparse_rep", None),
+                                     **sparsity_overrides(args),
                                      cores=getattr(args, "cores", None),
                                      partition=getattr(args, "partition", None),
                                      noc_bw=getattr(args, "noc_bw", None),

@@ -4,7 +4,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hwloop.arch import Accelerator, Chip, Dram
-from hwloop.sim.arrays import add_energy, add_width_columns, dense_equivalent, model_for, ratio_of, sparse_row
+from hwloop.sim.arrays import (
+    add_energy,
+    add_width_columns,
+    dense_equivalent,
+    model_for,
+    ratio_of,
+    row_wise_row,
+    sparse_row,
+)
 from hwloop.sim.memory import LayerRecorder
 from hwloop.traces import InputError, Layer
 
@@ -21,6 +29,9 @@ def simulate_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = 
     if recorder is not None or scalesim_compat:
         raise InputError("a chip of several cores is hwloop's own model (untraced, and "
                          "SCALE-Sim's implicit schedule has one array)", field="--cores")
+    if accel.sparsity.row_wise:  # a part's filters would draw the layer's first patterns
+        raise InputError("row-wise N:M draws each layer's patterns on one array; use "
+                         "--cores 1", field="--cores")
     core = replace(accel, chip=Chip(), dram=Dram())  # the chip times the shared DRAM itself
     row = simulate_on_cores(layer, accel, lambda part: _array_row(part, core, False, None))
     return finish_row(row, layer, accel)
@@ -29,6 +40,11 @@ def simulate_layer(layer: Layer, accel: Accelerator, *, scalesim_compat: bool = 
 def _array_row(layer: Layer, accel: Accelerator, scalesim_compat: bool,
                recorder: LayerRecorder | None) -> dict:
     """The array model's counters for ``layer`` (before widths, time and energy)."""
+    if accel.sparsity.row_wise:  # SCALE-Sim's row-wise N:M: every layer, its own draws
+        if recorder is not None:
+            raise InputError("traces of row-wise N:M layers are not recorded; drop --trace "
+                             "or --sparse-row-wise", field="--sparse-row-wise")
+        return row_wise_row(layer, accel, scalesim_compat=scalesim_compat)
     ratio = ratio_of(layer, accel)
     if ratio is None:
         return model_for(accel).simulate_layer(layer, accel, scalesim_compat=scalesim_compat,
