@@ -48,5 +48,8 @@ class Sparsity:
                              "--sparse)", field="row_wise")
 
     def to_dict(self) -> dict:
-        return {"enabled": self.enabled, "representation": self.representation,
-                "row_wise": self.row_wise, "block_size": self.block_size, "seed": self.seed}
+        """Plain values; the row-wise keys only when row-wise is on (older keys hold)."""
+        plain = {"enabled": self.enabled, "representation": self.representation}
+        if self.row_wise:
+            plain.update(row_wise=True, block_size=self.block_size, seed=self.seed)
+        return plain

@@ -157,6 +157,10 @@ def test_the_cfg_toml_and_cli_switches(tmp_path):
     toml = tmp_path / "s.toml"
     toml.write_text("[sparsity]\nenabled = true\nrow_wise = true\nblock_size = 4\nseed = 7\n")
     assert load_config(toml).sparsity.row_wise
+    accel = load_config(toml)  # a report's config round-trips; layer-wise keys stay as they were
+    assert Accelerator.from_dict(accel.to_dict()).sparsity == accel.sparsity
+    assert set(accel.with_overrides(sparse_row_wise=False).to_dict()["sparsity"]) == {
+        "enabled", "representation"}
     toml.write_text("[sparsity]\nrow_wise = true\n")
     with pytest.raises(InputError, match="needs sparsity support"):
         load_config(toml)
