@@ -77,8 +77,11 @@ def untraced_events(sched: Schedule, sram: Sram) -> MemoryEvents:
 def forget_walks() -> None:
     """Clear the per-process memos of buffer walks and the events built on them (benchmarks
     time the walks with it)."""
+    from ._periodic import piece_streams
+
     forget_walk_memos()
     untraced_events.cache_clear()
+    piece_streams.cache_clear()
 
 
 def time_layer_events(events: MemoryEvents, accel: Accelerator, groups: int, *,

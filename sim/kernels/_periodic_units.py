@@ -1,0 +1,216 @@
+"""When the fixed-pipe timing of :mod:`._periodic_pipe` may skip ahead: snapshots of its state,
+units that repeat, and how many more times they repeat.
+
+A *unit* runs from one snapshot to a later one. Two equal units in a row (the same events per
+stream, each stream's in one repeating piece, the same growth of every state value, and the
+same choice made by every ``max`` of the timing) repeat for as long as (a) every stream stays
+in its piece, (b) every event keeps its place among the other streams' events (streams drift
+apart by a fixed number of rows per unit: each event of the unit is checked against its
+neighbours), and (c) no ``max`` changes its choice (each margin moves by a fixed step per
+unit). Under a fixed choice every state value is one earlier value plus terms linear in the
+unit count, so equal growth over two units is growth per unit from then on.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._event_pieces import COUNT, FIRST, PERIOD, SHIFT, _piece, _row, _row_in
+from ._numba import njit, njit_inline
+
+BIG = np.int64(1) << 62
+#: Ofmap drain starts kept (chunks ``js - 2 .. jf - 1`` are ever read).
+RING = 64
+#: Snapshots compared with each new one (a unit may span several reference periods).
+SNAPS = 9
+#: Snapshots kept: a unit spans up to (SNAPS - 1) // 2 reference periods.
+#: Snapshot columns: reference stream, idx x4, then the state: S, port free x3, release x2,
+#: drain starts kept, and those starts (newest first).
+_X = 5
+_WIDTH = _X + 7 + RING
+#: Choices (max terms) remembered per reference period.
+MARGINS = 4096
+#: Processing order of streams whose events fall on one row.
+_PRIO = (0, 1, 2, 3)
+
+
+@njit_inline
+def _mx(a, b, marg, nm, slot):
+    """``max(a, b)``, remembering ``a - b`` (which term won, and by how much)."""
+    n = nm[slot]
+    if n < MARGINS:
+        marg[slot, n] = a - b
+    nm[slot] = n + 1
+    return max(a, b)
+
+
+@njit
+def _snapshot(x, idx, ref, snap):
+    """The state in one row: stall, ports, and the ofmap drain starts still to be read."""
+    snap[0] = ref
+    for s in range(4):
+        snap[1 + s] = idx[s]
+    for t in range(6):
+        snap[_X + t] = x[t]
+    js, jf = idx[2], idx[3]
+    kept = min(RING, jf - max(0, js - 2))
+    snap[_X + 6] = kept if jf - max(0, js - 2) <= RING else -1
+    for t in range(RING):
+        snap[_X + 7 + t] = x[6 + (jf - 1 - t) % RING] if t < kept else 0
+
+
+@njit
+def _unit(pieces, npieces, snaps, a, b, c, counts, delta):
+    """Whether snapshots ``a -> b -> c`` are two equal units (same events per stream, in one
+    repeating piece each, and the same state growth); fills ``counts`` and ``delta``."""
+    for t in (a, b, c):
+        if snaps[t, 0] != snaps[c, 0] or snaps[t, _X + 6] < 0:
+            return False
+    for s in range(4):
+        n = snaps[c, 1 + s] - snaps[b, 1 + s]
+        counts[s] = n
+        delta[s] = 0
+        if n != snaps[b, 1 + s] - snaps[a, 1 + s]:
+            return False
+        if n == 0:
+            continue
+        if snaps[a, 1 + s] < 2:
+            return False
+        k = _piece(pieces, npieces, s, snaps[c, 1 + s] - 1)
+        period = pieces[s, k, PERIOD]
+        if (_piece(pieces, npieces, s, snaps[a, 1 + s] - 2) != k
+                or period == pieces[s, k, COUNT] or n % period):
+            return False
+        delta[s] = (n // period) * pieces[s, k, SHIFT]
+    for t in range(_X, _WIDTH):
+        if snaps[c, t] - snaps[b, t] != snaps[b, t] - snaps[a, t]:
+            return False
+    return True
+
+
+@njit
+def _policy_holds(marg, nm, a, b, c):
+    """Units the choices of units ``a -> b`` and ``b -> c`` keep making the same way, as
+    each margin moves by its step per unit (-1: the units chose differently)."""
+    total = 0
+    for t in range(b + 1, c + 1):
+        total += nm[t % SNAPS]
+    other = 0
+    for t in range(a + 1, b + 1):
+        other += nm[t % SNAPS]
+    if total != other or total > MARGINS:
+        return -1
+    limit = BIG
+    ta, ia, tb, ib = a + 1, 0, b + 1, 0
+    for _ in range(total):
+        while ia >= nm[ta % SNAPS]:
+            ta, ia = ta + 1, 0
+        while ib >= nm[tb % SNAPS]:
+            tb, ib = tb + 1, 0
+        before, now = marg[ta % SNAPS, ia], marg[tb % SNAPS, ib]
+        ia += 1
+        ib += 1
+        if (before >= 0) != (now >= 0):
+            return -1
+        rate = now - before
+        if now >= 0 and rate < 0:
+            limit = min(limit, now // -rate)
+        elif now < 0 and rate > 0:
+            limit = min(limit, -now // rate)
+    return limit
+
+
+@njit
+def _gap_limit(gap, drift, tie_ok, limit):
+    """Units over which a gap that shrinks by ``drift`` a unit keeps its sign."""
+    return min(limit, gap // drift if tie_ok else (gap - 1) // drift)
+
+
+@njit
+def _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, s, u, limit):
+    """Most units (up to ``limit``) over which every event of stream ``s`` in the unit keeps
+    its place among stream ``u``'s events (a merge of the two: both are in row order)."""
+    drift = delta[s] - delta[u]
+    if drift == 0:
+        return limit
+    before = _PRIO[u] < _PRIO[s]  # a u event on the same row comes first
+    strict = s >= 2 and u >= 2  # a start and a fill: never let them meet
+    ks = _piece(pieces, npieces, s, idx[s] - 1)
+    ku = _piece(pieces, npieces, u, idx[u] - 1) if counts[u] else -1
+    if ku >= 0 and idx[u] - counts[u] - 1 < pieces[u, ku, FIRST]:
+        return 0
+    j = idx[u] - counts[u]  # every u event before the unit came before it
+    for i in range(idx[s] - counts[s], idx[s]):
+        x = _row_in(pieces, rows, s, ks, i)
+        while j < idx[u]:
+            r = _row_in(pieces, rows, u, ku, j) if ku >= 0 else _row(pieces, npieces, rows, u, j)
+            if r < x or (r == x and before):
+                j += 1
+            else:
+                break
+        if drift > 0 and j < nevents[u]:  # s moves later: the next u event must stay after
+            if ku >= 0:
+                limit = min(limit, (pieces[u, ku, FIRST] + pieces[u, ku, COUNT] - 1 - j)
+                            // counts[u])
+            gap = _row(pieces, npieces, rows, u, j) - x
+            limit = _gap_limit(gap, drift, not strict and not before, limit)
+        elif drift < 0 and j > 0:  # s moves earlier: the previous u event must stay before
+            gap = x - _row(pieces, npieces, rows, u, j - 1)
+            limit = _gap_limit(gap, -drift, not strict and before, limit)
+        if limit <= 0:
+            return 0
+    return limit
+
+
+@njit
+def _repeats(pieces, npieces, rows, nevents, idx, counts, delta, limit):
+    """How many more times (up to ``limit``) the unit just run keeps its events in their
+    pieces and in their order."""
+    for s in range(4):
+        if counts[s]:
+            k = _piece(pieces, npieces, s, idx[s] - 1)
+            end = pieces[s, k, FIRST] + pieces[s, k, COUNT]
+            limit = min(limit, (end - idx[s]) // counts[s] - 1)
+    for s in range(4):
+        for u in range(s + 1, 4):
+            if limit <= 0:
+                return 0
+            if counts[s]:  # where s's events fall among u's fixes the pair's order
+                limit = _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, s, u,
+                                    limit)
+            elif counts[u]:
+                limit = _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, u, s,
+                                    limit)
+    return max(0, limit)
+
+
+@njit
+def _skip(m, snaps, b, c, counts, idx, x):
+    """Run ``m`` more units at once: every state value grows by its growth per unit."""
+    for t in range(6):
+        x[t] += m * (snaps[c, _X + t] - snaps[b, _X + t])
+    kept = snaps[c, _X + 6]
+    step = m * counts[2]
+    jf = idx[3]
+    for t in range(kept):
+        x[6 + (jf - 1 - t + step) % RING] = (snaps[c, _X + 7 + t]
+                                             + m * (snaps[c, _X + 7 + t] - snaps[b, _X + 7 + t]))
+    for s in range(4):
+        idx[s] += m * counts[s]
+
+
+@njit
+def _try_skip(pieces, npieces, rows, nevents, snaps, marg, nm, taken, idx, x, counts,
+              delta):
+    """Units skipped at snapshot ``taken`` (0: none)."""
+    for back in range(1, min(taken // 2, (SNAPS - 1) // 2) + 1):
+        c, b, a = taken % SNAPS, (taken - back) % SNAPS, (taken - 2 * back) % SNAPS
+        if not _unit(pieces, npieces, snaps, a, b, c, counts, delta):
+            continue
+        limit = _policy_holds(marg, nm, taken - 2 * back, taken - back, taken)
+        if limit < 0:
+            continue
+        m = _repeats(pieces, npieces, rows, nevents, idx, counts, delta, limit)
+        if m > 0:
+            _skip(m, snaps, b, c, counts, idx, x)
+        return m
+    return 0

@@ -1,0 +1,216 @@
+"""A layer's finite-bandwidth timing whose cost does not grow with its folds.
+
+The memory events of a layer of equal folds (every fold has the array's full rows and
+columns, the ifmap's windows share no word) are streams of pieces
+(:mod:`hwloop.sim.kernels._event_pieces`), built in closed form; the fixed-pipe timing runs
+over them and skips the units that repeat (:mod:`hwloop.sim.kernels._periodic_pipe`). The
+report's columns come out equal to :func:`time_events` on the expanded events
+(``tests/sim/test_periodic_timing.py``); what a trace needs (every transfer's start, the
+stall's history) is not kept, so traces and DRAM device models take the event path.
+
+Exact but not yet faster than the event path where it matters (a skipped unit is cheap; the
+units timed one by one between pieces, rare filter or ofmap events and the snapshot checks
+are not), so the engine does not route layers here yet.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwloop.arch import Accelerator, Sram
+from hwloop.sim.kernels import (
+    distinct_blocks,
+    periodic_pipe,
+    run_layout,
+    run_words,
+    stream_pieces,
+)
+from hwloop.sim.schedule import Schedule
+
+from ._fast_events import distinct_windows
+from ._pipe import OPERANDS, port_bandwidths
+from ._windows import operand_windows, resets_on_turnover
+
+SKEW, FLAT = 0, 1
+#: Piece streams kept per process, as for the events (:data:`EVENTS_MEMO_SIZE`).
+PIECES_MEMO_SIZE = 512
+
+
+@dataclass(frozen=True)
+class Fold:
+    """A stream's fold: ``words`` per fold, ``per_fold`` rows apart, the first word's row
+    ``first_row``, and the step within a fold (``kind`` SKEW over ``lines`` x
+    ``temporal``, or FLAT: word ``q`` at step ``q // lines``)."""
+
+    words: int
+    per_fold: int
+    first_row: int
+    kind: int
+    lines: int
+    temporal: int = 0
+
+
+@dataclass(frozen=True)
+class PieceStreams:
+    """Ifmap blocks, filter blocks, ofmap half starts and fills, as pieces (packed)."""
+
+    pieces: np.ndarray
+    npieces: np.ndarray
+    rows: np.ndarray
+    words: np.ndarray
+    nevents: np.ndarray
+    totals: tuple[int, int, int]  #: words moved per operand
+    peaks: tuple[int, int, int]  #: largest transfer per operand
+    last_words: tuple[int, int, int]  #: words of each operand's last transfer
+
+
+def periodic_applies(sched: Schedule, sram: Sram) -> bool:
+    """Whether the layer's events are streams of equal folds (see the module docstring)."""
+    pixels, filters, window = sched.gemm
+    rows, cols = sched.rows, sched.cols
+    if (not resets_on_turnover(sram) or sched.layer.masked is not None
+            or not distinct_windows(sched)):
+        return False
+    even = (pixels % rows == 0 and filters % cols == 0,
+            window % rows == 0 and filters % cols == 0,
+            window % rows == 0 and pixels % cols == 0)[sched.code]
+    return even and sched.spatial_rows % rows == 0 and sched.spatial_cols % cols == 0
+
+
+def _read_fold(sched: Schedule, operand: int) -> Fold:
+    pixels, filters, window = sched.gemm
+    rows, cols, code = sched.rows, sched.cols, sched.code
+    per_fold = (window + rows + cols - 2, 2 * rows + cols + pixels - 2,
+                2 * rows + cols + filters - 2)[code]
+    if operand == 0:
+        return (Fold(rows * window, per_fold, 0, SKEW, rows, window),
+                Fold(rows * pixels, per_fold, rows, SKEW, rows, pixels),
+                Fold(rows * cols, per_fold, 0, FLAT, cols))[code]
+    return (Fold(cols * window, per_fold, 0, SKEW, cols, window),
+            Fold(cols * rows, per_fold, 0, FLAT, cols),
+            Fold(rows * filters, per_fold, rows, SKEW, rows, filters))[code]
+
+
+def _stream(runs: list[tuple[int, int, int, int]], fold: Fold):
+    """Pieces of runs of (first position, step, events, words each)."""
+    starts, steps, lengths, sizes = (np.array(col, dtype=np.int64) for col in zip(*runs))
+    capacity = int(lengths.sum()) + 1
+    return stream_pieces(starts, steps, lengths, sizes, fold.words, fold.per_fold,
+                         fold.first_row, fold.kind, fold.lines, fold.temporal, capacity)
+
+
+def _arithmetic_runs(total: int, first: int, later: int) -> list[tuple[int, int, int, int]]:
+    """Blocks of a stream of ``total`` words, every word fetched: the first window, later
+    windows, the last one partial."""
+    if total == 0:
+        return [(0, 1, 0, 0)]
+    n = 1 + -(-max(0, total - first) // later)
+    if n == 1:
+        return [(0, 1, 1, total)]
+    last = total - first - (n - 2) * later
+    return [(0, 1, 1, first), (first, later, n - 2, later), (first + (n - 2) * later, 1, 1, last)]
+
+
+def _read_stream(sched: Schedule, sram: Sram, operand: int):
+    """Pieces of a read buffer's blocks and the words they move. Where every word is
+    fetched (each run read once, or longer than a window) the blocks are arithmetic;
+    otherwise (later repeats of a run hit) they come from the closed form block by block,
+    as one explicit piece."""
+    first, later = operand_windows(sram, OPERANDS[operand])
+    pixels, filters, window = sched.gemm
+    args = (sched.code, sched.rows, sched.cols, window, filters, pixels)
+    segments, repeats, _ = run_layout(operand, *args)
+    run = run_words(operand, sched.code, sched.cols, window, filters, pixels, 0)
+    if repeats == 1 or max(first, later) < run:
+        total = segments * repeats * run
+        return _stream(_arithmetic_runs(total, first, later), _read_fold(sched, operand)), total
+    need = np.zeros(3 + segments * repeats * run // max(1, min(first, later)), dtype=np.int64)
+    fetched, count = distinct_blocks(operand, *args, first, later, need)
+    runs = _arithmetic_runs(int(fetched), first, later)
+    sizes = np.concatenate([np.full(n, w, dtype=np.int64) for _, _, n, w in runs])
+    pieces = np.array([[0, count, count, 0, 0]], dtype=np.int64)
+    return (pieces, need[:count].copy(), sizes[:count]), int(fetched)
+
+
+def _ofmap_streams(sched: Schedule, sram: Sram):
+    """Pieces of the ofmap halves' first and last writes, and the words written."""
+    rows, cols, code = sched.rows, sched.cols, sched.code
+    half = max(1, math.ceil(sram.words("ofmap") * sram.active_fraction))
+    length = rows if code == 0 else sched.temporal
+    folds = (sched.spatial_rows // rows) * (sched.spatial_cols // cols)
+    total = folds * cols * length
+    fold = Fold(cols * length, sched.rows_per_fold,
+                sched.temporal - 1 if code == 0 else 2 * rows - 1, SKEW, cols, length)
+    chunks = -(-total // half)
+    last = total - (chunks - 1) * half
+    starts = [(0, half, chunks - 1, half), ((chunks - 1) * half, 1, 1, last)]
+    fills = [(half - 1, half, chunks - 1, half), (total - 1, 1, 1, last)]
+    return _stream(starts, fold), _stream(fills, fold), total, min(half, total), last
+
+
+@functools.lru_cache(maxsize=PIECES_MEMO_SIZE)
+def piece_streams(sched: Schedule, sram: Sram) -> PieceStreams:
+    """The four streams of ``sched`` (a nameless shape, :func:`periodic_applies`)."""
+    ifmap, if_total = _read_stream(sched, sram, 0)
+    filt, f_total = _read_stream(sched, sram, 1)
+    starts, fills, o_total, o_peak, o_last = _ofmap_streams(sched, sram)
+    streams = (ifmap, filt, starts, fills)
+    most = max(p.shape[0] for p, _, _ in streams)
+    base = max(r.size for _, r, _ in streams)
+    pieces = np.zeros((4, most, 5), dtype=np.int64)
+    rows = np.zeros((4, base), dtype=np.int64)
+    words = np.zeros((4, base), dtype=np.int64)
+    npieces = np.zeros(4, dtype=np.int64)
+    nevents = np.zeros(4, dtype=np.int64)
+    for s, (p, r, w) in enumerate(streams):
+        pieces[s, :p.shape[0]] = p
+        rows[s, :r.size] = r
+        words[s, :w.size] = w
+        npieces[s] = p.shape[0]
+        nevents[s] = p[:, 1].sum()
+    peaks = tuple(int(w.max()) if w.size else 0 for _, _, w in streams[:2])
+    lasts = tuple(_last_words(p, w) for p, _, w in streams[:2])
+    return PieceStreams(pieces, npieces, rows, words, nevents, (if_total, f_total, o_total),
+                        (*peaks, o_peak), (*lasts, o_last))  # type: ignore[arg-type]
+
+
+def _last_words(pieces: np.ndarray, words: np.ndarray) -> int:
+    """Words of a stream's last event (0: no events)."""
+    if pieces.shape[0] == 0 or pieces[-1, 1] == 0:
+        return 0
+    first, count, period, _, off = pieces[-1]
+    return int(words[off + (count - 1) % period])
+
+
+def periodic_memory(sched: Schedule, accel: Accelerator, groups: int) -> tuple[int, dict]:
+    """(stall cycles, the report's DRAM timing columns) of one channel group's events, as
+    :func:`memory_fields` gives them from :func:`time_events`."""
+    streams = piece_streams(sched.shape(), accel.sram)
+    bws = port_bandwidths(accel.dram)
+    out = periodic_pipe(streams.pieces, streams.npieces, streams.rows, streams.words,
+                        streams.nevents, np.array(bws, dtype=np.int64),
+                        accel.dram.latency_cycles)
+    stall = int(out[0])
+    span = sched.demand_rows + stall
+    fields: dict = {}
+    read_starts = []
+    for index, name in enumerate(OPERANDS):
+        events = streams.nevents[index if index < 2 else 3]
+        if events == 0 or streams.totals[index] == 0:
+            fields.update({f"dram_{name}_start": None, f"dram_{name}_stop": None,
+                           f"avg_{name}_dram_bw": 0.0, f"peak_{name}_dram_bw": 0})
+            continue
+        start = int(out[1 + 2 * index])
+        last = int(out[2 + 2 * index]) + -(-streams.last_words[index] // bws[index]) - 1
+        stop = last + (groups - 1) * span
+        if name != "ofmap":
+            read_starts.append(start)
+        fields[f"dram_{name}_start"] = start
+        fields[f"dram_{name}_stop"] = stop
+        fields[f"avg_{name}_dram_bw"] = groups * streams.totals[index] / (stop - start + 1)
+        fields[f"peak_{name}_dram_bw"] = int(min(bws[index], streams.peaks[index]))
+    fields["prefetch_cycles"] = max(0, -min(read_starts)) if read_starts else 0
+    return stall, fields

@@ -1,0 +1,88 @@
+"""The periodic timing (pieces + repeated units) against the event path it stands for.
+
+``piece_streams`` must expand to exactly the events of :func:`untraced_events`, and
+``periodic_memory`` must give exactly the stall and DRAM columns of :func:`time_events` on
+them, for every layer of equal folds, array, buffer, bandwidth and latency.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hwloop.arch import Dataflow, get_preset
+from hwloop.sim.kernels import expand_pieces, periodic_pipe
+from hwloop.sim.memory import (
+    memory_fields,
+    periodic_applies,
+    periodic_memory,
+    piece_streams,
+    port_bandwidths,
+    time_events,
+    untraced_events,
+)
+from hwloop.sim.schedule import schedule
+from hwloop.traces import Layer
+
+
+def _accel(rows, cols, dataflow, kib, bandwidth, latency):
+    base = get_preset("scalesim_default")
+    return replace(base, array=replace(base.array, rows=rows, cols=cols,
+                                       dataflow=Dataflow(dataflow)),
+                   sram=replace(base.sram, ifmap_kb=kib[0], filter_kb=kib[1], ofmap_kb=kib[2]),
+                   dram=replace(base.dram, bandwidth=bandwidth, latency_cycles=latency))
+
+
+def _check(layer, accel):
+    sched = schedule(layer, accel.array.rows, accel.array.cols, accel.array.dataflow).shape()
+    assert periodic_applies(sched, accel.sram)
+    streams = piece_streams(sched, accel.sram)
+    events = untraced_events(sched, accel.sram)
+    expected = ((events.ifmap.need_row, events.ifmap.words),
+                (events.filter.need_row, events.filter.words),
+                (events.ofmap.start_row, events.ofmap.words),
+                (events.ofmap.fill_row, events.ofmap.words))
+    for s, (rows, words) in enumerate(expected):
+        got_rows, got_words = expand_pieces(streams.pieces[s, :streams.npieces[s]],
+                                            streams.rows[s], streams.words[s])
+        np.testing.assert_array_equal(got_rows, rows)
+        np.testing.assert_array_equal(got_words, words)
+    timing = time_events(events, accel.dram, history=False)
+    stall, fields = periodic_memory(sched, accel, layer.groups)
+    assert stall == timing.stall_cycles
+    assert fields == memory_fields(events, timing, layer.groups)
+    return streams, stall
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["os", "ws", "is"]), st.sampled_from([(4, 4), (8, 4), (4, 8), (8, 8)]),
+       st.integers(1, 12), st.integers(1, 12), st.integers(1, 12),
+       st.tuples(st.sampled_from([1, 2, 4]), st.sampled_from([1, 2, 4]),
+                 st.sampled_from([1, 2])),
+       st.sampled_from([1, 2, 3, 8, 64]), st.sampled_from([0, 1, 5, 40]))
+def test_periodic_timing_equals_the_event_path(dataflow, shape, fm, fn, fk, kib, bandwidth,
+                                               latency):
+    rows, cols = shape
+    # every fold full: the operands' extents are multiples of the array's edges
+    m, n, k = fm * rows * cols, fn * cols * rows, fk * rows * cols
+    _check(Layer.gemm("g", m, n, k), _accel(rows, cols, dataflow, kib, bandwidth, latency))
+
+
+def test_a_long_bandwidth_bound_gemm_repeats_most_of_its_units():
+    """GEMM 2048x4096x4096 on 32x32, 16 words a cycle: exact, and most transfers are timed
+    as repeats of a unit rather than one by one."""
+    for dataflow in ("os", "ws"):
+        accel = _accel(32, 32, dataflow, (512, 512, 256), 16, 0)
+        streams, stall = _check(Layer.gemm("g", 2048, 4096, 4096), accel)
+        out = periodic_pipe(streams.pieces, streams.npieces, streams.rows, streams.words,
+                            streams.nevents, np.array(port_bandwidths(accel.dram)), 0)
+        assert out[0] == stall > 0
+        assert out[8] > 0.2 * streams.nevents.sum()  # events skipped as whole units
+
+
+def test_uneven_folds_take_the_event_path():
+    accel = _accel(8, 8, "os", (1, 1, 1), 4, 0)
+    sched = schedule(Layer.gemm("g", 60, 64, 64), 8, 8, accel.array.dataflow).shape()
+    assert not periodic_applies(sched, accel.sram)
