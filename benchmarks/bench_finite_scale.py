@@ -9,7 +9,9 @@ events cleared before each call (``forget_walks``), and the cost ratio 8192^3 / 
 
 The same run times the previous event path (the ifmap blocks taken from a walk of the ifmap
 buffer, which costs passes x pass size) where it finishes within ``--legacy-limit`` seconds
-of demand, and checks that both give the same report row, counter for counter.
+of demand, and checks that both give the same report row, counter for counter. It also
+times the timing over periodic pieces (``periodic_memory``, not used by the engine yet) from
+empty memos and checks its stall and DRAM columns against the event path's.
 
 Run: ``python benchmarks/bench_finite_scale.py [--repeat 3]``; writes
 ``benchmarks/results/bench_finite_scale_<date>.json`` and ``.txt``.
@@ -33,7 +35,14 @@ import numpy as np
 
 from hwloop.arch import Dataflow, get_preset
 from hwloop.sim import simulate_totals
-from hwloop.sim.memory import forget_walks, untraced_events
+from hwloop.sim.memory import (
+    forget_walks,
+    memory_fields,
+    periodic_applies,
+    periodic_memory,
+    time_events,
+    untraced_events,
+)
 from hwloop.sim.schedule import schedule
 from hwloop.traces import Layer
 
@@ -79,6 +88,24 @@ def timed(layer: Layer, accel, repeat: int, *, legacy: bool) -> tuple[float, dic
     return statistics.median(times), totals
 
 
+def timed_pieces(layer: Layer, accel, repeat: int) -> tuple[float, bool] | None:
+    """(median seconds, same DRAM columns as the event path) of the timing over pieces
+    (``hwloop.sim.memory.periodic_memory``), from empty memos; None where it does not apply."""
+    sched = schedule(layer, accel.array.rows, accel.array.cols, accel.array.dataflow).shape()
+    if not periodic_applies(sched, accel.sram):
+        return None
+    times = []
+    for _ in range(repeat):
+        forget_walks()
+        start = time.perf_counter()
+        stall, fields = periodic_memory(sched, accel, 1)
+        times.append(time.perf_counter() - start)
+    events = untraced_events(sched, accel.sram)
+    timing = time_events(events, accel.dram, history=False)
+    same = stall == timing.stall_cycles and fields == memory_fields(events, timing, 1)
+    return statistics.median(times), same
+
+
 def event_count(layer: Layer, accel) -> int:
     """DRAM transfers the layer's memory events hold (read blocks and ofmap halves): the
     timing costs a step per transfer."""
@@ -104,6 +131,9 @@ def run(repeat: int) -> dict:
             row = {"gemm": f"{m}x{n}x{k}", "array": f"{size}x{size}", "dataflow": dataflow,
                    "seconds": seconds, "total_cycles": totals["total_cycles"],
                    "stall_cycles": totals["stall_cycles"], "events": event_count(layer, accel)}
+            pieces = timed_pieces(layer, accel, repeat)
+            if pieces is not None:
+                row["pieces_seconds"], row["pieces_same"] = pieces
             if ifmap_demands(m, n, k, size) <= LEGACY_DEMANDS:
                 old, old_totals = timed(layer, accel, 1, legacy=True)
                 row["previous_seconds"] = old
@@ -126,22 +156,29 @@ def report(results: dict) -> str:
            f"machine: {mach['cpu']} ({mach['machine']}), Python {mach['python']}, NumPy "
            f"{mach['numpy']}, Numba {mach['numba']}", "",
            f"{'GEMM':>16} {'array':>8} {'df':>3} {'now':>11} {'previous path':>15} "
-           f"{'speed-up':>9} {'same totals':>11} {'transfers':>10}"]
+           f"{'speed-up':>9} {'same totals':>11} {'transfers':>10} {'pieces path':>12} "
+           f"{'same':>5}"]
     for r in rows:
         old = r.get("previous_seconds")
         out.append(f"{r['gemm']:>16} {r['array']:>8} {r['dataflow']:>3} "
                    f"{r['seconds'] * 1e3:8.2f} ms "
                    + (f"{old * 1e3:12,.1f} ms {old / r['seconds']:8,.0f}x {str(r['same_totals']):>11}"
                       if old is not None else f"{'(not run)':>15} {'':>9} {'':>11}")
-                   + f" {r['events']:>10,}")
+                   + f" {r['events']:>10,}"
+                   + (f" {r['pieces_seconds'] * 1e3:9.2f} ms {str(r['pieces_same']):>5}"
+                      if "pieces_seconds" in r else ""))
     out += ["", "cost ratio 8192^3 / 1024^3 (512x the folds):"]
     for size, dataflow in ARRAYS:
         by = {r["gemm"]: r["seconds"] for r in rows
               if r["array"] == f"{size}x{size}" and r["dataflow"] == dataflow}
         events = {r["gemm"]: r["events"] for r in rows
                   if r["array"] == f"{size}x{size}" and r["dataflow"] == dataflow}
+        pieces = {r["gemm"]: r.get("pieces_seconds") for r in rows
+                  if r["array"] == f"{size}x{size}" and r["dataflow"] == dataflow}
         out.append(f"  {size}x{size} {dataflow}: {by['8192x8192x8192'] / by['1024x1024x1024']:.1f}x"
-                   f" (DRAM transfers {events['8192x8192x8192'] / events['1024x1024x1024']:,.0f}x)")
+                   f" (DRAM transfers {events['8192x8192x8192'] / events['1024x1024x1024']:,.0f}x)"
+                   + (f"; pieces path {pieces['8192x8192x8192'] / pieces['1024x1024x1024']:.1f}x"
+                      if pieces.get("8192x8192x8192") and pieces.get("1024x1024x1024") else ""))
     return "\n".join(out) + "\n"
 
 

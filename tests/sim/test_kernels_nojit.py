@@ -21,6 +21,9 @@ and checks that the subset calls every ``@njit`` function of every kernel module
   (``test_fast_events``, ``test_kernels_small_walks``);
 * ``_mapping_bounds``, ``_nest_events``: the mapper's bounds and an explicit mapping's tile
   events against their NumPy references (``test_mapping_kernel``);
+* ``_event_pieces``, ``_periodic_pipe``, ``_periodic_units``: event streams as periodic
+  pieces and the timing that skips repeating units, against the event path
+  (``test_periodic_timing``'s fixed cases);
 * ``_numba``: the settings every kernel module imports (nothing to call).
 
 The whole of those files with the JIT off takes minutes (hundreds of random layers, each
@@ -62,6 +65,7 @@ SUBSET = [
     "tests/sim/test_scalesim_user.py::test_fixed_cases_match_naive[c3x3-4x4-is]",
     "tests/sim/test_memory_timing.py::test_events_move_the_stall_free_engines_words",
     "tests/sim/test_fast_events.py::test_random_layers",
+    "tests/sim/test_periodic_timing.py::test_fixed_cases",
     "tests/sim/test_mapping_kernel.py::test_kernel_bounds_equal_the_reference[edp-bw3-c]",
     "tests/sim/test_mapping_kernel.py::test_kernel_events_equal_the_reference[kmn-g-ws m13 n9 k20 kmn]",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -86,3 +87,16 @@ def test_uneven_folds_take_the_event_path():
     accel = _accel(8, 8, "os", (1, 1, 1), 4, 0)
     sched = schedule(Layer.gemm("g", 60, 64, 64), 8, 8, accel.array.dataflow).shape()
     assert not periodic_applies(sched, accel.sram)
+
+
+@pytest.mark.parametrize("dataflow, m, n, k, bandwidth", [
+    ("os", 128, 64, 128, 2), ("ws", 128, 64, 128, 2), ("is", 64, 128, 96, 1),
+    ("os", 64, 64, 256, 1)])
+def test_fixed_cases(dataflow, m, n, k, bandwidth):
+    """Small layers on 1 KiB buffers (the JIT-off subset runs these): periodic pieces, runs
+    that fit the window (one explicit piece) and skipped units, all exact."""
+    accel = _accel(4, 4, dataflow, (1, 1, 1), bandwidth, 1)
+    streams, stall = _check(Layer.gemm("g", m, n, k), accel)
+    out = periodic_pipe(streams.pieces, streams.npieces, streams.rows, streams.words,
+                        streams.nevents, np.array(port_bandwidths(accel.dram)), 1)
+    assert out[0] == stall > 0
