@@ -28,6 +28,8 @@ FIRST, COUNT, PERIOD, SHIFT, OFFSET = 0, 1, 2, 3, 4
 SKEW, FLAT = 0, 1
 #: An exact period longer than this is not looked for (the linear stretches are).
 MAX_EXACT_PERIOD = 64
+#: Events taken together at most when looking for linear stretches (see ``_group``).
+MAX_GROUP = 16
 
 
 @njit
@@ -116,13 +118,17 @@ def _arithmetic_pieces(pieces, rows, words, counts, index, g0, step, n, w, fold,
             words[off + j] = w
         return
     lo, hi, a = _linear_stretch(kind, fold, lines, temporal)
-    period = a // _gcd(step % a, a)
+    group = _group(step, fold, hi - lo)
+    wide = group * step
+    period = group * (a // _gcd(wide % a, a))
     j = 0
     while j < n:
-        g = g0 + j * step
-        q = g % fold
-        t = min(n - j, _run_length(q, step, fold, lo, hi)) if lo <= q < hi else 1
+        t = n - j  # events from j whose word lies on the linear stretch, each group alike
+        for c in range(min(group, n - j)):
+            q = (g0 + (j + c) * step) % fold
+            t = min(t, c + group * _run_length(q, wide, fold, lo, hi) if lo <= q < hi else c)
         if t >= 4 * period:
+            g = g0 + j * step
             row0 = _row_at(g, fold, per_fold, first_row, kind, lines, temporal)
             shift = _row_at(g + period * step, fold, per_fold, first_row, kind, lines,
                             temporal) - row0
@@ -133,11 +139,26 @@ def _arithmetic_pieces(pieces, rows, words, counts, index, g0, step, n, w, fold,
                 words[off + i] = w
             j += t
             continue
-        for i in range(t):
+        for i in range(max(1, t)):
             _explicit(pieces, rows, words, counts, index + j + i,
-                      _row_at(g + i * step, fold, per_fold, first_row, kind, lines, temporal),
-                      w)
-        j += t
+                      _row_at(g0 + (j + i) * step, fold, per_fold, first_row, kind, lines,
+                              temporal), w)
+        j += max(1, t)
+
+
+@njit
+def _group(step, fold, stretch):
+    """Events taken together so that their position moves little within a fold each time
+    (``g * step`` near a multiple of ``fold``): the ``g <= MAX_GROUP`` that makes the
+    longest runs on a stretch of ``stretch`` words (1: none helps)."""
+    best, best_run = 1, 0
+    for g in range(1, MAX_GROUP + 1):
+        d = (g * step) % fold
+        moved = min(d, fold - d)
+        run = g * (stretch // moved) if moved else 1 << 62
+        if run > best_run:
+            best, best_run = g, run
+    return best
 
 
 @njit
@@ -146,9 +167,9 @@ def _stream_pieces(starts, steps, lengths, sizes, fold, per_fold, first_row, kin
     """Pieces of a stream given as runs of arithmetic positions: run ``r`` has
     ``lengths[r]`` events at ``starts[r] + j * steps[r]`` of ``sizes[r]`` words each.
     Returns (pieces, rows, words), trimmed."""
-    pieces = np.zeros((capacity, 5), dtype=np.int64)
-    rows = np.zeros(capacity, dtype=np.int64)
-    words = np.zeros(capacity, dtype=np.int64)
+    pieces = np.empty((capacity, 5), dtype=np.int64)  # filled up to counts, then trimmed
+    rows = np.empty(capacity, dtype=np.int64)
+    words = np.empty(capacity, dtype=np.int64)
     counts = np.zeros(3, dtype=np.int64)  # pieces, base entries, open explicit piece
     counts[2] = -1
     index = 0
@@ -205,12 +226,6 @@ def _row(pieces, npieces, rows, s, i):
     k = _piece(pieces, npieces, s, i)
     value, turns = _at(pieces, rows, s, k, i)
     return value + turns * pieces[s, k, SHIFT]
-
-
-@njit_inline
-def _words(pieces, npieces, words, s, i):
-    k = _piece(pieces, npieces, s, i)
-    return _at(pieces, words, s, k, i)[0]
 
 
 @njit_inline

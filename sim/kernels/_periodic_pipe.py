@@ -1,23 +1,22 @@
 """The fixed-pipe timing of :func:`._memory._pipe_timing` over streams of pieces
-(:mod:`._event_pieces`), skipping the units that repeat (:mod:`._periodic_units`).
+(:mod:`._event_pieces`), running at once the units that repeat (:mod:`._periodic_units`).
 
-Streams: 0 ifmap blocks, 1 filter blocks, 2 ofmap half starts, 3 ofmap half fills, walked in
-the order and with the rules of ``_pipe_timing`` (each stream's next event kept in a cursor,
-so an event costs no search). Snapshots are taken at the period boundaries of a reference
-stream; where two units in a row are equal, the next ones are run at once.
-``tests/sim/test_periodic_timing.py`` holds the result equal to ``_pipe_timing`` on the
-expanded streams.
+Streams: 0 ifmap blocks, 1 filter blocks, 2 ofmap half starts, 3 ofmap half fills, timed in
+the order and by the rules of ``_pipe_timing``: each stream's next event is kept in a cursor
+(no search per event) and the state in locals. Snapshots are taken at the period boundaries
+of a reference stream; where two units in a row are equal, the next ones are run at once.
+``tests/sim/test_periodic_timing.py`` holds the result equal to the event path.
 
-Not yet faster than ``_pipe_timing`` on the layers issue 19 times (see
-``benchmarks/results/bench_finite_scale_2026-12-04.txt``), so the engine does not use it.
+Not yet used by the engine: it is faster than the event path on some layers and slower on
+others (``benchmarks/results/bench_finite_scale_2026-12-04.txt``).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._event_pieces import COUNT, FIRST, OFFSET, PERIOD, SHIFT, _piece, _words
+from ._event_pieces import COUNT, FIRST, OFFSET, PERIOD, SHIFT, _piece
 from ._numba import njit, njit_inline
-from ._periodic_units import _WIDTH, BIG, MARGINS, RING, SNAPS, _mx, _snapshot, _try_skip
+from ._periodic_units import _WIDTH, BIG, MARGINS, NEUTRAL, RING, SNAPS, _snapshot, _try_skip
 
 
 @njit
@@ -60,50 +59,72 @@ def _advance(pieces, rows, words, nevents, idx, cur, s):
 
 
 @njit_inline
-def _read(pieces, rows, words, nevents, cur, s, r, bw, latency, idx, x, out, marg, nm, slot):
-    """Read block ``idx[s]`` of stream ``s`` (0 ifmap, 1 filter), needed at row ``r``."""
-    k = idx[s]
-    d = (cur[s, 4] + bw - 1) // bw
-    if k == 0:
-        start = r + x[0] - (d - 1) - latency
-        out[1 + 2 * s] = start
-    else:
-        start = _mx(x[1 + s], x[4 + s], marg, nm, slot)
-    x[0] = _mx(x[0], start + d - 1 + latency - r, marg, nm, slot)
-    x[1 + s] = start + d
-    x[4 + s] = r + x[0]
-    out[2 + 2 * s] = start
-    _advance(pieces, rows, words, nevents, idx, cur, s)
+def _choose(a, b, marg, slot, n):
+    """``max(a, b)``, remembering ``a - b`` as margin ``n`` of the unit in ``slot``."""
+    if n < MARGINS:
+        marg[slot, n] = a - b
+    return max(a, b), n + 1
 
 
 @njit_inline
-def _drain(pieces, rows, words, nevents, cur, r, bw, idx, x, out, marg, nm, slot):
-    """Drain ofmap half ``idx[3]``, filled at row ``r``."""
+def _read(cur, s, k, r, bw, latency, stall, free, release, marg, slot, n):
+    """Block ``k`` of read stream ``s``, needed at row ``r``: (its start, the stall, the
+    port's free cycle and release row, margins noted)."""
+    d = (cur[s, 4] + bw - 1) // bw
+    if k == 0:
+        start = r + stall - (d - 1) - latency
+    else:
+        start, n = _choose(free, release, marg, slot, n)
+    stall, n = _choose(stall, start + d - 1 + latency - r, marg, slot, n)
+    return start, stall, start + d, r + stall, n
+
+
+@njit_inline
+def _ofmap_row(pieces, rows, words, nevents, cur, idx, r, bw, stall, free, ring, out, marg,
+               slot, n, mark, neutral):
+    """The ofmap halves starting and filling at row ``r`` (a start first drains the halves
+    filled on its row whose place it takes, and waits for its previous contents to leave):
+    (stall, port free, margins noted, whether a start was at a period boundary when
+    ``mark``)."""
+    marked = False
+    while cur[2, 3] == r:
+        marked |= mark and cur[2, 1] == 0
+        js = idx[2]
+        if js >= 2:
+            while idx[3] <= js - 2 and cur[3, 3] == r:
+                free, n = _drain(pieces, rows, words, nevents, cur, idx, r, bw, stall, free,
+                                 ring, out, marg, slot, n, neutral)
+            left = ring[(js - 2) % RING] if idx[3] > js - 2 else 0
+            done = left + (ring[RING + (js - 2) % RING] + bw - 1) // bw
+            neutral[2, js % NEUTRAL] = done - r <= stall
+            stall, n = _choose(stall, done - r, marg, slot, n)
+        else:
+            neutral[2, js % NEUTRAL] = True
+        _advance(pieces, rows, words, nevents, idx, cur, 2)
+    while cur[3, 3] == r:
+        free, n = _drain(pieces, rows, words, nevents, cur, idx, r, bw, stall, free, ring, out,
+                         marg, slot, n, neutral)
+    return stall, free, n, marked
+
+
+@njit_inline
+def _drain(pieces, rows, words, nevents, cur, idx, r, bw, stall, free, ring, out, marg, slot,
+           n, neutral):
+    """Drain ofmap half ``idx[3]``, filled at row ``r``: (port free, margins noted)."""
     j = idx[3]
-    start = _mx(r + x[0], x[3], marg, nm, slot)
-    x[6 + j % RING] = start
-    x[3] = start + (cur[3, 4] + bw - 1) // bw
+    neutral[3, j % NEUTRAL] = True  # a drain reads the stall, never moves it
+    start, n = _choose(r + stall, free, marg, slot, n)
+    ring[j % RING] = start
+    ring[RING + j % RING] = cur[3, 4]
     if j == 0:
         out[5] = start
     out[6] = start
+    free = start + (cur[3, 4] + bw - 1) // bw
     _advance(pieces, rows, words, nevents, idx, cur, 3)
+    return free, n
 
 
-@njit
-def _ofmap_start(pieces, npieces, rows, words, nevents, cur, r, bw, idx, x, out, marg, nm,
-                 slot):
-    """Half ``idx[2]`` starts filling at row ``r``: its previous contents must have left."""
-    js = idx[2]
-    if js >= 2:
-        while idx[3] <= js - 2 and cur[3, 3] == r:
-            _drain(pieces, rows, words, nevents, cur, r, bw, idx, x, out, marg, nm, slot)
-        left = x[6 + (js - 2) % RING] if idx[3] > js - 2 else 0
-        done = left + (_words(pieces, npieces, words, 3, js - 2) + bw - 1) // bw
-        x[0] = _mx(x[0], done - r, marg, nm, slot)
-    _advance(pieces, rows, words, nevents, idx, cur, 2)
-
-
-@njit
+@njit_inline
 def _reference(pieces, cur, idx, nevents):
     """The stream whose period boundaries take snapshots: the first of ifmap, ofmap starts,
     filter whose current piece repeats (-1: none)."""
@@ -116,65 +137,76 @@ def _reference(pieces, cur, idx, nevents):
 
 
 @njit
-def _row_events(pieces, npieces, rows, words, nevents, cur, r, ref, bws, latency, idx, x,
-                out, marg, nm, slot):
-    """Every event at row ``r``, in :func:`._memory._pipe_timing`'s order; returns whether
-    one was the reference stream's at a period boundary."""
-    marked = False
-    for s in range(2):
-        while cur[s, 3] == r:
-            marked |= s == ref and cur[s, 1] == 0
-            _read(pieces, rows, words, nevents, cur, s, r, bws[s], latency, idx, x, out, marg,
-                  nm, slot)
-    while cur[2, 3] == r:
-        marked |= ref == 2 and cur[2, 1] == 0
-        _ofmap_start(pieces, npieces, rows, words, nevents, cur, r, bws[2], idx, x, out, marg,
-                     nm, slot)
-    while cur[3, 3] == r:
-        _drain(pieces, rows, words, nevents, cur, r, bws[2], idx, x, out, marg, nm, slot)
-    return marked
+def _after_snapshot(pieces, npieces, rows, words, nevents, snaps, marg, nm, taken, idx, x,
+                    counts, delta, neutral, cur, out, ref):
+    """Snapshot ``taken`` of the state in ``x``; run the units that repeat, if any (then
+    ``x``, ``idx`` and the cursors are past them). Returns the next snapshot's number."""
+    _snapshot(x, idx, ref, snaps[taken % SNAPS])
+    out[10] += 1
+    m = _try_skip(pieces, npieces, rows, nevents, snaps, marg, nm, taken, idx, x, counts, delta,
+                  neutral)
+    if m == 0:
+        return taken + 1
+    out[7] += m
+    out[8] += m * counts.sum()
+    for s in range(4):
+        _sync(pieces, npieces, rows, words, nevents, idx, cur, s)
+    _snapshot(x, idx, ref, snaps[0])
+    return 1
 
 
 @njit
 def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency):
     """Time the four streams; returns [stall, first and last start of ifmap, filter and
     ofmap transfers (-BIG: none), units skipped, events skipped, events timed one by one,
-    snapshots]."""
-    idx = np.zeros(4, dtype=np.int64)
-    x = np.zeros(6 + RING, dtype=np.int64)  # S, port free x3, release x2, drain starts
-    x[1:6] = -BIG
+    snapshots]. The state lives in locals while events run (``x`` holds it for snapshots:
+    stall, port free x3, release x2, then the drain starts and their words)."""
+    idx, cur = np.zeros(4, dtype=np.int64), np.zeros((4, 5), dtype=np.int64)  # see _sync
+    x = np.zeros(6 + 2 * RING, dtype=np.int64)
     out = np.full(11, -BIG, dtype=np.int64)
     out[7:] = 0
     snaps = np.zeros((SNAPS, _WIDTH), dtype=np.int64)
-    marg = np.zeros((SNAPS, MARGINS), dtype=np.int64)
-    nm = np.zeros(SNAPS, dtype=np.int64)
-    counts = np.zeros(4, dtype=np.int64)
-    delta = np.zeros(4, dtype=np.int64)
-    cur = np.zeros((4, 5), dtype=np.int64)  # each stream's next event: see _sync
+    marg = np.empty((SNAPS, MARGINS), dtype=np.int64)  # read only where written
+    nm, counts, delta = (np.zeros(SNAPS, dtype=np.int64), np.zeros(4, dtype=np.int64),
+                         np.zeros(4, dtype=np.int64))
+    neutral = np.zeros((4, NEUTRAL), dtype=np.bool_)  # whether an event left the stall
     for s in range(4):
         _sync(pieces, npieces, rows, words, nevents, idx, cur, s)
-    taken = 0
+    ring = x[6:]
+    stall, free, release, free_o = np.int64(0), np.full(2, -BIG), np.full(2, -BIG), -BIG
+    taken, n = 0, 0
     while True:
         r = min(min(cur[0, 3], cur[1, 3]), min(cur[2, 3], cur[3, 3]))
         if r == BIG:
             break
         ref = _reference(pieces, cur, idx, nevents)
-        if not _row_events(pieces, npieces, rows, words, nevents, cur, r, ref, bws, latency,
-                           idx, x, out, marg, nm, taken % SNAPS):
+        slot = taken % SNAPS
+        marked = False
+        for s in range(2):
+            while cur[s, 3] == r:
+                marked |= s == ref and cur[s, 1] == 0
+                was = stall
+                start, stall, free[s], release[s], n = _read(
+                    cur, s, idx[s], r, bws[s], latency, stall, free[s], release[s], marg, slot, n)
+                neutral[s, idx[s] % NEUTRAL] = stall == was
+                if idx[s] == 0:
+                    out[1 + 2 * s] = start
+                out[2 + 2 * s] = start
+                _advance(pieces, rows, words, nevents, idx, cur, s)
+        if cur[2, 3] == r or cur[3, 3] == r:
+            stall, free_o, n, started = _ofmap_row(pieces, rows, words, nevents, cur, idx, r,
+                                                   bws[2], stall, free_o, ring, out, marg,
+                                                   slot, n, ref == 2, neutral)
+            marked |= started
+        if not marked:
             continue
-        _snapshot(x, idx, ref, snaps[taken % SNAPS])
-        out[10] += 1
-        m = _try_skip(pieces, npieces, rows, nevents, snaps, marg, nm, taken, idx, x,
-                      counts, delta)
-        if m > 0:
-            out[7] += m
-            out[8] += m * counts.sum()
-            for s in range(4):
-                _sync(pieces, npieces, rows, words, nevents, idx, cur, s)
-            taken = 0
-            _snapshot(x, idx, ref, snaps[0])
-        taken += 1
-        nm[taken % SNAPS] = 0
-    out[0] = x[0]
+        nm[slot] = n
+        x[0], x[1], x[2], x[3], x[4], x[5] = stall, free[0], free[1], free_o, release[0], release[1]
+        taken = _after_snapshot(pieces, npieces, rows, words, nevents, snaps, marg, nm, taken,
+                                idx, x, counts, delta, neutral, cur, out, ref)
+        stall, free_o = x[0], x[3]
+        free[0], free[1], release[0], release[1] = x[1], x[2], x[4], x[5]
+        n = 0
+    out[0] = stall
     out[9] = nevents.sum() - out[8]
     return out

@@ -9,6 +9,10 @@ apart by a fixed number of rows per unit: each event of the unit is checked agai
 neighbours), and (c) no ``max`` changes its choice (each margin moves by a fixed step per
 unit). Under a fixed choice every state value is one earlier value plus terms linear in the
 unit count, so equal growth over two units is growth per unit from then on.
+
+In (b), two events that both leave the stall as it was may pass each other: each reads the
+stall but neither writes it, so they commute. An event only keeps its place against the
+other stream's events that move the stall (against all of them if it moves the stall).
 """
 from __future__ import annotations
 
@@ -20,13 +24,16 @@ from ._numba import njit, njit_inline
 BIG = np.int64(1) << 62
 #: Ofmap drain starts kept (chunks ``js - 2 .. jf - 1`` are ever read).
 RING = 64
-#: Snapshots compared with each new one (a unit may span several reference periods).
-SNAPS = 9
-#: Snapshots kept: a unit spans up to (SNAPS - 1) // 2 reference periods.
+#: Snapshots kept: a unit spans up to (SNAPS - 1) // 2 reference periods (a stream of long
+#: period, or of few events a period, needs several).
+SNAPS = 65
 #: Snapshot columns: reference stream, idx x4, then the state: S, port free x3, release x2,
 #: drain starts kept, and those starts (newest first).
 _X = 5
 _WIDTH = _X + 7 + RING
+#: Events remembered per stream: whether each left the stall as it was (a unit's events
+#: must fit).
+NEUTRAL = 8192
 #: Choices (max terms) remembered per reference period.
 MARGINS = 4096
 #: Processing order of streams whose events fall on one row.
@@ -34,16 +41,6 @@ _PRIO = (0, 1, 2, 3)
 
 
 @njit_inline
-def _mx(a, b, marg, nm, slot):
-    """``max(a, b)``, remembering ``a - b`` (which term won, and by how much)."""
-    n = nm[slot]
-    if n < MARGINS:
-        marg[slot, n] = a - b
-    nm[slot] = n + 1
-    return max(a, b)
-
-
-@njit
 def _snapshot(x, idx, ref, snap):
     """The state in one row: stall, ports, and the ofmap drain starts still to be read."""
     snap[0] = ref
@@ -126,19 +123,47 @@ def _gap_limit(gap, drift, tie_ok, limit):
 
 
 @njit
-def _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, s, u, limit):
+def _binding_neighbours(neutral, u, first, n):
+    """For the ``n`` events of stream ``u`` from ``first`` (one unit, repeating): the offset
+    of the first event at or after each one that moves the stall, and of the last one at or
+    before it (offsets may pass the unit's ends; +-BIG: none moves it)."""
+    nxt = np.empty(n, dtype=np.int64)
+    prv = np.empty(n, dtype=np.int64)
+    upcoming, latest = BIG, -BIG
+    for t in range(2 * n - 1, -1, -1):
+        if not neutral[u, (first + t % n) % NEUTRAL]:
+            upcoming = t
+        if t < n:
+            nxt[t] = upcoming
+    for t in range(-n, n):
+        if not neutral[u, (first + t % n) % NEUTRAL]:
+            latest = t
+        if t >= 0:
+            prv[t] = latest
+    return nxt, prv
+
+
+@njit
+def _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, neutral, s, u, limit):
     """Most units (up to ``limit``) over which every event of stream ``s`` in the unit keeps
-    its place among stream ``u``'s events (a merge of the two: both are in row order)."""
+    its place among stream ``u``'s events (a merge of the two: both are in row order).
+    Two events that leave the stall as it is commute, so they may pass each other: an event
+    only has to keep its place against the other stream's events that move the stall (or
+    against all of them, if it moves the stall itself)."""
     drift = delta[s] - delta[u]
     if drift == 0:
         return limit
     before = _PRIO[u] < _PRIO[s]  # a u event on the same row comes first
     strict = s >= 2 and u >= 2  # a start and a fill: never let them meet
     ks = _piece(pieces, npieces, s, idx[s] - 1)
-    ku = _piece(pieces, npieces, u, idx[u] - 1) if counts[u] else -1
-    if ku >= 0 and idx[u] - counts[u] - 1 < pieces[u, ku, FIRST]:
+    nu = counts[u]
+    ku = _piece(pieces, npieces, u, idx[u] - 1) if nu else -1
+    if ku >= 0 and idx[u] - nu - 1 < pieces[u, ku, FIRST]:
         return 0
-    j = idx[u] - counts[u]  # every u event before the unit came before it
+    first = idx[u] - nu  # every u event before the unit came before it
+    if nu:
+        nxt, prv = _binding_neighbours(neutral, u, first, nu)
+    j = first
     for i in range(idx[s] - counts[s], idx[s]):
         x = _row_in(pieces, rows, s, ks, i)
         while j < idx[u]:
@@ -147,14 +172,32 @@ def _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, s, u, limit)
                 j += 1
             else:
                 break
-        if drift > 0 and j < nevents[u]:  # s moves later: the next u event must stay after
+        free = nu > 0 and neutral[s, i % NEUTRAL]
+        if drift > 0:  # s moves later: the next u event it may not pass must stay after it
+            t = j
+            if free:
+                off = nxt[(j - first) % nu]
+                if off == BIG:
+                    continue
+                t = first + (j - first) // nu * nu + off
+            if t >= nevents[u]:
+                continue
             if ku >= 0:
-                limit = min(limit, (pieces[u, ku, FIRST] + pieces[u, ku, COUNT] - 1 - j)
-                            // counts[u])
-            gap = _row(pieces, npieces, rows, u, j) - x
+                limit = min(limit, (pieces[u, ku, FIRST] + pieces[u, ku, COUNT] - 1 - t) // nu)
+            gap = _row(pieces, npieces, rows, u, t) - x
             limit = _gap_limit(gap, drift, not strict and not before, limit)
-        elif drift < 0 and j > 0:  # s moves earlier: the previous u event must stay before
-            gap = x - _row(pieces, npieces, rows, u, j - 1)
+        else:  # s moves earlier: the previous one must stay before it
+            t = j - 1
+            if free:
+                off = prv[(t - first) % nu]
+                if off == -BIG:
+                    continue
+                t = first + (t - first) // nu * nu + off
+            if t < 0:
+                continue
+            if ku >= 0 and t < pieces[u, ku, FIRST]:
+                return 0
+            gap = x - _row(pieces, npieces, rows, u, t)
             limit = _gap_limit(gap, -drift, not strict and before, limit)
         if limit <= 0:
             return 0
@@ -162,10 +205,12 @@ def _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, s, u, limit)
 
 
 @njit
-def _repeats(pieces, npieces, rows, nevents, idx, counts, delta, limit):
+def _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, limit):
     """How many more times (up to ``limit``) the unit just run keeps its events in their
     pieces and in their order."""
     for s in range(4):
+        if counts[s] > NEUTRAL:
+            return 0
         if counts[s]:
             k = _piece(pieces, npieces, s, idx[s] - 1)
             end = pieces[s, k, FIRST] + pieces[s, k, COUNT]
@@ -175,10 +220,10 @@ def _repeats(pieces, npieces, rows, nevents, idx, counts, delta, limit):
             if limit <= 0:
                 return 0
             if counts[s]:  # where s's events fall among u's fixes the pair's order
-                limit = _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, s, u,
+                limit = _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, neutral, s, u,
                                     limit)
             elif counts[u]:
-                limit = _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, u, s,
+                limit = _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, neutral, u, s,
                                     limit)
     return max(0, limit)
 
@@ -191,25 +236,38 @@ def _skip(m, snaps, b, c, counts, idx, x):
     kept = snaps[c, _X + 6]
     step = m * counts[2]
     jf = idx[3]
+    sizes = np.empty(kept, dtype=np.int64)  # a drained half's words move with it
+    for t in range(kept):
+        sizes[t] = x[6 + RING + (jf - 1 - t) % RING]
     for t in range(kept):
         x[6 + (jf - 1 - t + step) % RING] = (snaps[c, _X + 7 + t]
                                              + m * (snaps[c, _X + 7 + t] - snaps[b, _X + 7 + t]))
+        x[6 + RING + (jf - 1 - t + step) % RING] = sizes[t]
     for s in range(4):
         idx[s] += m * counts[s]
 
 
 @njit
 def _try_skip(pieces, npieces, rows, nevents, snaps, marg, nm, taken, idx, x, counts,
-              delta):
+              delta, neutral):
     """Units skipped at snapshot ``taken`` (0: none)."""
+    periods = np.zeros(4, dtype=np.int64)
+    for s in range(4):
+        if idx[s] > 0:
+            periods[s] = pieces[s, _piece(pieces, npieces, s, idx[s] - 1), PERIOD]
+    c = taken % SNAPS
     for back in range(1, min(taken // 2, (SNAPS - 1) // 2) + 1):
-        c, b, a = taken % SNAPS, (taken - back) % SNAPS, (taken - 2 * back) % SNAPS
-        if not _unit(pieces, npieces, snaps, a, b, c, counts, delta):
+        b, a = (taken - back) % SNAPS, (taken - 2 * back) % SNAPS
+        whole = True  # cheap first: equal counts, whole periods of every stream
+        for s in range(4):
+            n = snaps[c, 1 + s] - snaps[b, 1 + s]
+            whole &= n == snaps[b, 1 + s] - snaps[a, 1 + s] and (n == 0 or n % periods[s] == 0)
+        if not whole or not _unit(pieces, npieces, snaps, a, b, c, counts, delta):
             continue
         limit = _policy_holds(marg, nm, taken - 2 * back, taken - back, taken)
         if limit < 0:
             continue
-        m = _repeats(pieces, npieces, rows, nevents, idx, counts, delta, limit)
+        m = _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, limit)
         if m > 0:
             _skip(m, snaps, b, c, counts, idx, x)
         return m
