@@ -59,10 +59,12 @@ def _advance(pieces, rows, words, nevents, idx, cur, s):
 
 
 @njit_inline
-def _choose(a, b, marg, slot, n):
-    """``max(a, b)``, remembering ``a - b`` as margin ``n`` of the unit in ``slot``."""
+def _choose(a, b, marg, slot, n, stream):
+    """``max(a, b)``, remembering ``a - b`` as margin ``n`` of the unit in ``slot`` and the
+    stream whose event chose (``marg[1]``: units compare their sequences of choices)."""
     if n < MARGINS:
-        marg[slot, n] = a - b
+        marg[0, slot, n] = a - b
+        marg[1, slot, n] = stream
     return max(a, b), n + 1
 
 
@@ -74,8 +76,8 @@ def _read(cur, s, k, r, bw, latency, stall, free, release, marg, slot, n):
     if k == 0:
         start = r + stall - (d - 1) - latency
     else:
-        start, n = _choose(free, release, marg, slot, n)
-    stall, n = _choose(stall, start + d - 1 + latency - r, marg, slot, n)
+        start, n = _choose(free, release, marg, slot, n, s)
+    stall, n = _choose(stall, start + d - 1 + latency - r, marg, slot, n, s)
     return start, stall, start + d, r + stall, n
 
 
@@ -97,7 +99,7 @@ def _ofmap_row(pieces, rows, words, nevents, cur, idx, r, bw, stall, free, ring,
             left = ring[(js - 2) % RING] if idx[3] > js - 2 else 0
             done = left + (ring[RING + (js - 2) % RING] + bw - 1) // bw
             neutral[2, js % NEUTRAL] = done - r <= stall
-            stall, n = _choose(stall, done - r, marg, slot, n)
+            stall, n = _choose(stall, done - r, marg, slot, n, 2)
         else:
             neutral[2, js % NEUTRAL] = True
         _advance(pieces, rows, words, nevents, idx, cur, 2)
@@ -113,7 +115,7 @@ def _drain(pieces, rows, words, nevents, cur, idx, r, bw, stall, free, ring, out
     """Drain ofmap half ``idx[3]``, filled at row ``r``: (port free, margins noted)."""
     j = idx[3]
     neutral[3, j % NEUTRAL] = True  # a drain reads the stall, never moves it
-    start, n = _choose(r + stall, free, marg, slot, n)
+    start, n = _choose(r + stall, free, marg, slot, n, 3)
     ring[j % RING] = start
     ring[RING + j % RING] = cur[3, 4]
     if j == 0:
@@ -166,7 +168,7 @@ def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency):
     out = np.full(11, -BIG, dtype=np.int64)
     out[7:] = 0
     snaps = np.zeros((SNAPS, _WIDTH), dtype=np.int64)
-    marg = np.empty((SNAPS, MARGINS), dtype=np.int64)  # read only where written
+    marg = np.empty((2, SNAPS, MARGINS), dtype=np.int64)  # read only where written
     nm, counts, delta = (np.zeros(SNAPS, dtype=np.int64), np.zeros(4, dtype=np.int64),
                          np.zeros(4, dtype=np.int64))
     neutral = np.zeros((4, NEUTRAL), dtype=np.bool_)  # whether an event left the stall

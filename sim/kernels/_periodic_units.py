@@ -87,15 +87,19 @@ def _unit(pieces, npieces, snaps, a, b, c, counts, delta):
 @njit
 def _policy_holds(marg, nm, a, b, c):
     """Units the choices of units ``a -> b`` and ``b -> c`` keep making the same way, as
-    each margin moves by its step per unit (-1: the units chose differently)."""
+    each margin moves by its step per unit (-1: the units made different choices, or the
+    same ones in another order of events)."""
     total = 0
     for t in range(b + 1, c + 1):
         total += nm[t % SNAPS]
     other = 0
     for t in range(a + 1, b + 1):
         other += nm[t % SNAPS]
-    if total != other or total > MARGINS:
+    if total != other:
         return -1
+    for t in range(a + 1, c + 1):
+        if nm[t % SNAPS] > MARGINS:  # not all remembered
+            return -1
     limit = BIG
     ta, ia, tb, ib = a + 1, 0, b + 1, 0
     for _ in range(total):
@@ -103,11 +107,11 @@ def _policy_holds(marg, nm, a, b, c):
             ta, ia = ta + 1, 0
         while ib >= nm[tb % SNAPS]:
             tb, ib = tb + 1, 0
-        before, now = marg[ta % SNAPS, ia], marg[tb % SNAPS, ib]
+        before, now = marg[0, ta % SNAPS, ia], marg[0, tb % SNAPS, ib]
+        if (before >= 0) != (now >= 0) or marg[1, ta % SNAPS, ia] != marg[1, tb % SNAPS, ib]:
+            return -1
         ia += 1
         ib += 1
-        if (before >= 0) != (now >= 0):
-            return -1
         rate = now - before
         if now >= 0 and rate < 0:
             limit = min(limit, now // -rate)
