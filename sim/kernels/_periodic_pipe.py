@@ -16,7 +16,17 @@ import numpy as np
 
 from ._event_pieces import COUNT, FIRST, OFFSET, PERIOD, SHIFT, _piece
 from ._numba import njit, njit_inline
-from ._periodic_units import _WIDTH, BIG, MARGINS, NEUTRAL, RING, SNAPS, _snapshot, _try_skip
+from ._periodic_units import (
+    _WIDTH,
+    BIG,
+    MARGINS,
+    NEUTRAL,
+    RING,
+    SNAPS,
+    _resume,
+    _snapshot,
+    _try_skip,
+)
 
 
 @njit
@@ -140,13 +150,19 @@ def _reference(pieces, cur, idx, nevents):
 
 @njit
 def _after_snapshot(pieces, npieces, rows, words, nevents, snaps, marg, nm, taken, idx, x,
-                    counts, delta, neutral, cur, out, ref):
+                    counts, delta, neutral, cur, out, ref, regime, growth, anchor):
     """Snapshot ``taken`` of the state in ``x``; run the units that repeat, if any (then
     ``x``, ``idx`` and the cursors are past them). Returns the next snapshot's number."""
-    _snapshot(x, idx, ref, snaps[taken % SNAPS])
+    now = snaps[taken % SNAPS]
+    _snapshot(x, idx, ref, now)
     out[10] += 1
-    m = _try_skip(pieces, npieces, rows, nevents, snaps, marg, nm, taken, idx, x, counts, delta,
-                  neutral)
+    m = 0
+    if regime[0]:
+        m = _resume(pieces, npieces, rows, nevents, regime, growth, anchor, now, idx, x, counts,
+                    delta, neutral)
+    if m == 0:
+        m = _try_skip(pieces, npieces, rows, nevents, snaps, marg, nm, taken, idx, x, counts,
+                      delta, neutral, regime, growth)
     if m == 0:
         return taken + 1
     out[7] += m
@@ -154,6 +170,7 @@ def _after_snapshot(pieces, npieces, rows, words, nevents, snaps, marg, nm, take
     for s in range(4):
         _sync(pieces, npieces, rows, words, nevents, idx, cur, s)
     _snapshot(x, idx, ref, snaps[0])
+    anchor[:] = snaps[0]
     return 1
 
 
@@ -172,16 +189,20 @@ def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency):
     nm, counts, delta = (np.zeros(SNAPS, dtype=np.int64), np.zeros(4, dtype=np.int64),
                          np.zeros(4, dtype=np.int64))
     neutral = np.zeros((4, NEUTRAL), dtype=np.bool_)  # whether an event left the stall
+    regime, growth, anchor = (np.zeros(13, dtype=np.int64), np.zeros(_WIDTH, dtype=np.int64),
+                              np.zeros(_WIDTH, dtype=np.int64))  # a run of units: _try_skip
     for s in range(4):
         _sync(pieces, npieces, rows, words, nevents, idx, cur, s)
     ring = x[6:]
     stall, free, release, free_o = np.int64(0), np.full(2, -BIG), np.full(2, -BIG), -BIG
-    taken, n = 0, 0
+    taken, n, ref, ref_at = 0, 0, -1, -1
     while True:
         r = min(min(cur[0, 3], cur[1, 3]), min(cur[2, 3], cur[3, 3]))
         if r == BIG:
             break
-        ref = _reference(pieces, cur, idx, nevents)
+        at = cur[0, 0] + cur[1, 0] + cur[2, 0]  # the reference changes only with a piece
+        if at != ref_at:
+            ref, ref_at = _reference(pieces, cur, idx, nevents), at
         slot = taken % SNAPS
         marked = False
         for s in range(2):
@@ -205,7 +226,8 @@ def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency):
         nm[slot] = n
         x[0], x[1], x[2], x[3], x[4], x[5] = stall, free[0], free[1], free_o, release[0], release[1]
         taken = _after_snapshot(pieces, npieces, rows, words, nevents, snaps, marg, nm, taken,
-                                idx, x, counts, delta, neutral, cur, out, ref)
+                                idx, x, counts, delta, neutral, cur, out, ref, regime, growth,
+                                anchor)
         stall, free_o = x[0], x[3]
         free[0], free[1], release[0], release[1] = x[1], x[2], x[4], x[5]
         n = 0

@@ -168,7 +168,9 @@ def _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, neutral, s, 
     if nu:
         nxt, prv = _binding_neighbours(neutral, u, first, nu)
     j = first
-    for i in range(idx[s] - counts[s], idx[s]):
+    # against a stream with no events in the unit (rows fixed, s moving later) the unit's
+    # last event comes nearest to passing its next event
+    for i in range(idx[s] - counts[s] if nu else idx[s] - 1, idx[s]):
         x = _row_in(pieces, rows, s, ks, i)
         while j < idx[u]:
             r = _row_in(pieces, rows, u, ku, j) if ku >= 0 else _row(pieces, npieces, rows, u, j)
@@ -209,9 +211,10 @@ def _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, neutral, s, 
 
 
 @njit
-def _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, limit):
+def _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, limit, active):
     """How many more times (up to ``limit``) the unit just run keeps its events in their
-    pieces and in their order."""
+    pieces and in their order: among themselves (``active``) or against the next events of
+    the streams with none in the unit (not ``active``)."""
     for s in range(4):
         if counts[s] > NEUTRAL:
             return 0
@@ -223,38 +226,84 @@ def _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, limit)
         for u in range(s + 1, 4):
             if limit <= 0:
                 return 0
-            if counts[s]:  # where s's events fall among u's fixes the pair's order
-                limit = _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, neutral, s, u,
-                                    limit)
-            elif counts[u]:
-                limit = _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, neutral, u, s,
-                                    limit)
+            if counts[s] and counts[u] and active:
+                limit = _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, neutral,
+                                    s, u, limit)
+            elif counts[s] and not counts[u] and not active:
+                limit = _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, neutral,
+                                    s, u, limit)
+            elif counts[u] and not counts[s] and not active:
+                limit = _pair_limit(pieces, npieces, rows, nevents, idx, counts, delta, neutral,
+                                    u, s, limit)
     return max(0, limit)
 
 
 @njit
-def _skip(m, snaps, b, c, counts, idx, x):
-    """Run ``m`` more units at once: every state value grows by its growth per unit."""
+def _skip(m, growth, now, counts, idx, x):
+    """Run ``m`` more units at once from the state in snapshot row ``now``: every state value
+    grows by its ``growth`` per unit."""
     for t in range(6):
-        x[t] += m * (snaps[c, _X + t] - snaps[b, _X + t])
-    kept = snaps[c, _X + 6]
+        x[t] += m * growth[_X + t]
+    kept = now[_X + 6]
     step = m * counts[2]
     jf = idx[3]
     sizes = np.empty(kept, dtype=np.int64)  # a drained half's words move with it
     for t in range(kept):
         sizes[t] = x[6 + RING + (jf - 1 - t) % RING]
     for t in range(kept):
-        x[6 + (jf - 1 - t + step) % RING] = (snaps[c, _X + 7 + t]
-                                             + m * (snaps[c, _X + 7 + t] - snaps[b, _X + 7 + t]))
+        x[6 + (jf - 1 - t + step) % RING] = now[_X + 7 + t] + m * growth[_X + 7 + t]
         x[6 + RING + (jf - 1 - t + step) % RING] = sizes[t]
     for s in range(4):
         idx[s] += m * counts[s]
 
 
 @njit
+def _owned(t, counts):
+    """Whether snapshot column ``t`` (a state value) belongs to a stream with events in a
+    unit of ``counts`` (the stall belongs to all)."""
+    if t == _X:
+        return True
+    if t in (_X + 1, _X + 4):
+        return counts[0] > 0
+    if t in (_X + 2, _X + 5):
+        return counts[1] > 0
+    return counts[2] > 0
+
+
+@njit
+def _resume(pieces, npieces, rows, nevents, regime, growth, anchor, now, idx, x, counts, delta,
+            neutral):
+    """After a run of units stopped at another stream's event, the unit that held it: if the
+    state of the streams in the unit is where the run would have put it, the run goes on
+    (the other stream's event changed its own state only). Returns units run (0: none)."""
+    back = regime[1]
+    regime[4] += 1
+    if regime[4] < back:
+        return 0
+    regime[0] = 0
+    left = regime[2] - 1  # units the run's own order and choices still hold for
+    if regime[4] > back or now[0] != regime[3] or left < 1:
+        return 0
+    for s in range(4):
+        counts[s], delta[s] = regime[5 + s], regime[9 + s]
+        if counts[s] and now[1 + s] != anchor[1 + s] + counts[s]:
+            return 0
+    for t in range(_X, _WIDTH):
+        if _owned(t, counts) and now[t] != anchor[t] + growth[t]:
+            return 0
+    m = _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, left, False)
+    if m > 0:
+        _skip(m, growth, now, counts, idx, x)
+        regime[0], regime[2], regime[4] = 1, left - m, 0
+    return m
+
+
+@njit
 def _try_skip(pieces, npieces, rows, nevents, snaps, marg, nm, taken, idx, x, counts,
-              delta, neutral):
-    """Units skipped at snapshot ``taken`` (0: none)."""
+              delta, neutral, regime, growth):
+    """Units skipped at snapshot ``taken`` (0: none). A run of units is remembered in
+    ``regime`` (on, reference periods a unit, units its own order and choices hold for,
+    reference stream, snapshots since, events a unit x4, rows a unit x4) and ``growth``."""
     periods = np.zeros(4, dtype=np.int64)
     for s in range(4):
         if idx[s] > 0:
@@ -271,8 +320,14 @@ def _try_skip(pieces, npieces, rows, nevents, snaps, marg, nm, taken, idx, x, co
         limit = _policy_holds(marg, nm, taken - 2 * back, taken - back, taken)
         if limit < 0:
             continue
-        m = _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, limit)
+        own = _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, limit, True)
+        m = _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, own, False)
         if m > 0:
-            _skip(m, snaps, b, c, counts, idx, x)
+            for t in range(_WIDTH):
+                growth[t] = snaps[c, t] - snaps[b, t]
+            _skip(m, growth, snaps[c], counts, idx, x)
+            regime[0], regime[1], regime[2], regime[3], regime[4] = 1, back, own - m, snaps[c, 0], 0
+            regime[5:9] = counts
+            regime[9:13] = delta
         return m
     return 0
