@@ -71,10 +71,11 @@ def _advance(pieces, rows, words, nevents, idx, cur, s):
 @njit_inline
 def _choose(a, b, marg, slot, n, stream):
     """``max(a, b)``, remembering ``a - b`` as margin ``n`` of the unit in ``slot`` and the
-    stream whose event chose (``marg[1]``: units compare their sequences of choices)."""
+    stream whose event chose (``marg[slot, MARGINS + n]``: units compare their sequences of
+    choices)."""
     if n < MARGINS:
-        marg[0, slot, n] = a - b
-        marg[1, slot, n] = stream
+        marg[slot, n] = a - b
+        marg[slot, MARGINS + n] = stream
     return max(a, b), n + 1
 
 
@@ -181,11 +182,11 @@ def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency):
     snapshots]. The state lives in locals while events run (``x`` holds it for snapshots:
     stall, port free x3, release x2, then the drain starts and their words)."""
     idx, cur = np.zeros(4, dtype=np.int64), np.zeros((4, 5), dtype=np.int64)  # see _sync
-    x = np.zeros(6 + 2 * RING, dtype=np.int64)
+    x = np.zeros(6 + 3 * RING, dtype=np.int64)  # state, drain starts and words, scratch
     out = np.full(11, -BIG, dtype=np.int64)
     out[7:] = 0
     snaps = np.zeros((SNAPS, _WIDTH), dtype=np.int64)
-    marg = np.empty((2, SNAPS, MARGINS), dtype=np.int64)  # read only where written
+    marg = np.empty((SNAPS, 2 * MARGINS), dtype=np.int64)  # read only where written
     nm, counts, delta = (np.zeros(SNAPS, dtype=np.int64), np.zeros(4, dtype=np.int64),
                          np.zeros(4, dtype=np.int64))
     neutral = np.zeros((4, NEUTRAL), dtype=np.bool_)  # whether an event left the stall

@@ -51,8 +51,8 @@ def _snapshot(x, idx, ref, snap):
     js, jf = idx[2], idx[3]
     kept = min(RING, jf - max(0, js - 2))
     snap[_X + 6] = kept if jf - max(0, js - 2) <= RING else -1
-    for t in range(RING):
-        snap[_X + 7 + t] = x[6 + (jf - 1 - t) % RING] if t < kept else 0
+    for t in range(kept):  # only these are compared
+        snap[_X + 7 + t] = x[6 + (jf - 1 - t) % RING]
 
 
 @njit
@@ -78,7 +78,9 @@ def _unit(pieces, npieces, snaps, a, b, c, counts, delta):
                 or period == pieces[s, k, COUNT] or n % period):
             return False
         delta[s] = (n // period) * pieces[s, k, SHIFT]
-    for t in range(_X, _WIDTH):
+    if snaps[a, _X + 6] != snaps[c, _X + 6] or snaps[b, _X + 6] != snaps[c, _X + 6]:
+        return False
+    for t in range(_X, _X + 7 + snaps[c, _X + 6]):
         if snaps[c, t] - snaps[b, t] != snaps[b, t] - snaps[a, t]:
             return False
     return True
@@ -107,8 +109,9 @@ def _policy_holds(marg, nm, a, b, c):
             ta, ia = ta + 1, 0
         while ib >= nm[tb % SNAPS]:
             tb, ib = tb + 1, 0
-        before, now = marg[0, ta % SNAPS, ia], marg[0, tb % SNAPS, ib]
-        if (before >= 0) != (now >= 0) or marg[1, ta % SNAPS, ia] != marg[1, tb % SNAPS, ib]:
+        before, now = marg[ta % SNAPS, ia], marg[tb % SNAPS, ib]
+        if (before >= 0) != (now >= 0) or (marg[ta % SNAPS, MARGINS + ia]
+                                           != marg[tb % SNAPS, MARGINS + ib]):
             return -1
         ia += 1
         ib += 1
@@ -247,12 +250,11 @@ def _skip(m, growth, now, counts, idx, x):
     kept = now[_X + 6]
     step = m * counts[2]
     jf = idx[3]
-    sizes = np.empty(kept, dtype=np.int64)  # a drained half's words move with it
-    for t in range(kept):
-        sizes[t] = x[6 + RING + (jf - 1 - t) % RING]
+    for t in range(kept):  # a drained half's words move with it (x[6 + 2 RING:]: scratch)
+        x[6 + 2 * RING + t] = x[6 + RING + (jf - 1 - t) % RING]
     for t in range(kept):
         x[6 + (jf - 1 - t + step) % RING] = now[_X + 7 + t] + m * growth[_X + 7 + t]
-        x[6 + RING + (jf - 1 - t + step) % RING] = sizes[t]
+        x[6 + RING + (jf - 1 - t + step) % RING] = x[6 + 2 * RING + t]
     for s in range(4):
         idx[s] += m * counts[s]
 
@@ -288,7 +290,9 @@ def _resume(pieces, npieces, rows, nevents, regime, growth, anchor, now, idx, x,
         counts[s], delta[s] = regime[5 + s], regime[9 + s]
         if counts[s] and now[1 + s] != anchor[1 + s] + counts[s]:
             return 0
-    for t in range(_X, _WIDTH):
+    if counts[2] and now[_X + 6] != anchor[_X + 6]:
+        return 0
+    for t in range(_X, _X + 7 + (now[_X + 6] if counts[2] else 0)):
         if _owned(t, counts) and now[t] != anchor[t] + growth[t]:
             return 0
     m = _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, left, False)
@@ -304,10 +308,9 @@ def _try_skip(pieces, npieces, rows, nevents, snaps, marg, nm, taken, idx, x, co
     """Units skipped at snapshot ``taken`` (0: none). A run of units is remembered in
     ``regime`` (on, reference periods a unit, units its own order and choices hold for,
     reference stream, snapshots since, events a unit x4, rows a unit x4) and ``growth``."""
-    periods = np.zeros(4, dtype=np.int64)
+    periods = x[6 + 2 * RING:]  # scratch
     for s in range(4):
-        if idx[s] > 0:
-            periods[s] = pieces[s, _piece(pieces, npieces, s, idx[s] - 1), PERIOD]
+        periods[s] = pieces[s, _piece(pieces, npieces, s, idx[s] - 1), PERIOD] if idx[s] else 1
     c = taken % SNAPS
     for back in range(1, min(taken // 2, (SNAPS - 1) // 2) + 1):
         b, a = (taken - back) % SNAPS, (taken - 2 * back) % SNAPS
