@@ -9,9 +9,9 @@ events cleared before each call (``forget_walks``), and the cost ratio 8192^3 / 
 
 The same run times the previous event path (the ifmap blocks taken from a walk of the ifmap
 buffer, which costs passes x pass size) where it finishes within ``--legacy-limit`` seconds
-of demand, and checks that both give the same report row, counter for counter. It also
-times the timing over periodic pieces (``periodic_memory``, not used by the engine yet) from
-empty memos and checks its stall and DRAM columns against the event path's.
+of demand, and checks that both give the same report row, counter for counter. The engine
+times such layers over periodic pieces (``hwloop.sim.memory.periodic_memory``); the same run
+also times the event path it replaced (that timing switched off) and checks the totals equal.
 
 Run: ``python benchmarks/bench_finite_scale.py [--repeat 3]``; writes
 ``benchmarks/results/bench_finite_scale_<date>.json`` and ``.txt``.
@@ -37,10 +37,6 @@ from hwloop.arch import Dataflow, get_preset
 from hwloop.sim import simulate_totals
 from hwloop.sim.memory import (
     forget_walks,
-    memory_fields,
-    periodic_applies,
-    periodic_memory,
-    time_events,
     untraced_events,
 )
 from hwloop.sim.schedule import schedule
@@ -74,36 +70,29 @@ def accelerator(size: int, dataflow: str):
                    dram=replace(base.dram, bandwidth=BANDWIDTH))
 
 
-def timed(layer: Layer, accel, repeat: int, *, legacy: bool) -> tuple[float, dict]:
-    """(median seconds, report totals) of simulating ``layer`` from empty memos."""
-    patch = (mock.patch("hwloop.sim.memory._fast_events.distinct_windows", return_value=False)
-             if legacy else contextlib.nullcontext())
+#: How each path is forced: the engine's (periodic timing where it applies), the event path
+#: (periodic timing off), the previous path (ifmap blocks from a walk of the ifmap buffer).
+PATCHES = {
+    "now": (),
+    "events": ("hwloop.sim.arrays._systolic.periodic_applies",),
+    "previous": ("hwloop.sim.arrays._systolic.periodic_applies",
+                 "hwloop.sim.memory._fast_events.distinct_windows"),
+}
+
+
+def timed(layer: Layer, accel, repeat: int, path: str) -> tuple[float, dict]:
+    """(median seconds, report totals) of simulating ``layer`` from empty memos by ``path``
+    (see :data:`PATCHES`)."""
     times, totals = [], {}
-    with patch:
+    with contextlib.ExitStack() as stack:
+        for target in PATCHES[path]:
+            stack.enter_context(mock.patch(target, return_value=False))
         for _ in range(repeat):
             forget_walks()
             start = time.perf_counter()
             totals = simulate_totals(layer, accel)
             times.append(time.perf_counter() - start)
     return statistics.median(times), totals
-
-
-def timed_pieces(layer: Layer, accel, repeat: int) -> tuple[float, bool] | None:
-    """(median seconds, same DRAM columns as the event path) of the timing over pieces
-    (``hwloop.sim.memory.periodic_memory``), from empty memos; None where it does not apply."""
-    sched = schedule(layer, accel.array.rows, accel.array.cols, accel.array.dataflow).shape()
-    if not periodic_applies(sched, accel.sram):
-        return None
-    times = []
-    for _ in range(repeat):
-        forget_walks()
-        start = time.perf_counter()
-        stall, fields = periodic_memory(sched, accel, 1)
-        times.append(time.perf_counter() - start)
-    events = untraced_events(sched, accel.sram)
-    timing = time_events(events, accel.dram, history=False)
-    same = stall == timing.stall_cycles and fields == memory_fields(events, timing, 1)
-    return statistics.median(times), same
 
 
 def event_count(layer: Layer, accel) -> int:
@@ -127,19 +116,19 @@ def run(repeat: int) -> dict:
         simulate_totals(Layer.gemm("warm", 64, 64, 64), accel)
         for m, n, k in GEMMS:
             layer = Layer.gemm(f"g{m}x{n}x{k}", m, n, k)
-            seconds, totals = timed(layer, accel, repeat, legacy=False)
+            seconds, totals = timed(layer, accel, repeat, "now")
+            events, event_totals = timed(layer, accel, repeat, "events")
             row = {"gemm": f"{m}x{n}x{k}", "array": f"{size}x{size}", "dataflow": dataflow,
                    "seconds": seconds, "total_cycles": totals["total_cycles"],
-                   "stall_cycles": totals["stall_cycles"], "events": event_count(layer, accel)}
-            pieces = timed_pieces(layer, accel, repeat)
-            if pieces is not None:
-                row["pieces_seconds"], row["pieces_same"] = pieces
+                   "stall_cycles": totals["stall_cycles"], "events": event_count(layer, accel),
+                   "event_path_seconds": events, "same_as_event_path": event_totals == totals}
             if ifmap_demands(m, n, k, size) <= LEGACY_DEMANDS:
-                old, old_totals = timed(layer, accel, 1, legacy=True)
+                old, old_totals = timed(layer, accel, 1, "previous")
                 row["previous_seconds"] = old
                 row["same_totals"] = old_totals == totals
             rows.append(row)
-            print(f"{row['gemm']:>16} {row['array']:>8} {dataflow}: {seconds * 1e3:9.2f} ms"
+            print(f"{row['gemm']:>16} {row['array']:>8} {dataflow}: {seconds * 1e3:9.2f} ms "
+                  f"(event path {events * 1e3:.2f} ms, same: {row['same_as_event_path']})"
                   + (f"  (previous path {row['previous_seconds'] * 1e3:,.1f} ms, "
                      f"same totals: {row['same_totals']})" if "previous_seconds" in row else ""),
                   flush=True)
@@ -154,31 +143,27 @@ def report(results: dict) -> str:
            f"cache warm, walk memos cleared; 512/512/256 KiB, {results['bandwidth']} words/cycle,"
            f" median of {results['repeat']}",
            f"machine: {mach['cpu']} ({mach['machine']}), Python {mach['python']}, NumPy "
-           f"{mach['numpy']}, Numba {mach['numba']}", "",
-           f"{'GEMM':>16} {'array':>8} {'df':>3} {'now':>11} {'previous path':>15} "
-           f"{'speed-up':>9} {'same totals':>11} {'transfers':>10} {'pieces path':>12} "
-           f"{'same':>5}"]
+           f"{mach['numpy']}, Numba {mach['numba']}",
+           "now: the engine (periodic timing where it applies); event path: the same with the "
+           "periodic timing off; previous path: ifmap blocks from a walk of the ifmap buffer", "",
+           f"{'GEMM':>16} {'array':>8} {'df':>3} {'now':>11} {'event path':>12} {'same':>5} "
+           f"{'previous path':>15} {'same':>5} {'transfers':>10}"]
     for r in rows:
         old = r.get("previous_seconds")
         out.append(f"{r['gemm']:>16} {r['array']:>8} {r['dataflow']:>3} "
-                   f"{r['seconds'] * 1e3:8.2f} ms "
-                   + (f"{old * 1e3:12,.1f} ms {old / r['seconds']:8,.0f}x {str(r['same_totals']):>11}"
-                      if old is not None else f"{'(not run)':>15} {'':>9} {'':>11}")
-                   + f" {r['events']:>10,}"
-                   + (f" {r['pieces_seconds'] * 1e3:9.2f} ms {str(r['pieces_same']):>5}"
-                      if "pieces_seconds" in r else ""))
-    out += ["", "cost ratio 8192^3 / 1024^3 (512x the folds):"]
+                   f"{r['seconds'] * 1e3:8.2f} ms {r['event_path_seconds'] * 1e3:9.2f} ms "
+                   f"{str(r['same_as_event_path']):>5} "
+                   + (f"{old * 1e3:12,.1f} ms {str(r['same_totals']):>5}"
+                      if old is not None else f"{'(not run)':>15} {'':>5}")
+                   + f" {r['events']:>10,}")
+    out += ["", "cost ratio 8192^3 / 1024^3 (512x the folds): now; event path"]
     for size, dataflow in ARRAYS:
-        by = {r["gemm"]: r["seconds"] for r in rows
-              if r["array"] == f"{size}x{size}" and r["dataflow"] == dataflow}
-        events = {r["gemm"]: r["events"] for r in rows
-                  if r["array"] == f"{size}x{size}" and r["dataflow"] == dataflow}
-        pieces = {r["gemm"]: r.get("pieces_seconds") for r in rows
-                  if r["array"] == f"{size}x{size}" and r["dataflow"] == dataflow}
-        out.append(f"  {size}x{size} {dataflow}: {by['8192x8192x8192'] / by['1024x1024x1024']:.1f}x"
-                   f" (DRAM transfers {events['8192x8192x8192'] / events['1024x1024x1024']:,.0f}x)"
-                   + (f"; pieces path {pieces['8192x8192x8192'] / pieces['1024x1024x1024']:.1f}x"
-                      if pieces.get("8192x8192x8192") and pieces.get("1024x1024x1024") else ""))
+        mine = [r for r in rows if r["array"] == f"{size}x{size}" and r["dataflow"] == dataflow]
+        by = {r["gemm"]: r for r in mine}
+        big, small = by["8192x8192x8192"], by["1024x1024x1024"]
+        out.append(f"  {size}x{size} {dataflow}: {big['seconds'] / small['seconds']:.1f}x; "
+                   f"{big['event_path_seconds'] / small['event_path_seconds']:.1f}x "
+                   f"(DRAM transfers {big['events'] / small['events']:,.0f}x)")
     return "\n".join(out) + "\n"
 
 

@@ -24,9 +24,13 @@ from typing import TYPE_CHECKING
 from hwloop.arch import Accelerator, Dram
 from hwloop.sim.kernels import scalesim_ofmap_drain
 from hwloop.sim.memory import (
+    BUDGET,
     MemoryEvents,
     check_buffers,
     operand_windows,
+    periodic_applies,
+    periodic_memory,
+    piece_streams,
     resets_on_turnover,
     run_memory,
     simulate_scalesim_user,
@@ -99,6 +103,13 @@ def simulate_systolic_layer(layer: Layer, accel: Accelerator, *, scalesim_compat
 def _dram_reads(sched: Schedule, accel: Accelerator, recorder, events) -> tuple[int, int, int, dict]:
     """(ifmap words, filter words, stall cycles, memory columns) the memory system gives."""
     memory: dict = dict.fromkeys(MEMORY_COLUMNS)
+    if (accel.dram.finite and recorder is None and events is None and accel.dram.model is None
+            and periodic_applies(sched, accel.sram)):
+        found = periodic_memory(sched, accel, sched.layer.groups, budget=BUDGET)
+        if found is not None:  # else the layer repeats too little: time its events
+            memory.update(found[1])
+            fetched = piece_streams(sched.shape(), accel.sram).totals
+            return fetched[0], fetched[1], found[0], memory
     if accel.dram.finite or recorder is not None or events is not None:
         run = run_memory(sched, accel, sched.layer.groups, recorder=recorder, events=events)
         # the walk fetches exactly the words the closed forms count (tests/sim/test_memory_timing.py)

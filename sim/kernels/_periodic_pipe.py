@@ -176,22 +176,20 @@ def _after_snapshot(pieces, npieces, rows, words, nevents, snaps, marg, nm, take
 
 
 @njit
-def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency):
-    """Time the four streams; returns [stall, first and last start of ifmap, filter and
-    ofmap transfers (-BIG: none), units skipped, events skipped, events timed one by one,
-    snapshots]. The state lives in locals while events run (``x`` holds it for snapshots:
-    stall, port free x3, release x2, then the drain starts and their words)."""
+def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency, budget):
+    """Time the four streams: [stall, first and last start of ifmap, filter and ofmap
+    transfers (-BIG: none), units skipped, events skipped, events timed one by one,
+    snapshots]; stall -1: gave up, ``budget`` events timed one by one and fewer skipped.
+    The state lives in locals (``x`` holds it for snapshots: see _snapshot)."""
     idx, cur = np.zeros(4, dtype=np.int64), np.zeros((4, 5), dtype=np.int64)  # see _sync
     x = np.zeros(6 + 3 * RING, dtype=np.int64)  # state, drain starts and words, scratch
-    out = np.full(11, -BIG, dtype=np.int64)
-    out[7:] = 0
+    out = np.concatenate((np.full(7, -BIG, dtype=np.int64), np.zeros(4, dtype=np.int64)))
     snaps = np.zeros((SNAPS, _WIDTH), dtype=np.int64)
     marg = np.empty((SNAPS, 2 * MARGINS), dtype=np.int64)  # read only where written
-    nm, counts, delta = (np.zeros(SNAPS, dtype=np.int64), np.zeros(4, dtype=np.int64),
-                         np.zeros(4, dtype=np.int64))
+    nm, counts, delta = np.zeros(SNAPS, np.int64), np.zeros(4, np.int64), np.zeros(4, np.int64)
     neutral = np.zeros((4, NEUTRAL), dtype=np.bool_)  # whether an event left the stall
-    regime, growth, anchor = (np.zeros(13, dtype=np.int64), np.zeros(_WIDTH, dtype=np.int64),
-                              np.zeros(_WIDTH, dtype=np.int64))  # a run of units: _try_skip
+    regime, growth, anchor = np.zeros(13, np.int64), np.zeros(_WIDTH, np.int64), np.zeros(
+        _WIDTH, np.int64)  # a run of units: see _try_skip
     for s in range(4):
         _sync(pieces, npieces, rows, words, nevents, idx, cur, s)
     ring = x[6:]
@@ -224,6 +222,9 @@ def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency):
             marked |= started
         if not marked:
             continue
+        if 0 <= budget < idx.sum() - out[8] and out[8] < idx.sum() - out[8]:
+            out[0] = -1  # past the budget, with fewer events skipped than timed: give up
+            return out
         nm[slot] = n
         x[0], x[1], x[2], x[3], x[4], x[5] = stall, free[0], free[1], free_o, release[0], release[1]
         taken = _after_snapshot(pieces, npieces, rows, words, nevents, snaps, marg, nm, taken,

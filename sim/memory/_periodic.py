@@ -8,9 +8,9 @@ report's columns come out equal to :func:`time_events` on the expanded events
 (``tests/sim/test_periodic_timing.py``); what a trace needs (every transfer's start, the
 stall's history) is not kept, so traces and DRAM device models take the event path.
 
-Exact but not yet faster than the event path where it matters (a skipped unit is cheap; the
-units timed one by one between pieces, rare filter or ofmap events and the snapshot checks
-are not), so the engine does not route layers here yet.
+The engine times a layer here when it applies, and takes the event path instead once
+:data:`BUDGET` events were timed one by one and fewer skipped: where units rarely repeat,
+the event path's plain loop is faster.
 """
 from __future__ import annotations
 
@@ -35,6 +35,9 @@ from ._pipe import OPERANDS, port_bandwidths
 from ._windows import operand_windows, resets_on_turnover
 
 SKEW, FLAT = 0, 1
+#: The engine gives up on the periodic timing once it has timed this many events one by
+#: one while skipping fewer (the layer's units rarely repeat: the event path is faster).
+BUDGET = 4096
 #: Piece streams kept per process, as for the events (:data:`EVENTS_MEMO_SIZE`).
 PIECES_MEMO_SIZE = 512
 
@@ -185,15 +188,20 @@ def _last_words(pieces: np.ndarray, words: np.ndarray) -> int:
     return int(words[off + (count - 1) % period])
 
 
-def periodic_memory(sched: Schedule, accel: Accelerator, groups: int) -> tuple[int, dict]:
+def periodic_memory(sched: Schedule, accel: Accelerator, groups: int, *,
+                    budget: int | None = None) -> tuple[int, dict] | None:
     """(stall cycles, the report's DRAM timing columns) of one channel group's events, as
-    :func:`memory_fields` gives them from :func:`time_events`."""
+    :func:`memory_fields` gives them from :func:`time_events`; None if more than ``budget``
+    events were timed one by one and fewer skipped (the layer repeats too little: time its
+    events instead)."""
     streams = piece_streams(sched.shape(), accel.sram)
     bws = port_bandwidths(accel.dram)
     out = periodic_pipe(streams.pieces, streams.npieces, streams.rows, streams.words,
                         streams.nevents, np.array(bws, dtype=np.int64),
-                        accel.dram.latency_cycles)
+                        accel.dram.latency_cycles, -1 if budget is None else budget)
     stall = int(out[0])
+    if stall < 0:
+        return None
     span = sched.demand_rows + stall
     fields: dict = {}
     read_starts = []

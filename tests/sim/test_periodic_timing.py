@@ -7,6 +7,7 @@ them, for every layer of equal folds, array, buffer, bandwidth and latency.
 from __future__ import annotations
 
 from dataclasses import replace
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -14,8 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hwloop.arch import Dataflow, get_preset
+from hwloop.sim import simulate_totals
 from hwloop.sim.kernels import expand_pieces, periodic_pipe
 from hwloop.sim.memory import (
+    forget_walks,
     memory_fields,
     periodic_applies,
     periodic_memory,
@@ -51,7 +54,9 @@ def _check(layer, accel):
         np.testing.assert_array_equal(got_rows, rows)
         np.testing.assert_array_equal(got_words, words)
     timing = time_events(events, accel.dram, history=False)
-    stall, fields = periodic_memory(sched, accel, layer.groups)
+    found = periodic_memory(sched, accel, layer.groups)
+    assert found is not None
+    stall, fields = found
     assert stall == timing.stall_cycles
     assert fields == memory_fields(events, timing, layer.groups)
     return streams, stall
@@ -78,7 +83,7 @@ def test_a_long_bandwidth_bound_gemm_repeats_most_of_its_units():
         accel = _accel(32, 32, dataflow, (512, 512, 256), 16, 0)
         streams, stall = _check(Layer.gemm("g", 2048, 4096, 4096), accel)
         out = periodic_pipe(streams.pieces, streams.npieces, streams.rows, streams.words,
-                            streams.nevents, np.array(port_bandwidths(accel.dram)), 0)
+                            streams.nevents, np.array(port_bandwidths(accel.dram)), 0, -1)
         assert out[0] == stall > 0
         assert out[8] > 0.2 * streams.nevents.sum()  # events skipped as whole units
 
@@ -98,5 +103,33 @@ def test_fixed_cases(dataflow, m, n, k, bandwidth):
     accel = _accel(4, 4, dataflow, (1, 1, 1), bandwidth, 1)
     streams, stall = _check(Layer.gemm("g", m, n, k), accel)
     out = periodic_pipe(streams.pieces, streams.npieces, streams.rows, streams.words,
-                        streams.nevents, np.array(port_bandwidths(accel.dram)), 1)
+                        streams.nevents, np.array(port_bandwidths(accel.dram)), 1, -1)
     assert out[0] == stall > 0
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["os", "ws", "is"]), st.integers(1, 6), st.integers(1, 6),
+       st.integers(1, 6), st.sampled_from([1, 2, 8]), st.sampled_from([0, 3]),
+       st.booleans())
+def test_the_engine_reports_what_the_event_path_does(dataflow, fm, fn, fk, bandwidth,
+                                                     latency, conv):
+    """simulate() takes the periodic timing for layers of equal folds; every column of its
+    report equals the event path's (the periodic timing switched off)."""
+    accel = _accel(4, 4, dataflow, (1, 1, 1), bandwidth, latency)
+    layer = (Layer(name="c", ifmap_h=4 * fm, ifmap_w=4, filter_h=1, filter_w=1, channels=16 * fk,
+                   num_filters=16 * fn) if conv  # a 1x1 convolution: windows share no word
+             else Layer.gemm("g", 16 * fm, 16 * fn, 16 * fk))
+    now = simulate_totals(layer, accel)
+    with mock.patch("hwloop.sim.arrays._systolic.periodic_applies", return_value=False):
+        forget_walks()
+        before = simulate_totals(layer, accel)
+    assert now == before
+
+
+def test_a_layer_that_rarely_repeats_takes_the_event_path():
+    """Budget 0: the periodic timing gives up at its first snapshot that skipped less than
+    it timed, and says so (None)."""
+    accel = _accel(4, 4, "ws", (1, 1, 1), 1, 0)
+    sched = schedule(Layer.gemm("g", 256, 64, 64), 4, 4, accel.array.dataflow).shape()
+    assert periodic_memory(sched, accel, 1, budget=0) is None
+    assert periodic_memory(sched, accel, 1) is not None
