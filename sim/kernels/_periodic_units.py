@@ -78,6 +78,8 @@ def _unit(pieces, npieces, snaps, a, b, c, counts, delta):
                 or period == pieces[s, k, COUNT] or n % period):
             return False
         delta[s] = (n // period) * pieces[s, k, SHIFT]
+    if counts[2] != counts[3]:  # drains and starts move the ofmap ring together
+        return False
     if snaps[a, _X + 6] != snaps[c, _X + 6] or snaps[b, _X + 6] != snaps[c, _X + 6]:
         return False
     for t in range(_X, _X + 7 + snaps[c, _X + 6]):
@@ -247,7 +249,7 @@ def _skip(m, growth, now, counts, idx, x):
     grows by its ``growth`` per unit."""
     for t in range(6):
         x[t] += m * growth[_X + t]
-    kept = now[_X + 6]
+    kept = now[_X + 6] if counts[2] else 0  # an ofmap with no events keeps its ring
     step = m * counts[2]
     jf = idx[3]
     for t in range(kept):  # a drained half's words move with it (x[6 + 2 RING:]: scratch)
