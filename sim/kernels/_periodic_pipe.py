@@ -16,6 +16,7 @@ import numpy as np
 
 from ._event_pieces import COUNT, FIRST, OFFSET, PERIOD, SHIFT, _piece
 from ._numba import njit, njit_inline
+from ._periodic_absorb import TEMPLATE
 from ._periodic_units import (
     _WIDTH,
     BIG,
@@ -151,7 +152,8 @@ def _reference(pieces, cur, idx, nevents):
 
 @njit
 def _after_snapshot(pieces, npieces, rows, words, nevents, snaps, marg, nm, taken, idx, x,
-                    counts, delta, neutral, cur, out, ref, regime, growth, anchor):
+                    counts, delta, neutral, cur, out, ref, regime, growth, anchor, tmpl, bws,
+                    latency):
     """Snapshot ``taken`` of the state in ``x``; run the units that repeat, if any (then
     ``x``, ``idx`` and the cursors are past them). Returns the next snapshot's number."""
     now = snaps[taken % SNAPS]
@@ -159,12 +161,15 @@ def _after_snapshot(pieces, npieces, rows, words, nevents, snaps, marg, nm, take
     out[10] += 1
     m = 0
     if regime[0]:
-        m = _resume(pieces, npieces, rows, nevents, regime, growth, anchor, now, idx, x, counts,
-                    delta, neutral)
+        m = _resume(pieces, npieces, rows, words, nevents, regime, growth, anchor, now, idx, x,
+                    counts, delta, neutral, tmpl, out, bws, latency)
     if m == 0:
-        m = _try_skip(pieces, npieces, rows, nevents, snaps, marg, nm, taken, idx, x, counts,
-                      delta, neutral, regime, growth)
+        m = _try_skip(pieces, npieces, rows, words, nevents, snaps, marg, nm, taken, idx, x,
+                      counts, delta, neutral, regime, growth, tmpl, out, bws, latency)
     if m == 0:
+        for s in range(4):
+            if idx[s] != now[1 + s]:  # another stream's events were taken along
+                _sync(pieces, npieces, rows, words, nevents, idx, cur, s)
         return taken + 1
     out[7] += m
     out[8] += m * counts.sum()
@@ -188,8 +193,9 @@ def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency, budget):
     marg = np.empty((SNAPS, 2 * MARGINS), dtype=np.int64)  # read only where written
     nm, counts, delta = np.zeros(SNAPS, np.int64), np.zeros(4, np.int64), np.zeros(4, np.int64)
     neutral = np.zeros((4, NEUTRAL), dtype=np.bool_)  # whether an event left the stall
-    regime, growth, anchor = np.zeros(13, np.int64), np.zeros(_WIDTH, np.int64), np.zeros(
+    regime, growth, anchor = np.zeros(19, np.int64), np.zeros(_WIDTH, np.int64), np.zeros(
         _WIDTH, np.int64)  # a run of units: see _try_skip
+    tmpl = np.zeros((3, TEMPLATE), np.int64)
     for s in range(4):
         _sync(pieces, npieces, rows, words, nevents, idx, cur, s)
     ring = x[6:]
@@ -229,7 +235,7 @@ def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency, budget):
         x[0], x[1], x[2], x[3], x[4], x[5] = stall, free[0], free[1], free_o, release[0], release[1]
         taken = _after_snapshot(pieces, npieces, rows, words, nevents, snaps, marg, nm, taken,
                                 idx, x, counts, delta, neutral, cur, out, ref, regime, growth,
-                                anchor)
+                                anchor, tmpl, bws, latency)
         stall, free_o = x[0], x[3]
         free[0], free[1], release[0], release[1] = x[1], x[2], x[4], x[5]
         n = 0

@@ -20,10 +20,9 @@ import numpy as np
 
 from ._event_pieces import COUNT, FIRST, PERIOD, SHIFT, _piece, _row, _row_in
 from ._numba import njit, njit_inline
+from ._periodic_absorb import RING, _absorb, _template
 
 BIG = np.int64(1) << 62
-#: Ofmap drain starts kept (chunks ``js - 2 .. jf - 1`` are ever read).
-RING = 64
 #: Snapshots kept: a unit spans up to (SNAPS - 1) // 2 reference periods (a stream of long
 #: period, or of few events a period, needs several).
 SNAPS = 65
@@ -275,8 +274,8 @@ def _owned(t, counts):
 
 
 @njit
-def _resume(pieces, npieces, rows, nevents, regime, growth, anchor, now, idx, x, counts, delta,
-            neutral):
+def _resume(pieces, npieces, rows, words, nevents, regime, growth, anchor, now, idx, x, counts,
+            delta, neutral, tmpl, out, bws, latency):
     """After a run of units stopped at another stream's event, the unit that held it: if the
     state of the streams in the unit is where the run would have put it, the run goes on
     (the other stream's event changed its own state only). Returns units run (0: none)."""
@@ -297,19 +296,25 @@ def _resume(pieces, npieces, rows, nevents, regime, growth, anchor, now, idx, x,
     for t in range(_X, _X + 7 + (now[_X + 6] if counts[2] else 0)):
         if _owned(t, counts) and now[t] != anchor[t] + growth[t]:
             return 0
-    m = _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, left, False)
+    done = regime[18] + 1  # the unit that held the other stream's event
+    m = _absorb(pieces, npieces, rows, words, nevents, idx, x, out, counts, delta, tmpl,
+                regime[17], regime[13:17], done, left, bws, latency, 6)
+    if m < 0:
+        m = _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, left, False)
     if m > 0:
         _skip(m, growth, now, counts, idx, x)
-        regime[0], regime[2], regime[4] = 1, left - m, 0
+        regime[0], regime[2], regime[4], regime[18] = 1, left - m, 0, done + m
     return m
 
 
 @njit
-def _try_skip(pieces, npieces, rows, nevents, snaps, marg, nm, taken, idx, x, counts,
-              delta, neutral, regime, growth):
+def _try_skip(pieces, npieces, rows, words, nevents, snaps, marg, nm, taken, idx, x, counts,
+              delta, neutral, regime, growth, tmpl, out, bws, latency):
     """Units skipped at snapshot ``taken`` (0: none). A run of units is remembered in
     ``regime`` (on, reference periods a unit, units its own order and choices hold for,
-    reference stream, snapshots since, events a unit x4, rows a unit x4) and ``growth``."""
+    reference stream, snapshots since, events a unit x4, rows a unit x4, each stream's
+    first event in the template unit x4, template events, units run since the template)
+    with ``growth`` and the template ``tmpl`` (:mod:`._periodic_absorb`)."""
     periods = x[6 + 2 * RING:]  # scratch
     for s in range(4):
         periods[s] = pieces[s, _piece(pieces, npieces, s, idx[s] - 1), PERIOD] if idx[s] else 1
@@ -326,7 +331,12 @@ def _try_skip(pieces, npieces, rows, nevents, snaps, marg, nm, taken, idx, x, co
         if limit < 0:
             continue
         own = _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, limit, True)
-        m = _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, own, False)
+        regime[17] = _template(marg, nm, snaps, taken, back, _X, tmpl) if own > 0 else 0
+        regime[13:17] = idx - counts
+        m = _absorb(pieces, npieces, rows, words, nevents, idx, x, out, counts, delta, tmpl,
+                    regime[17], regime[13:17], 0, own, bws, latency, 6)
+        if m < 0:
+            m = _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, own, False)
         if m > 0:
             for t in range(_WIDTH):
                 growth[t] = snaps[c, t] - snaps[b, t]
@@ -334,5 +344,6 @@ def _try_skip(pieces, npieces, rows, nevents, snaps, marg, nm, taken, idx, x, co
             regime[0], regime[1], regime[2], regime[3], regime[4] = 1, back, own - m, snaps[c, 0], 0
             regime[5:9] = counts
             regime[9:13] = delta
+            regime[18] = m
         return m
     return 0
