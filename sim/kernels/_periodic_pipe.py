@@ -155,7 +155,8 @@ def _after_snapshot(pieces, npieces, rows, words, nevents, snaps, marg, nm, take
                     counts, delta, neutral, cur, out, ref, regime, growth, anchor, tmpl, bws,
                     latency):
     """Snapshot ``taken`` of the state in ``x``; run the units that repeat, if any (then
-    ``x``, ``idx`` and the cursors are past them). Returns the next snapshot's number."""
+    ``x``, ``idx`` and the cursors are past them; ``tmpl``: the run's template unit, see
+    :mod:`._periodic_absorb`). Returns the next snapshot's number."""
     now = snaps[taken % SNAPS]
     _snapshot(x, idx, ref, now)
     out[10] += 1
@@ -181,6 +182,14 @@ def _after_snapshot(pieces, npieces, rows, words, nevents, snaps, marg, nm, take
 
 
 @njit
+def _run_buffers():
+    """A run of units: its state (see _try_skip), its growth per unit, the snapshot it
+    started from, and its template unit (:mod:`._periodic_absorb`)."""
+    return (np.zeros(19, np.int64), np.zeros(_WIDTH, np.int64), np.zeros(_WIDTH, np.int64),
+            np.zeros((3, TEMPLATE), np.int64))
+
+
+@njit
 def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency, budget):
     """Time the four streams: [stall, first and last start of ifmap, filter and ofmap
     transfers (-BIG: none), units skipped, events skipped, events timed one by one,
@@ -193,9 +202,7 @@ def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency, budget):
     marg = np.empty((SNAPS, 2 * MARGINS), dtype=np.int64)  # read only where written
     nm, counts, delta = np.zeros(SNAPS, np.int64), np.zeros(4, np.int64), np.zeros(4, np.int64)
     neutral = np.zeros((4, NEUTRAL), dtype=np.bool_)  # whether an event left the stall
-    regime, growth, anchor = np.zeros(19, np.int64), np.zeros(_WIDTH, np.int64), np.zeros(
-        _WIDTH, np.int64)  # a run of units: see _try_skip
-    tmpl = np.zeros((3, TEMPLATE), np.int64)
+    regime, growth, anchor, tmpl = _run_buffers()
     for s in range(4):
         _sync(pieces, npieces, rows, words, nevents, idx, cur, s)
     ring = x[6:]

@@ -21,8 +21,8 @@ and checks that the subset calls every ``@njit`` function of every kernel module
   (``test_fast_events``, ``test_kernels_small_walks``);
 * ``_mapping_bounds``, ``_nest_events``: the mapper's bounds and an explicit mapping's tile
   events against their NumPy references (``test_mapping_kernel``);
-* ``_event_pieces``, ``_periodic_pipe``, ``_periodic_units``: event streams as periodic
-  pieces and the timing that skips repeating units, against the event path
+* ``_event_pieces``, ``_periodic_pipe``, ``_periodic_units``, ``_periodic_absorb``: event
+  streams as periodic pieces and the timing that skips repeating units, against the event path
   (``test_periodic_timing``'s fixed cases);
 * ``_numba``: the settings every kernel module imports (nothing to call).
 
