@@ -76,6 +76,20 @@ def test_periodic_timing_equals_the_event_path(dataflow, shape, fm, fn, fk, kib,
     _check(Layer.gemm("g", m, n, k), _accel(rows, cols, dataflow, kib, bandwidth, latency))
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["os", "ws", "is"]), st.sampled_from([8, 16, 32]),
+       st.integers(1, 8), st.integers(1, 8), st.integers(1, 8),
+       st.tuples(st.sampled_from([4, 16, 64]), st.sampled_from([4, 16, 64]),
+                 st.sampled_from([2, 8, 32])),
+       st.sampled_from([1, 2, 4, 16]), st.sampled_from([0, 1, 20]))
+def test_long_streams_equal_the_event_path(dataflow, size, fm, fn, fk, kib, bandwidth,
+                                           latency):
+    """Longer streams (10^3 to 10^5 transfers): runs of units, runs that go on past another
+    stream's event, and the events they take along, all exact."""
+    m, n, k = fm * 256, fn * 256, fk * 256
+    _check(Layer.gemm("g", m, n, k), _accel(size, size, dataflow, kib, bandwidth, latency))
+
+
 def test_a_long_bandwidth_bound_gemm_repeats_most_of_its_units():
     """GEMM 2048x4096x4096 on 32x32, 16 words a cycle: exact, and most transfers are timed
     as repeats of a unit rather than one by one."""
