@@ -14,7 +14,7 @@ from ._demand import _fill_demand as fill_demand
 from ._distinct_stream import _distinct_ifmap_fetches as distinct_ifmap_fetches
 from ._distinct_stream import _filter_fetches as filter_fetches
 from ._event_pieces import _expand as expand_pieces
-from ._event_pieces import _stream_pieces as stream_pieces
+from ._event_pieces import _four_streams as four_streams
 from ._mapping_bounds import _mapping_bounds as mapping_bounds
 from ._memory import ACTIVE_SETS, FETCHED, HALF, PER_SET, PREFETCH_SETS, READ_END, WRITTEN
 from ._memory import _pipe_timing as pipe_timing
@@ -26,6 +26,7 @@ from ._write_buffer import _scalesim_ofmap_drain as scalesim_ofmap_drain
 
 __all__ = ["ACTIVE_SETS", "FETCHED", "HALF", "PER_SET", "PREFETCH_SETS", "READ_END", "WRITTEN",
            "distinct_blocks", "distinct_ifmap_fetches", "expand_pieces", "fill_demand",
-           "filter_fetches", "ifmap_rows", "mapping_bounds", "nest_events", "on_first_compile",
+           "filter_fetches", "four_streams", "ifmap_rows", "mapping_bounds", "nest_events",
+           "on_first_compile",
            "periodic_pipe", "pipe_timing", "run_layout", "run_words", "scalesim_ofmap_drain",
-           "scalesim_user", "stream_pieces", "walk_reads", "walk_writes", "write_chunks"]
+           "scalesim_user", "walk_reads", "walk_writes", "write_chunks"]

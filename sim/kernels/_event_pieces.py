@@ -235,3 +235,32 @@ def _row_in(pieces, rows, s, k, i):
     period = pieces[s, k, PERIOD]
     turns = local // period
     return rows[s, pieces[s, k, OFFSET] + local - turns * period] + turns * pieces[s, k, SHIFT]
+
+
+@njit
+def _four_streams(folds, runs):
+    """The four streams' pieces in one call, packed: ``folds[s]`` = (words, per_fold,
+    first_row, kind, lines, temporal) and ``runs[s, r]`` = (first position, step, events,
+    words each) of stream ``s``. Returns (pieces, piece counts, rows, words, events)."""
+    parts = []
+    most, base = 1, 1
+    for s in range(4):
+        f = folds[s]
+        capacity = runs[s, :, 2].sum() + 1
+        p, r, w = _stream_pieces(runs[s, :, 0], runs[s, :, 1], runs[s, :, 2], runs[s, :, 3],
+                                 f[0], f[1], f[2], f[3], f[4], f[5], capacity)
+        parts.append((p, r, w))
+        most, base = max(most, p.shape[0]), max(base, r.size)
+    pieces = np.zeros((4, most, 5), dtype=np.int64)
+    rows = np.zeros((4, base), dtype=np.int64)
+    words = np.zeros((4, base), dtype=np.int64)
+    npieces = np.zeros(4, dtype=np.int64)
+    nevents = np.zeros(4, dtype=np.int64)
+    for s in range(4):
+        p, r, w = parts[s]
+        pieces[s, :p.shape[0]] = p
+        rows[s, :r.size] = r
+        words[s, :w.size] = w
+        npieces[s] = p.shape[0]
+        nevents[s] = runs[s, :, 2].sum()
+    return pieces, npieces, rows, words, nevents

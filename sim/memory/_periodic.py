@@ -23,10 +23,10 @@ import numpy as np
 from hwloop.arch import Accelerator, Sram
 from hwloop.sim.kernels import (
     distinct_blocks,
+    four_streams,
     periodic_pipe,
     run_layout,
     run_words,
-    stream_pieces,
 )
 from hwloop.sim.schedule import Schedule
 
@@ -97,87 +97,117 @@ def _read_fold(sched: Schedule, operand: int) -> Fold:
             Fold(rows * filters, per_fold, rows, SKEW, rows, filters))[code]
 
 
-def _stream(runs: list[tuple[int, int, int, int]], fold: Fold):
-    """Pieces of runs of (first position, step, events, words each)."""
-    starts, steps, lengths, sizes = (np.array(col, dtype=np.int64) for col in zip(*runs))
-    capacity = int(lengths.sum()) + 1
-    return stream_pieces(starts, steps, lengths, sizes, fold.words, fold.per_fold,
-                         fold.first_row, fold.kind, fold.lines, fold.temporal, capacity)
+def _fold_row(fold: Fold) -> list[int]:
+    return [fold.words, fold.per_fold, fold.first_row, fold.kind, fold.lines, fold.temporal]
 
 
-def _arithmetic_runs(total: int, first: int, later: int) -> list[tuple[int, int, int, int]]:
+def _arithmetic_runs(total: int, first: int, later: int) -> list[list[int]]:
     """Blocks of a stream of ``total`` words, every word fetched: the first window, later
-    windows, the last one partial."""
-    if total == 0:
-        return [(0, 1, 0, 0)]
-    n = 1 + -(-max(0, total - first) // later)
-    if n == 1:
-        return [(0, 1, 1, total)]
+    windows, the last one partial (as three runs of (first position, step, blocks, words
+    each))."""
+    n = 1 + -(-max(0, total - first) // later) if total else 0
+    if n <= 1:
+        return [[0, 1, n, total], [0, 1, 0, 0], [0, 1, 0, 0]]
     last = total - first - (n - 2) * later
-    return [(0, 1, 1, first), (first, later, n - 2, later), (first + (n - 2) * later, 1, 1, last)]
+    return [[0, 1, 1, first], [first, later, n - 2, later], [first + (n - 2) * later, 1, 1, last]]
 
 
-def _read_stream(sched: Schedule, sram: Sram, operand: int):
-    """Pieces of a read buffer's blocks and the words they move. Where every word is
-    fetched (each run read once, or longer than a window) the blocks are arithmetic;
-    otherwise (later repeats of a run hit) they come from the closed form block by block,
-    as one explicit piece."""
+def _fetches_all(sched: Schedule, sram: Sram, operand: int) -> tuple[bool, int]:
+    """(whether every word of the read stream is fetched: each run read once, or longer
+    than a window; the words it moves then)."""
     first, later = operand_windows(sram, OPERANDS[operand])
     pixels, filters, window = sched.gemm
-    args = (sched.code, sched.rows, sched.cols, window, filters, pixels)
-    segments, repeats, _ = run_layout(operand, *args)
+    segments, repeats, _ = run_layout(operand, sched.code, sched.rows, sched.cols, window,
+                                      filters, pixels)
     run = run_words(operand, sched.code, sched.cols, window, filters, pixels, 0)
-    if repeats == 1 or max(first, later) < run:
-        total = segments * repeats * run
-        return _stream(_arithmetic_runs(total, first, later), _read_fold(sched, operand)), total
-    need = np.zeros(3 + segments * repeats * run // max(1, min(first, later)), dtype=np.int64)
-    fetched, count = distinct_blocks(operand, *args, first, later, need)
-    runs = _arithmetic_runs(int(fetched), first, later)
-    sizes = np.concatenate([np.full(n, w, dtype=np.int64) for _, _, n, w in runs])
-    pieces = np.array([[0, count, count, 0, 0]], dtype=np.int64)
-    return (pieces, need[:count].copy(), sizes[:count]), int(fetched)
+    return repeats == 1 or max(first, later) < run, segments * repeats * run
 
 
-def _ofmap_streams(sched: Schedule, sram: Sram):
-    """Pieces of the ofmap halves' first and last writes, and the words written."""
+def _explicit_read(sched: Schedule, sram: Sram, operand: int):
+    """A read stream whose later repeats of a run hit: its blocks from the closed form, one
+    by one, as one explicit piece (pieces, rows, words) and the words fetched."""
+    first, later = operand_windows(sram, OPERANDS[operand])
+    pixels, filters, window = sched.gemm
+    _, total = _fetches_all(sched, sram, operand)
+    need = np.zeros(3 + total // max(1, min(first, later)), dtype=np.int64)
+    fetched, count = distinct_blocks(operand, sched.code, sched.rows, sched.cols, window,
+                                     filters, pixels, first, later, need)
+    sizes = np.concatenate([np.full(n, w, dtype=np.int64)
+                            for _, _, n, w in _arithmetic_runs(int(fetched), first, later)])
+    return (np.array([[0, count, count, 0, 0]], dtype=np.int64), need[:count].copy(),
+            sizes[:count]), int(fetched)
+
+
+def _ofmap_runs(sched: Schedule, sram: Sram):
+    """The ofmap halves' fold, the runs of their first and last writes, the words written,
+    the largest and last half's words."""
     rows, cols, code = sched.rows, sched.cols, sched.code
     half = max(1, math.ceil(sram.words("ofmap") * sram.active_fraction))
     length = rows if code == 0 else sched.temporal
-    folds = (sched.spatial_rows // rows) * (sched.spatial_cols // cols)
-    total = folds * cols * length
+    total = (sched.spatial_rows // rows) * (sched.spatial_cols // cols) * cols * length
     fold = Fold(cols * length, sched.rows_per_fold,
                 sched.temporal - 1 if code == 0 else 2 * rows - 1, SKEW, cols, length)
     chunks = -(-total // half)
     last = total - (chunks - 1) * half
-    starts = [(0, half, chunks - 1, half), ((chunks - 1) * half, 1, 1, last)]
-    fills = [(half - 1, half, chunks - 1, half), (total - 1, 1, 1, last)]
-    return _stream(starts, fold), _stream(fills, fold), total, min(half, total), last
+    starts = [[0, half, chunks - 1, half], [(chunks - 1) * half, 1, 1, last], [0, 1, 0, 0]]
+    fills = [[half - 1, half, chunks - 1, half], [total - 1, 1, 1, last], [0, 1, 0, 0]]
+    return fold, starts, fills, total, min(half, total), last
 
 
 @functools.lru_cache(maxsize=PIECES_MEMO_SIZE)
 def piece_streams(sched: Schedule, sram: Sram) -> PieceStreams:
     """The four streams of ``sched`` (a nameless shape, :func:`periodic_applies`)."""
-    ifmap, if_total = _read_stream(sched, sram, 0)
-    filt, f_total = _read_stream(sched, sram, 1)
-    starts, fills, o_total, o_peak, o_last = _ofmap_streams(sched, sram)
-    streams = (ifmap, filt, starts, fills)
-    most = max(p.shape[0] for p, _, _ in streams)
-    base = max(r.size for _, r, _ in streams)
-    pieces = np.zeros((4, most, 5), dtype=np.int64)
-    rows = np.zeros((4, base), dtype=np.int64)
-    words = np.zeros((4, base), dtype=np.int64)
-    npieces = np.zeros(4, dtype=np.int64)
-    nevents = np.zeros(4, dtype=np.int64)
-    for s, (p, r, w) in enumerate(streams):
-        pieces[s, :p.shape[0]] = p
+    fold, starts, fills, o_total, o_peak, o_last = _ofmap_runs(sched, sram)
+    folds, runs, totals, explicit = [], [], [], {}
+    for operand in (0, 1):
+        every, total = _fetches_all(sched, sram, operand)
+        first, later = operand_windows(sram, OPERANDS[operand])
+        folds.append(_fold_row(_read_fold(sched, operand)))
+        if every:
+            runs.append(_arithmetic_runs(total, first, later))
+            totals.append(total)
+        else:  # packed below, in place of an empty stream
+            runs.append(_arithmetic_runs(0, first, later))
+            explicit[operand], fetched = _explicit_read(sched, sram, operand)
+            totals.append(fetched)
+    packed = four_streams(np.array(folds + [_fold_row(fold)] * 2, dtype=np.int64),
+                          np.array(runs + [starts, fills], dtype=np.int64))
+    if explicit:
+        packed = _with_explicit(packed, explicit)
+    pieces, npieces, rows, words, nevents = packed
+    peaks, lasts = [], []
+    for s in (0, 1):
+        stream_words = words[s, :max(1, _base_size(pieces[s], npieces[s]))]
+        peaks.append(int(stream_words.max()) if nevents[s] else 0)
+        lasts.append(_last_words(pieces[s, :npieces[s]], words[s]))
+    return PieceStreams(pieces, npieces, rows, words, nevents, (*totals, o_total),
+                        (*peaks, o_peak), (*lasts, o_last))  # type: ignore[arg-type]
+
+
+def _base_size(pieces: np.ndarray, count: int) -> int:
+    """Rows and words a stream's pieces keep."""
+    if count == 0:
+        return 0
+    return int(pieces[count - 1, 4] + pieces[count - 1, 2])
+
+
+def _with_explicit(packed, explicit: dict):
+    """``packed`` with the explicit read streams in place of their empty ones."""
+    pieces, npieces, rows, words, nevents = (np.array(a) for a in packed)
+    most = max([pieces.shape[1]] + [p.shape[0] for p, _, _ in explicit.values()])
+    base = max([rows.shape[1]] + [r.size for _, r, _ in explicit.values()])
+    grown = np.zeros((4, most, 5), dtype=np.int64)
+    grown[:, :pieces.shape[1]] = pieces
+    rows = np.pad(rows, ((0, 0), (0, base - rows.shape[1])))
+    words = np.pad(words, ((0, 0), (0, base - words.shape[1])))
+    for s, (p, r, w) in explicit.items():
+        grown[s] = 0
+        grown[s, :p.shape[0]] = p
         rows[s, :r.size] = r
         words[s, :w.size] = w
         npieces[s] = p.shape[0]
-        nevents[s] = p[:, 1].sum()
-    peaks = tuple(int(w.max()) if w.size else 0 for _, _, w in streams[:2])
-    lasts = tuple(_last_words(p, w) for p, _, w in streams[:2])
-    return PieceStreams(pieces, npieces, rows, words, nevents, (if_total, f_total, o_total),
-                        (*peaks, o_peak), (*lasts, o_last))  # type: ignore[arg-type]
+        nevents[s] = int(p[:, 1].sum())
+    return grown, npieces, rows, words, nevents
 
 
 def _last_words(pieces: np.ndarray, words: np.ndarray) -> int:
