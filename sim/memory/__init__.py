@@ -9,7 +9,7 @@ from ._dram_system import simulate_memory, time_events_simpy
 from ._events import MemoryEvents, ReadBacks, ReadBlocks, WriteChunks, collect_events
 from ._fast_events import fast_events
 from ._memo import BytesLRU
-from ._periodic import BUDGET, periodic_applies, periodic_memory, piece_streams
+from ._periodic import BUDGET, periodic_applies, periodic_memory, periodic_worth, piece_streams
 from ._pipe import OPERANDS, UNLIMITED, MemoryTiming, memory_fields, port_bandwidths, time_events
 from ._run import (
                    MemoryRun,
@@ -34,7 +34,7 @@ __all__ = [
            "buffer_windows", "check_buffers", "collect_events", "collect_layer_events",
            "demand_bounds", "fast_events", "forget_walks", "layer_from_attrs",
            "layer_to_attrs",
-           "memory_fields", "operand_windows", "periodic_applies", "periodic_memory",
+           "memory_fields", "operand_windows", "periodic_applies", "periodic_memory", "periodic_worth",
            "piece_streams", "port_bandwidths", "prefetch_shape",
            "resets_on_turnover", "run_memory", "shared_device_stalls", "shared_stalls",
            "sharing_walks", "simulate_memory",

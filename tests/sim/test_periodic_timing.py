@@ -22,6 +22,7 @@ from hwloop.sim.memory import (
     memory_fields,
     periodic_applies,
     periodic_memory,
+    periodic_worth,
     piece_streams,
     port_bandwidths,
     time_events,
@@ -133,7 +134,9 @@ def test_the_engine_reports_what_the_event_path_does(dataflow, fm, fn, fk, bandw
     layer = (Layer(name="c", ifmap_h=4 * fm, ifmap_w=4, filter_h=1, filter_w=1, channels=16 * fk,
                    num_filters=16 * fn) if conv  # a 1x1 convolution: windows share no word
              else Layer.gemm("g", 16 * fm, 16 * fn, 16 * fk))
-    now = simulate_totals(layer, accel)
+    with mock.patch("hwloop.sim.arrays._systolic.periodic_worth", return_value=True):
+        now = simulate_totals(layer, accel)  # small layers too (the engine times them so
+        # only from about BUDGET transfers on)
     with mock.patch("hwloop.sim.arrays._systolic.periodic_applies", return_value=False):
         forget_walks()
         before = simulate_totals(layer, accel)
@@ -147,3 +150,11 @@ def test_a_layer_that_rarely_repeats_takes_the_event_path():
     sched = schedule(Layer.gemm("g", 256, 64, 64), 4, 4, accel.array.dataflow).shape()
     assert periodic_memory(sched, accel, 1, budget=0) is None
     assert periodic_memory(sched, accel, 1) is not None
+
+
+def test_only_layers_of_many_transfers_take_the_periodic_timing():
+    accel = _accel(32, 32, "ws", (512, 512, 256), 16, 0)
+    small = schedule(Layer.gemm("g", 1024, 1024, 1024), 32, 32, accel.array.dataflow)
+    large = schedule(Layer.gemm("g", 2048, 4096, 4096), 32, 32, accel.array.dataflow)
+    assert not periodic_worth(small, accel.sram)
+    assert periodic_worth(large, accel.sram)
