@@ -100,13 +100,12 @@ def _unit_of(pieces, npieces, rows, tmpl, n, first, counts, delta, done, r, prio
 
 
 @njit
-def _take_read(u, r, stall, words, bws, latency, idx, x, out):
-    """Read block ``idx[u]`` at row ``r`` with the stall ``stall`` before it, if it leaves the
-    stall as it is (the first block of a stream is never taken)."""
+def _take_read(u, r, stall, d, latency, idx, x, out):
+    """Read block ``idx[u]`` (``d`` cycles on its port) at row ``r`` with the stall ``stall``
+    before it, if it leaves the stall as it is (a stream's first block is never taken)."""
     k = idx[u]
     if k == 0:
         return False
-    d = (words + bws[u] - 1) // bws[u]
     start = max(x[1 + u], x[4 + u])
     if start + d - 1 + latency - r > stall:
         return False
@@ -118,24 +117,24 @@ def _take_read(u, r, stall, words, bws, latency, idx, x, out):
 
 
 @njit
-def _take_ofmap(u, r, stall, words, bw, ring_at, idx, x, out):
-    """Ofmap half start (``u`` 2) or fill (3) at row ``r``, the stall before it ``stall``:
-    a start if its half's previous contents have left by then, a fill always (a drain
-    never moves the stall)."""
+def _take_ofmap(u, r, stall, d, ring_at, idx, x, out):
+    """Ofmap half start (``u`` 2) or fill (3, ``d`` cycles on the port) at row ``r``, the
+    stall before it ``stall``: a start if its half's previous contents have left by then, a
+    fill always (a drain never moves the stall)."""
     if u == 2:
         js = idx[2]
         if js < 2:
             return False
         left = x[ring_at + (js - 2) % RING] if idx[3] > js - 2 else 0
-        if left + (x[ring_at + RING + (js - 2) % RING] + bw - 1) // bw - r > stall:
+        if left + x[ring_at + RING + (js - 2) % RING] - r > stall:
             return False
         idx[2] = js + 1
         return True
     j = idx[3]
     start = max(r + stall, x[3])
     x[ring_at + j % RING] = start
-    x[ring_at + RING + j % RING] = words
-    x[3] = start + (words + bw - 1) // bw
+    x[ring_at + RING + j % RING] = d
+    x[3] = start + d
     if j == 0:
         out[5] = start
     out[6] = start
@@ -161,8 +160,8 @@ def _next_other(pieces, npieces, rows, nevents, idx, counts):
 
 
 @njit
-def _absorb(pieces, npieces, rows, words, nevents, idx, x, out, counts, delta, tmpl, n, first,
-            done, limit, bws, latency, ring_at):
+def _absorb(pieces, npieces, rows, cycles, nevents, idx, x, out, counts, delta, tmpl, n,
+            first, done, limit, latency, ring_at):
     """Take the other streams' events that fall in the next ``limit`` units after unit
     ``done`` of a run; returns the units the run may go (up to ``limit``): to the unit
     before the first event that would move the stall (-1: an event it cannot place; the
@@ -182,8 +181,8 @@ def _absorb(pieces, npieces, rows, words, nevents, idx, x, out, counts, delta, t
         stall = _stall_before(pieces, npieces, rows, tmpl, n, first, counts, delta, unit, r,
                               _PRIO[u])
         k = _piece(pieces, npieces, u, idx[u])
-        size = words[u, pieces[u, k, 4] + (idx[u] - pieces[u, k, 0]) % pieces[u, k, 2]]
-        taken = (_take_read(u, r, stall, size, bws, latency, idx, x, out) if u < 2 else
-                 _take_ofmap(u, r, stall, size, bws[2], ring_at, idx, x, out))
+        size = cycles[u, pieces[u, k, 4] + (idx[u] - pieces[u, k, 0]) % pieces[u, k, 2]]
+        taken = (_take_read(u, r, stall, size, latency, idx, x, out) if u < 2 else
+                 _take_ofmap(u, r, stall, size, ring_at, idx, x, out))
         if not taken:
             return min(limit, unit - done - 1)

@@ -84,7 +84,7 @@ def _choose(a, b, marg, slot, n, stream):
 def _read(cur, s, k, r, bw, latency, stall, free, release, marg, slot, n):
     """Block ``k`` of read stream ``s``, needed at row ``r``: (its start, the stall, the
     port's free cycle and release row, margins noted)."""
-    d = (cur[s, 4] + bw - 1) // bw
+    d = cur[s, 4]  # cycles on the port
     if k == 0:
         start = r + stall - (d - 1) - latency
     else:
@@ -94,48 +94,37 @@ def _read(cur, s, k, r, bw, latency, stall, free, release, marg, slot, n):
 
 
 @njit_inline
-def _ofmap_row(pieces, rows, words, nevents, cur, idx, r, bw, stall, free, ring, out, marg,
-               slot, n, mark, neutral):
-    """The ofmap halves starting and filling at row ``r`` (a start first drains the halves
-    filled on its row whose place it takes, and waits for its previous contents to leave):
-    (stall, port free, margins noted, whether a start was at a period boundary when
-    ``mark``)."""
+def _ofmap_row(pieces, rows, words, nevents, cur, idx, r, stall, free, ring, out, marg, slot, n,
+               mark, neutral):
+    """The ofmap halves starting and filling at row ``r``: each start waits for its half's
+    previous contents to leave, first draining the halves filled on its row whose place it
+    takes; then the other fills drain. Returns (stall, port free, margins noted, whether a
+    start was at a period boundary when ``mark``). ``words``: cycles on the port."""
     marked = False
-    while cur[2, 3] == r:
-        marked |= mark and cur[2, 1] == 0
+    while cur[2, 3] == r or cur[3, 3] == r:
         js = idx[2]
-        if js >= 2:
-            while idx[3] <= js - 2 and cur[3, 3] == r:
-                free, n = _drain(pieces, rows, words, nevents, cur, idx, r, bw, stall, free,
-                                 ring, out, marg, slot, n, neutral)
-            left = ring[(js - 2) % RING] if idx[3] > js - 2 else 0
-            done = left + (ring[RING + (js - 2) % RING] + bw - 1) // bw
-            neutral[2, js % NEUTRAL] = done - r <= stall
-            stall, n = _choose(stall, done - r, marg, slot, n, 2)
-        else:
-            neutral[2, js % NEUTRAL] = True
-        _advance(pieces, rows, words, nevents, idx, cur, 2)
-    while cur[3, 3] == r:
-        free, n = _drain(pieces, rows, words, nevents, cur, idx, r, bw, stall, free, ring, out,
-                         marg, slot, n, neutral)
+        if cur[2, 3] == r and not (cur[3, 3] == r and idx[3] <= js - 2):
+            marked |= mark and cur[2, 1] == 0
+            if js >= 2:
+                left = ring[(js - 2) % RING] if idx[3] > js - 2 else 0
+                done = left + ring[RING + (js - 2) % RING]
+                neutral[2, js % NEUTRAL] = done - r <= stall
+                stall, n = _choose(stall, done - r, marg, slot, n, 2)
+            else:
+                neutral[2, js % NEUTRAL] = True
+            _advance(pieces, rows, words, nevents, idx, cur, 2)
+            continue
+        j = idx[3]  # a drain reads the stall, never moves it
+        neutral[3, j % NEUTRAL] = True
+        start, n = _choose(r + stall, free, marg, slot, n, 3)
+        ring[j % RING] = start
+        ring[RING + j % RING] = cur[3, 4]
+        if j == 0:
+            out[5] = start
+        out[6] = start
+        free = start + cur[3, 4]
+        _advance(pieces, rows, words, nevents, idx, cur, 3)
     return stall, free, n, marked
-
-
-@njit_inline
-def _drain(pieces, rows, words, nevents, cur, idx, r, bw, stall, free, ring, out, marg, slot,
-           n, neutral):
-    """Drain ofmap half ``idx[3]``, filled at row ``r``: (port free, margins noted)."""
-    j = idx[3]
-    neutral[3, j % NEUTRAL] = True  # a drain reads the stall, never moves it
-    start, n = _choose(r + stall, free, marg, slot, n, 3)
-    ring[j % RING] = start
-    ring[RING + j % RING] = cur[3, 4]
-    if j == 0:
-        out[5] = start
-    out[6] = start
-    free = start + (cur[3, 4] + bw - 1) // bw
-    _advance(pieces, rows, words, nevents, idx, cur, 3)
-    return free, n
 
 
 @njit_inline
@@ -163,10 +152,10 @@ def _after_snapshot(pieces, npieces, rows, words, nevents, snaps, marg, nm, take
     m = 0
     if regime[0]:
         m = _resume(pieces, npieces, rows, words, nevents, regime, growth, anchor, now, idx, x,
-                    counts, delta, neutral, tmpl, out, bws, latency)
+                    counts, delta, neutral, tmpl, out, latency)
     if m == 0:
         m = _try_skip(pieces, npieces, rows, words, nevents, snaps, marg, nm, taken, idx, x,
-                      counts, delta, neutral, regime, growth, tmpl, out, bws, latency)
+                      counts, delta, neutral, regime, growth, tmpl, out, latency)
     if m == 0:
         for s in range(4):
             if idx[s] != now[1 + s]:  # another stream's events were taken along
@@ -179,6 +168,17 @@ def _after_snapshot(pieces, npieces, rows, words, nevents, snaps, marg, nm, take
     _snapshot(x, idx, ref, snaps[0])
     anchor[:] = snaps[0]
     return 1
+
+
+@njit
+def _cycles(words, bws):
+    """Each stream's transfers in cycles on its port (ceil(words / words a cycle))."""
+    out = np.empty_like(words)
+    for s in range(4):
+        bw = bws[min(s, 2)]
+        for i in range(words.shape[1]):
+            out[s, i] = (words[s, i] + bw - 1) // bw
+    return out
 
 
 @njit
@@ -203,6 +203,7 @@ def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency, budget):
     nm, counts, delta = np.zeros(SNAPS, np.int64), np.zeros(4, np.int64), np.zeros(4, np.int64)
     neutral = np.zeros((4, NEUTRAL), dtype=np.bool_)  # whether an event left the stall
     regime, growth, anchor, tmpl = _run_buffers()
+    words = _cycles(words, bws)  # from here on, each transfer's cycles on its port
     for s in range(4):
         _sync(pieces, npieces, rows, words, nevents, idx, cur, s)
     ring = x[6:]
@@ -230,8 +231,8 @@ def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency, budget):
                 _advance(pieces, rows, words, nevents, idx, cur, s)
         if cur[2, 3] == r or cur[3, 3] == r:
             stall, free_o, n, started = _ofmap_row(pieces, rows, words, nevents, cur, idx, r,
-                                                   bws[2], stall, free_o, ring, out, marg,
-                                                   slot, n, ref == 2, neutral)
+                                                   stall, free_o, ring, out, marg, slot, n,
+                                                   ref == 2, neutral)
             marked |= started
         if not marked:
             continue

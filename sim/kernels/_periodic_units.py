@@ -251,7 +251,7 @@ def _skip(m, growth, now, counts, idx, x):
     kept = now[_X + 6] if counts[2] else 0  # an ofmap with no events keeps its ring
     step = m * counts[2]
     jf = idx[3]
-    for t in range(kept):  # a drained half's words move with it (x[6 + 2 RING:]: scratch)
+    for t in range(kept):  # a drained half's cycles move with it (x[6 + 2 RING:]: scratch)
         x[6 + 2 * RING + t] = x[6 + RING + (jf - 1 - t) % RING]
     for t in range(kept):
         x[6 + (jf - 1 - t + step) % RING] = now[_X + 7 + t] + m * growth[_X + 7 + t]
@@ -275,7 +275,7 @@ def _owned(t, counts):
 
 @njit
 def _resume(pieces, npieces, rows, words, nevents, regime, growth, anchor, now, idx, x, counts,
-            delta, neutral, tmpl, out, bws, latency):
+            delta, neutral, tmpl, out, latency):
     """After a run of units stopped at another stream's event, the unit that held it: if the
     state of the streams in the unit is where the run would have put it, the run goes on
     (the other stream's event changed its own state only). Returns units run (0: none)."""
@@ -298,7 +298,7 @@ def _resume(pieces, npieces, rows, words, nevents, regime, growth, anchor, now, 
             return 0
     done = regime[18] + 1  # the unit that held the other stream's event
     m = _absorb(pieces, npieces, rows, words, nevents, idx, x, out, counts, delta, tmpl,
-                regime[17], regime[13:17], done, left, bws, latency, 6)
+                regime[17], regime[13:17], done, left, latency, 6)
     if m < 0:
         m = _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, left, False)
     if m > 0:
@@ -309,7 +309,7 @@ def _resume(pieces, npieces, rows, words, nevents, regime, growth, anchor, now, 
 
 @njit
 def _try_skip(pieces, npieces, rows, words, nevents, snaps, marg, nm, taken, idx, x, counts,
-              delta, neutral, regime, growth, tmpl, out, bws, latency):
+              delta, neutral, regime, growth, tmpl, out, latency):
     """Units skipped at snapshot ``taken`` (0: none). A run of units is remembered in
     ``regime`` (on, reference periods a unit, units its own order and choices hold for,
     reference stream, snapshots since, events a unit x4, rows a unit x4, each stream's
@@ -334,7 +334,7 @@ def _try_skip(pieces, npieces, rows, words, nevents, snaps, marg, nm, taken, idx
         regime[17] = _template(marg, nm, snaps, taken, back, _X, tmpl) if own > 0 else 0
         regime[13:17] = idx - counts
         m = _absorb(pieces, npieces, rows, words, nevents, idx, x, out, counts, delta, tmpl,
-                    regime[17], regime[13:17], 0, own, bws, latency, 6)
+                    regime[17], regime[13:17], 0, own, latency, 6)
         if m < 0:
             m = _repeats(pieces, npieces, rows, nevents, idx, counts, delta, neutral, own, False)
         if m > 0:
