@@ -8,9 +8,9 @@ report's columns come out equal to :func:`time_events` on the expanded events
 (``tests/sim/test_periodic_timing.py``); what a trace needs (every transfer's start, the
 stall's history) is not kept, so traces and DRAM device models take the event path.
 
-The engine times a layer here when it applies and moves at least about :data:`BUDGET`
-transfers, and takes the event path instead once that many events were timed one by one
-and fewer skipped: where units rarely repeat, the event path's plain loop is faster.
+The engine times a layer here when it applies and moves at least about :data:`WORTH`
+transfers, and takes the event path instead once :data:`BUDGET` events were timed one by
+one and fewer skipped: where units rarely repeat, the event path's plain loop is faster.
 """
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ SKEW, FLAT = 0, 1
 #: The engine gives up on the periodic timing once it has timed this many events one by
 #: one while skipping fewer (the layer's units rarely repeat: the event path is faster).
 BUDGET = 2048
+#: Transfers (about) from which the engine takes the periodic timing: below, building the
+#: pieces and taking snapshots costs more than the event path's plain loop saves.
+WORTH = 8192
 #: Piece streams kept per process, as for the events (:data:`EVENTS_MEMO_SIZE`).
 PIECES_MEMO_SIZE = 512
 
@@ -84,13 +87,13 @@ def periodic_applies(sched: Schedule, sram: Sram) -> bool:
 
 
 def periodic_worth(sched: Schedule, sram: Sram) -> bool:
-    """Whether the layer moves enough transfers (about, at most) for runs of units to pay:
-    below :data:`BUDGET` the event path's plain loop is as fast."""
+    """Whether the layer moves enough transfers (about, at most) for runs of units to pay
+    (:data:`WORTH`)."""
     half = max(1, math.ceil(sram.words("ofmap") * sram.active_fraction))
     blocks = (sched.ifmap_sram_reads // max(1, operand_windows(sram, "ifmap")[1])
               + sched.filter_sram_reads // max(1, operand_windows(sram, "filter")[1])
               + 2 * sched.ofmap_sram_writes // half)
-    return blocks >= BUDGET
+    return blocks >= WORTH
 
 
 def _read_fold(sched: Schedule, operand: int) -> Fold:
