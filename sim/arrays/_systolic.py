@@ -105,7 +105,7 @@ def _dram_reads(sched: Schedule, accel: Accelerator, recorder, events) -> tuple[
     """(ifmap words, filter words, stall cycles, memory columns) the memory system gives."""
     memory: dict = dict.fromkeys(MEMORY_COLUMNS)
     if (accel.dram.finite and recorder is None and events is None and accel.dram.model is None
-            and periodic_applies(sched, accel.sram) and periodic_worth(sched, accel.sram)):
+            and periodic_worth(sched, accel.sram) and periodic_applies(sched, accel.sram)):
         found = periodic_memory(sched, accel, sched.layer.groups, budget=BUDGET)
         if found is not None:  # else the layer repeats too little: time its events
             memory.update(found[1])

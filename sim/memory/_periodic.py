@@ -77,13 +77,12 @@ def periodic_applies(sched: Schedule, sram: Sram) -> bool:
     """Whether the layer's events are streams of equal folds (see the module docstring)."""
     pixels, filters, window = sched.gemm
     rows, cols = sched.rows, sched.cols
-    if (not resets_on_turnover(sram) or sched.layer.masked is not None
-            or not distinct_windows(sched)):
-        return False
     even = (pixels % rows == 0 and filters % cols == 0,
             window % rows == 0 and filters % cols == 0,
             window % rows == 0 and pixels % cols == 0)[sched.code]
-    return even and sched.spatial_rows % rows == 0 and sched.spatial_cols % cols == 0
+    return (even and sched.spatial_rows % rows == 0 and sched.spatial_cols % cols == 0
+            and resets_on_turnover(sram) and sched.layer.masked is None
+            and distinct_windows(sched))
 
 
 def periodic_worth(sched: Schedule, sram: Sram) -> bool:
