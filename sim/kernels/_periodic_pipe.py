@@ -186,7 +186,7 @@ def _run_buffers():
     """A run of units: its state (see _try_skip), its growth per unit, the snapshot it
     started from, and its template unit (:mod:`._periodic_absorb`)."""
     return (np.zeros(19, np.int64), np.zeros(_WIDTH, np.int64), np.zeros(_WIDTH, np.int64),
-            np.zeros((3, TEMPLATE), np.int64))
+            np.empty((3, TEMPLATE), np.int64))  # template: read only where written
 
 
 @njit
@@ -198,10 +198,10 @@ def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency, budget):
     idx, cur = np.zeros(4, dtype=np.int64), np.zeros((4, 5), dtype=np.int64)  # see _sync
     x = np.zeros(6 + 3 * RING, dtype=np.int64)  # state, drain starts and words, scratch
     out = np.concatenate((np.full(7, -BIG, dtype=np.int64), np.zeros(4, dtype=np.int64)))
-    snaps = np.zeros((SNAPS, _WIDTH), dtype=np.int64)
+    snaps = np.empty((SNAPS, _WIDTH), dtype=np.int64)  # read only where written
     marg = np.empty((SNAPS, 2 * MARGINS), dtype=np.int64)  # read only where written
     nm, counts, delta = np.zeros(SNAPS, np.int64), np.zeros(4, np.int64), np.zeros(4, np.int64)
-    neutral = np.zeros((4, NEUTRAL), dtype=np.bool_)  # whether an event left the stall
+    neutral = np.empty((4, NEUTRAL), dtype=np.bool_)  # whether an event left the stall
     regime, growth, anchor, tmpl = _run_buffers()
     words = _cycles(words, bws)  # from here on, each transfer's cycles on its port
     for s in range(4):

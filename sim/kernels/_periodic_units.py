@@ -34,7 +34,7 @@ _WIDTH = _X + 7 + RING
 #: must fit).
 NEUTRAL = 8192
 #: Choices (max terms) remembered per reference period.
-MARGINS = 4096
+MARGINS = 2048
 #: Processing order of streams whose events fall on one row.
 _PRIO = (0, 1, 2, 3)
 
@@ -55,9 +55,10 @@ def _snapshot(x, idx, ref, snap):
 
 
 @njit
-def _unit(pieces, npieces, snaps, a, b, c, counts, delta):
+def _unit(pieces, current, snaps, a, b, c, counts, delta):
     """Whether snapshots ``a -> b -> c`` are two equal units (same events per stream, in one
-    repeating piece each, and the same state growth); fills ``counts`` and ``delta``."""
+    repeating piece each, and the same state growth); fills ``counts`` and ``delta``.
+    ``current[s]``: the piece of stream ``s``'s last event (-1: none)."""
     for t in (a, b, c):
         if snaps[t, 0] != snaps[c, 0] or snaps[t, _X + 6] < 0:
             return False
@@ -69,12 +70,10 @@ def _unit(pieces, npieces, snaps, a, b, c, counts, delta):
             return False
         if n == 0:
             continue
-        if snaps[a, 1 + s] < 2:
-            return False
-        k = _piece(pieces, npieces, s, snaps[c, 1 + s] - 1)
+        k = current[s]
         period = pieces[s, k, PERIOD]
-        if (_piece(pieces, npieces, s, snaps[a, 1 + s] - 2) != k
-                or period == pieces[s, k, COUNT] or n % period):
+        if (snaps[a, 1 + s] - 2 < pieces[s, k, FIRST] or period == pieces[s, k, COUNT]
+                or n % period):
             return False
         delta[s] = (n // period) * pieces[s, k, SHIFT]
     if counts[2] != counts[3]:  # drains and starts move the ofmap ring together
@@ -315,9 +314,11 @@ def _try_skip(pieces, npieces, rows, words, nevents, snaps, marg, nm, taken, idx
     reference stream, snapshots since, events a unit x4, rows a unit x4, each stream's
     first event in the template unit x4, template events, units run since the template)
     with ``growth`` and the template ``tmpl`` (:mod:`._periodic_absorb`)."""
-    periods = x[6 + 2 * RING:]  # scratch
+    current = x[6 + 2 * RING:6 + 2 * RING + 4]  # scratch: each stream's piece, its period
+    periods = x[6 + 2 * RING + 4:6 + 2 * RING + 8]
     for s in range(4):
-        periods[s] = pieces[s, _piece(pieces, npieces, s, idx[s] - 1), PERIOD] if idx[s] else 1
+        current[s] = _piece(pieces, npieces, s, idx[s] - 1) if idx[s] else 0
+        periods[s] = pieces[s, current[s], PERIOD] if idx[s] else 1
     c = taken % SNAPS
     for back in range(1, min(taken // 2, (SNAPS - 1) // 2) + 1):
         b, a = (taken - back) % SNAPS, (taken - 2 * back) % SNAPS
@@ -325,7 +326,7 @@ def _try_skip(pieces, npieces, rows, words, nevents, snaps, marg, nm, taken, idx
         for s in range(4):
             n = snaps[c, 1 + s] - snaps[b, 1 + s]
             whole &= n == snaps[b, 1 + s] - snaps[a, 1 + s] and (n == 0 or n % periods[s] == 0)
-        if not whole or not _unit(pieces, npieces, snaps, a, b, c, counts, delta):
+        if not whole or not _unit(pieces, current, snaps, a, b, c, counts, delta):
             continue
         limit = _policy_holds(marg, nm, taken - 2 * back, taken - back, taken)
         if limit < 0:
