@@ -22,11 +22,11 @@ from ._memory import _walk_reads as walk_reads
 from ._memory import _walk_writes as walk_writes
 from ._nest_events import _nest_events as nest_events
 from ._periodic_pipe import _periodic_pipe as periodic_pipe
+from ._periodic_pipe import workspace as periodic_workspace
 from ._write_buffer import _scalesim_ofmap_drain as scalesim_ofmap_drain
 
 __all__ = ["ACTIVE_SETS", "FETCHED", "HALF", "PER_SET", "PREFETCH_SETS", "READ_END", "WRITTEN",
            "distinct_blocks", "distinct_ifmap_fetches", "expand_pieces", "fill_demand",
            "filter_fetches", "four_streams", "ifmap_rows", "mapping_bounds", "nest_events",
-           "on_first_compile",
-           "periodic_pipe", "pipe_timing", "run_layout", "run_words", "scalesim_ofmap_drain",
-           "scalesim_user", "walk_reads", "walk_writes", "write_chunks"]
+           "on_first_compile", "periodic_pipe", "periodic_workspace", "pipe_timing", "run_layout",
+           "run_words", "scalesim_ofmap_drain", "scalesim_user", "walk_reads", "walk_writes", "write_chunks"]

@@ -184,25 +184,31 @@ def _cycles(words, bws):
 @njit
 def _run_buffers():
     """A run of units: its state (see _try_skip), its growth per unit, the snapshot it
-    started from, and its template unit (:mod:`._periodic_absorb`)."""
-    return (np.zeros(19, np.int64), np.zeros(_WIDTH, np.int64), np.zeros(_WIDTH, np.int64),
-            np.empty((3, TEMPLATE), np.int64))  # template: read only where written
+    started from."""
+    return np.zeros(19, np.int64), np.zeros(_WIDTH, np.int64), np.zeros(_WIDTH, np.int64)
+
+
+def workspace():
+    """Work space for :func:`_periodic_pipe`: snapshots, margins (and the stream of each),
+    whether each event left the stall, the template unit (:mod:`._periodic_absorb`)."""
+    return (np.empty((SNAPS, _WIDTH), np.int64), np.empty((SNAPS, 2 * MARGINS), np.int64),
+            np.empty((4, NEUTRAL), np.bool_), np.empty((3, TEMPLATE), np.int64))
 
 
 @njit
-def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency, budget):
+def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency, budget, snaps, marg,
+                   neutral, tmpl):
     """Time the four streams: [stall, first and last start of ifmap, filter and ofmap
     transfers (-BIG: none), units skipped, events skipped, events timed one by one,
     snapshots]; stall -1: gave up, ``budget`` events timed one by one and fewer skipped.
-    The state lives in locals (``x`` holds it for snapshots: see _snapshot)."""
+    The state lives in locals (``x`` holds it for snapshots: see _snapshot). ``snaps``,
+    ``marg``, ``neutral``, ``tmpl``: work space (see :func:`workspace`), read only where
+    this call wrote it, so a caller may keep it between calls (its pages stay touched)."""
     idx, cur = np.zeros(4, dtype=np.int64), np.zeros((4, 5), dtype=np.int64)  # see _sync
     x = np.zeros(6 + 3 * RING, dtype=np.int64)  # state, drain starts and words, scratch
     out = np.concatenate((np.full(7, -BIG, dtype=np.int64), np.zeros(4, dtype=np.int64)))
-    snaps = np.empty((SNAPS, _WIDTH), dtype=np.int64)  # read only where written
-    marg = np.empty((SNAPS, 2 * MARGINS), dtype=np.int64)  # read only where written
     nm, counts, delta = np.zeros(SNAPS, np.int64), np.zeros(4, np.int64), np.zeros(4, np.int64)
-    neutral = np.empty((4, NEUTRAL), dtype=np.bool_)  # whether an event left the stall
-    regime, growth, anchor, tmpl = _run_buffers()
+    regime, growth, anchor = _run_buffers()
     words = _cycles(words, bws)  # from here on, each transfer's cycles on its port
     for s in range(4):
         _sync(pieces, npieces, rows, words, nevents, idx, cur, s)

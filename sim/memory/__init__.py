@@ -9,7 +9,14 @@ from ._dram_system import simulate_memory, time_events_simpy
 from ._events import MemoryEvents, ReadBacks, ReadBlocks, WriteChunks, collect_events
 from ._fast_events import fast_events
 from ._memo import BytesLRU
-from ._periodic import BUDGET, periodic_applies, periodic_memory, periodic_worth, piece_streams
+from ._periodic import (
+    BUDGET,
+    periodic_applies,
+    periodic_memory,
+    periodic_worth,
+    piece_streams,
+    time_pieces,
+)
 from ._pipe import OPERANDS, UNLIMITED, MemoryTiming, memory_fields, port_bandwidths, time_events
 from ._run import (
                    MemoryRun,
@@ -37,6 +44,6 @@ __all__ = [
            "memory_fields", "operand_windows", "periodic_applies", "periodic_memory", "periodic_worth",
            "piece_streams", "port_bandwidths", "prefetch_shape",
            "resets_on_turnover", "run_memory", "shared_device_stalls", "shared_stalls",
-           "sharing_walks", "simulate_memory",
+           "sharing_walks", "simulate_memory", "time_pieces",
            "simulate_scalesim_user", "stall_free_reads", "time_events", "time_events_simpy",
            "time_layer_events", "time_transfers", "untraced_events", "walked_ifmap"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ from hwloop.sim.kernels import (
     distinct_blocks,
     four_streams,
     periodic_pipe,
+    periodic_workspace,
     run_layout,
     run_words,
 )
@@ -230,6 +232,20 @@ def _last_words(pieces: np.ndarray, words: np.ndarray) -> int:
     return int(words[off + (count - 1) % period])
 
 
+_LOCAL = threading.local()
+
+
+def time_pieces(streams: PieceStreams, bws, latency: int, budget: int | None = None):
+    """The periodic timing's output array (see ``periodic_pipe``) for ``streams``; the work
+    space is kept per thread (a fresh one would cost a page fault per page it touches)."""
+    work = getattr(_LOCAL, "work", None)
+    if work is None:
+        work = _LOCAL.work = periodic_workspace()
+    return periodic_pipe(streams.pieces, streams.npieces, streams.rows, streams.words,
+                         streams.nevents, np.array(bws, dtype=np.int64), latency,
+                         -1 if budget is None else budget, *work)
+
+
 def periodic_memory(sched: Schedule, accel: Accelerator, groups: int, *,
                     budget: int | None = None) -> tuple[int, dict] | None:
     """(stall cycles, the report's DRAM timing columns) of one channel group's events, as
@@ -238,9 +254,7 @@ def periodic_memory(sched: Schedule, accel: Accelerator, groups: int, *,
     events instead)."""
     streams = piece_streams(sched.shape(), accel.sram)
     bws = port_bandwidths(accel.dram)
-    out = periodic_pipe(streams.pieces, streams.npieces, streams.rows, streams.words,
-                        streams.nevents, np.array(bws, dtype=np.int64),
-                        accel.dram.latency_cycles, -1 if budget is None else budget)
+    out = time_pieces(streams, bws, accel.dram.latency_cycles, budget)
     stall = int(out[0])
     if stall < 0:
         return None

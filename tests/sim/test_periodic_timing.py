@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from hwloop.arch import Dataflow, get_preset
 from hwloop.sim import simulate_totals
-from hwloop.sim.kernels import expand_pieces, periodic_pipe
+from hwloop.sim.kernels import expand_pieces
 from hwloop.sim.memory import (
     forget_walks,
     memory_fields,
@@ -26,6 +26,7 @@ from hwloop.sim.memory import (
     piece_streams,
     port_bandwidths,
     time_events,
+    time_pieces,
     untraced_events,
 )
 from hwloop.sim.schedule import schedule
@@ -97,8 +98,7 @@ def test_a_long_bandwidth_bound_gemm_repeats_most_of_its_units():
     for dataflow in ("os", "ws"):
         accel = _accel(32, 32, dataflow, (512, 512, 256), 16, 0)
         streams, stall = _check(Layer.gemm("g", 2048, 4096, 4096), accel)
-        out = periodic_pipe(streams.pieces, streams.npieces, streams.rows, streams.words,
-                            streams.nevents, np.array(port_bandwidths(accel.dram)), 0, -1)
+        out = time_pieces(streams, port_bandwidths(accel.dram), 0)
         assert out[0] == stall > 0
         assert out[8] > 0.2 * streams.nevents.sum()  # events skipped as whole units
 
@@ -117,8 +117,7 @@ def test_fixed_cases(dataflow, m, n, k, bandwidth):
     that fit the window (one explicit piece) and skipped units, all exact."""
     accel = _accel(4, 4, dataflow, (1, 1, 1), bandwidth, 1)
     streams, stall = _check(Layer.gemm("g", m, n, k), accel)
-    out = periodic_pipe(streams.pieces, streams.npieces, streams.rows, streams.words,
-                        streams.nevents, np.array(port_bandwidths(accel.dram)), 1, -1)
+    out = time_pieces(streams, port_bandwidths(accel.dram), 1)
     assert out[0] == stall > 0
 
 
