@@ -13,7 +13,7 @@ of demand, and checks that both give the same report row, counter for counter. T
 times such layers over periodic pieces (``hwloop.sim.memory.periodic_memory``); the same run
 also times the event path it replaced (that timing switched off) and checks the totals equal.
 
-Run: ``python benchmarks/bench_finite_scale.py [--repeat 3]``; writes
+Run: ``python benchmarks/bench_finite_scale.py [--repeat 7]``; writes
 ``benchmarks/results/bench_finite_scale_<date>.json`` and ``.txt``.
 """
 from __future__ import annotations
@@ -87,6 +87,9 @@ def timed(layer: Layer, accel, repeat: int, path: str) -> tuple[float, dict]:
     with contextlib.ExitStack() as stack:
         for target in PATCHES[path]:
             stack.enter_context(mock.patch(target, return_value=False))
+        if path != "previous":  # untimed: the path's first call on this shape
+            forget_walks()
+            simulate_totals(layer, accel)
         for _ in range(repeat):
             forget_walks()
             start = time.perf_counter()
@@ -169,7 +172,7 @@ def report(results: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="timed calls per case (3)")
+    parser.add_argument("--repeat", type=int, default=7, help="timed calls per case (7)")
     parser.add_argument("--out", type=Path, default=None,
                         help="results path without suffix (default: benchmarks/results/"
                              "bench_finite_scale_<date>)")

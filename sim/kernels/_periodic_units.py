@@ -62,6 +62,9 @@ def _unit(pieces, current, snaps, a, b, c, counts, delta):
     for t in (a, b, c):
         if snaps[t, 0] != snaps[c, 0] or snaps[t, _X + 6] < 0:
             return False
+    for t in range(_X, _X + 6):  # cheap first: the stall and ports grew alike
+        if snaps[c, t] - snaps[b, t] != snaps[b, t] - snaps[a, t]:
+            return False
     for s in range(4):
         n = snaps[c, 1 + s] - snaps[b, 1 + s]
         counts[s] = n
