@@ -92,6 +92,19 @@ def test_long_streams_equal_the_event_path(dataflow, size, fm, fn, fk, kib, band
     _check(Layer.gemm("g", m, n, k), _accel(size, size, dataflow, kib, bandwidth, latency))
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["os", "ws", "is"]), st.integers(1, 6), st.integers(1, 6),
+       st.integers(1, 6), st.tuples(st.sampled_from([1, 2, 8, None]),
+                                    st.sampled_from([1, 4, None]), st.sampled_from([1, 3, None])),
+       st.sampled_from([0, 7]))
+def test_split_ports_equal_the_event_path(dataflow, fm, fn, fk, ports, latency):
+    """Each operand on a port of its own bandwidth (None: unlimited)."""
+    accel = _accel(16, 16, dataflow, (16, 16, 8), 2, latency)
+    accel = replace(accel, dram=replace(accel.dram, ifmap_bandwidth=ports[0],
+                                        filter_bandwidth=ports[1], ofmap_bandwidth=ports[2]))
+    _check(Layer.gemm("g", fm * 256, fn * 256, fk * 256), accel)
+
+
 def test_a_long_bandwidth_bound_gemm_repeats_most_of_its_units():
     """GEMM 2048x4096x4096 on 32x32, 16 words a cycle: exact, and most transfers are timed
     as repeats of a unit rather than one by one."""
