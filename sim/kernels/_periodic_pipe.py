@@ -128,15 +128,27 @@ def _ofmap_row(pieces, rows, words, nevents, cur, idx, r, stall, free, ring, out
 
 
 @njit_inline
-def _reference(pieces, cur, idx, nevents):
+def _reference(pieces, rows, cur, idx, nevents):
     """The stream whose period boundaries take snapshots: the first of ifmap, ofmap starts,
-    filter whose current piece repeats (-1: none)."""
+    filter whose current piece repeats. None (-1) while another stream is in a piece of
+    explicit events at least as dense as the reference's periods: no unit can repeat there,
+    so snapshots would only cost."""
+    ref = -1
     for s in (0, 2, 1):
-        if idx[s] < nevents[s]:
-            k = cur[s, 0]
-            if pieces[s, k, PERIOD] < pieces[s, k, COUNT]:
-                return s
-    return -1
+        if idx[s] < nevents[s] and pieces[s, cur[s, 0], PERIOD] < pieces[s, cur[s, 0], COUNT]:
+            ref = s
+            break
+    if ref < 0:
+        return ref
+    step = pieces[ref, cur[ref, 0], SHIFT]  # rows a reference period
+    for s in range(4):
+        k = cur[s, 0]
+        count = pieces[s, k, COUNT]
+        if idx[s] < nevents[s] and count > 1 and pieces[s, k, PERIOD] == count:
+            off = pieces[s, k, OFFSET]
+            if rows[s, off + count - 1] - rows[s, off] < (count - 1) * step:
+                return -1
+    return ref
 
 
 @njit
@@ -219,9 +231,9 @@ def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency, budget, 
         r = min(min(cur[0, 3], cur[1, 3]), min(cur[2, 3], cur[3, 3]))
         if r == BIG:
             break
-        at = cur[0, 0] + cur[1, 0] + cur[2, 0]  # the reference changes only with a piece
+        at = cur[0, 0] + cur[1, 0] + cur[2, 0] + cur[3, 0]  # changes only with a piece
         if at != ref_at:
-            ref, ref_at = _reference(pieces, cur, idx, nevents), at
+            ref, ref_at = _reference(pieces, rows, cur, idx, nevents), at
         slot = taken % SNAPS
         marked = False
         for s in range(2):
