@@ -226,7 +226,7 @@ def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency, budget, 
         _sync(pieces, npieces, rows, words, nevents, idx, cur, s)
     ring = x[6:]
     stall, free, release, free_o = np.int64(0), np.full(2, -BIG), np.full(2, -BIG), -BIG
-    taken, n, ref, ref_at = 0, 0, -1, -1
+    taken, slot, n, ref, ref_at = 0, 0, 0, -1, -1
     while True:
         r = min(min(cur[0, 3], cur[1, 3]), min(cur[2, 3], cur[3, 3]))
         if r == BIG:
@@ -234,7 +234,6 @@ def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency, budget, 
         at = cur[0, 0] + cur[1, 0] + cur[2, 0] + cur[3, 0]  # changes only with a piece
         if at != ref_at:
             ref, ref_at = _reference(pieces, rows, cur, idx, nevents), at
-        slot = taken % SNAPS
         marked = False
         for s in range(2):
             while cur[s, 3] == r:
@@ -264,7 +263,7 @@ def _periodic_pipe(pieces, npieces, rows, words, nevents, bws, latency, budget, 
                                 anchor, tmpl, bws, latency)
         stall, free_o = x[0], x[3]
         free[0], free[1], release[0], release[1] = x[1], x[2], x[4], x[5]
-        n = 0
+        n, slot = 0, taken % SNAPS  # the slot the next unit's margins go to
     out[0] = stall
     out[9] = nevents.sum() - out[8]
     return out
