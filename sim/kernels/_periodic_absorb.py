@@ -21,6 +21,8 @@ from ._numba import njit
 TEMPLATE = 4096
 #: Ofmap drain starts kept (chunks ``js - 2 .. jf - 1`` are ever read); their words follow.
 RING = 64
+#: Processing order of streams whose events fall on one row (ifmap, filter, ofmap starts,
+#: fills).
 _PRIO = (0, 1, 2, 3)
 
 

@@ -5,10 +5,8 @@ Streams: 0 ifmap blocks, 1 filter blocks, 2 ofmap half starts, 3 ofmap half fill
 the order and by the rules of ``_pipe_timing``: each stream's next event is kept in a cursor
 (no search per event) and the state in locals. Snapshots are taken at the period boundaries
 of a reference stream; where two units in a row are equal, the next ones are run at once.
-``tests/sim/test_periodic_timing.py`` holds the result equal to the event path.
-
-Not yet used by the engine: it is faster than the event path on some layers and slower on
-others (``benchmarks/results/bench_finite_scale_2026-12-04.txt``).
+``tests/sim/test_periodic_timing.py`` holds the result equal to the event path. The engine
+takes it for large layers of equal folds (``hwloop.sim.memory._periodic``).
 """
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from ._event_pieces import COUNT, FIRST, PERIOD, SHIFT, _piece, _row, _row_in
 from ._numba import njit, njit_inline
-from ._periodic_absorb import RING, _absorb, _template
+from ._periodic_absorb import _PRIO, RING, _absorb, _template
 
 BIG = np.int64(1) << 62
 #: Snapshots kept: a unit spans up to (SNAPS - 1) // 2 reference periods (a stream of long
@@ -35,8 +35,6 @@ _WIDTH = _X + 7 + RING
 NEUTRAL = 8192
 #: Choices (max terms) remembered per reference period.
 MARGINS = 2048
-#: Processing order of streams whose events fall on one row.
-_PRIO = (0, 1, 2, 3)
 
 
 @njit_inline
